@@ -1,0 +1,140 @@
+// Service and Supervisor. Every long-running part of the agent is a Service: start() sets it up and
+// returns; stop() tears it down and resolves when it is quiet. A service that fails reports through
+// the `fail` callback it is given; the supervisor then stops it, waits (exponential backoff) and
+// starts it again, and the crash shows in status. Services start in list order and stop in reverse,
+// as in the daemon-as-a-list-of-threads model.
+import type { EventBus } from './bus.js';
+import type { Logger } from '../log.js';
+
+export interface Service {
+  readonly name: string;
+  start(ctx: ServiceContext): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceContext {
+  /** Call when the service has broken and must be restarted. Never throws. */
+  fail(err: unknown): void;
+}
+
+export interface ServiceStatus {
+  name: string;
+  state: 'starting' | 'running' | 'stopped' | 'crashed';
+  restarts: number;
+  lastError: string | null;
+}
+
+/** First restart after 1 s: long enough not to spin on a persistent fault, short enough to be unseen. */
+const BACKOFF_BASE_MS = 1_000;
+/** A crash-looping service is retried at least this often, so it recovers once the fault clears. */
+const BACKOFF_MAX_MS = 60_000;
+/** A service that ran this long without failing counts as healthy again: its backoff resets. */
+const HEALTHY_AFTER_MS = 120_000;
+
+interface Slot {
+  service: Service;
+  status: ServiceStatus;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+  failures: number;
+}
+
+export class Supervisor {
+  private slots: Slot[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly bus: EventBus,
+    private readonly backoffBaseMs = BACKOFF_BASE_MS,
+  ) {}
+
+  add(service: Service): void {
+    this.slots.push({
+      service,
+      status: { name: service.name, state: 'stopped', restarts: 0, lastError: null },
+      startedAt: 0,
+      timer: null,
+      failures: 0,
+    });
+  }
+
+  /** Starts all services in order. A service that fails to start is retried in the background. */
+  async startAll(): Promise<void> {
+    for (const slot of this.slots) await this.startOne(slot);
+  }
+
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const slot of [...this.slots].reverse()) {
+      if (slot.timer) clearTimeout(slot.timer);
+      if (slot.status.state === 'running' || slot.status.state === 'starting') {
+        try {
+          await slot.service.stop();
+        } catch (e) {
+          this.log.warn({ service: slot.service.name, err: String(e) }, 'service stop failed');
+        }
+      }
+      slot.status.state = 'stopped';
+    }
+  }
+
+  statuses(): ServiceStatus[] {
+    return this.slots.map((s) => ({ ...s.status }));
+  }
+
+  private async startOne(slot: Slot): Promise<void> {
+    if (this.stopping) return;
+    slot.status.state = 'starting';
+    slot.startedAt = Date.now();
+    let failed = false;
+    const ctx: ServiceContext = {
+      fail: (err) => {
+        if (failed || this.stopping) return;
+        failed = true;
+        void this.onCrash(slot, err);
+      },
+    };
+    try {
+      await slot.service.start(ctx);
+      if (!failed) {
+        slot.status.state = 'running';
+        this.bus.emit('service', { name: slot.service.name, state: 'running', restarts: slot.status.restarts });
+      }
+    } catch (err) {
+      ctx.fail(err);
+    }
+  }
+
+  private async onCrash(slot: Slot, err: unknown): Promise<void> {
+    const msg = err instanceof Error ? err.message : String(err);
+    slot.status.state = 'crashed';
+    slot.status.lastError = msg;
+    if (Date.now() - slot.startedAt > HEALTHY_AFTER_MS) slot.failures = 0;
+    slot.failures++;
+    this.log.error({ service: slot.service.name, err: msg }, 'service crashed; restarting');
+    this.bus.emit('service', {
+      name: slot.service.name,
+      state: 'crashed',
+      error: msg,
+      restarts: slot.status.restarts,
+    });
+    try {
+      await slot.service.stop();
+    } catch {
+      // It already failed; a failing stop adds nothing we can act on.
+    }
+    const delay = backoffDelay(slot.failures, this.backoffBaseMs, BACKOFF_MAX_MS);
+    slot.timer = setTimeout(() => {
+      slot.timer = null;
+      slot.status.restarts++;
+      void this.startOne(slot);
+    }, delay);
+  }
+}
+
+/** Exponential backoff with full jitter between 50% and 100% of the step. Pure. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, rand = Math.random): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(step / 2 + (rand() * step) / 2);
+}

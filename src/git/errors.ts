@@ -1,0 +1,67 @@
+// Typed errors for everything git and git-annex can tell us. Callers branch on the class, never on
+// message text; the text parsing lives here, once.
+
+/** Base for every failure of a git or git-annex child process. */
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly args: readonly string[],
+    readonly code: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'GitError';
+  }
+}
+
+/** Another process holds `.git/index.lock` (or another `*.lock`). Retryable. */
+export class LockedError extends GitError {
+  override name = 'LockedError';
+}
+
+/** A push was refused because the remote has commits we do not (non-fast-forward). */
+export class PushRejectedError extends GitError {
+  override name = 'PushRejectedError';
+}
+
+/** The remote could not be reached at all (DNS, connection refused, missing path, timeout). */
+export class RemoteUnreachableError extends GitError {
+  override name = 'RemoteUnreachableError';
+}
+
+/** A command ran past its deadline and was killed. */
+export class TimeoutError extends GitError {
+  override name = 'TimeoutError';
+}
+
+/** The binary is not installed (ENOENT on spawn). */
+export class NotInstalledError extends GitError {
+  override name = 'NotInstalledError';
+}
+
+/** User-facing error: one clear line, and the CLI exit code that goes with it. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 2,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+const LOCK_RE = /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
+const UNREACHABLE_RE =
+  /Could not read from remote repository|does not appear to be a git repository|Connection refused|Could not resolve host|unable to access|Connection timed out|No route to host|fatal: '.*' does not exist|Host key verification failed/i;
+
+/** Picks the most specific class for a failed command from its stderr. */
+export function classify(
+  args: readonly string[],
+  code: number | null,
+  stderr: string,
+  message: string,
+): GitError {
+  if (LOCK_RE.test(stderr)) return new LockedError(message, args, code, stderr);
+  if (UNREACHABLE_RE.test(stderr)) return new RemoteUnreachableError(message, args, code, stderr);
+  return new GitError(message, args, code, stderr);
+}

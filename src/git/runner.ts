@@ -1,0 +1,152 @@
+// The one place that spawns git and git-annex. execFile with an argument vector (never a shell), a
+// deadline per command, a cap on concurrent children, and typed errors. Commands elsewhere are plain
+// {args, parse} records, so they can be unit-tested against captured output without spawning.
+import { spawn } from 'node:child_process';
+import { classify, NotInstalledError, TimeoutError } from './errors.js';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Bytes written to the child's stdin, then closed. */
+  input?: string | Buffer;
+  env?: Record<string, string | undefined>;
+  /** Kill the child after this many ms. Default: DEFAULT_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Exit codes that are answers, not failures (e.g. `merge-base --is-ancestor` exits 1 for "no"). */
+  okCodes?: readonly number[];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface Command<T> {
+  args: string[];
+  parse: (r: RunResult) => T;
+  okCodes?: readonly number[];
+  input?: string;
+}
+
+/** A push of a large repository over a slow link can take minutes; anything longer is hung. */
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** Two cores on the target machines: more children than this only queue in the kernel instead. */
+const DEFAULT_CONCURRENCY = 6;
+/** stdout beyond this is a bug (we never ask git for unbounded output without -z streaming). */
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
+/** Env for every child: never prompt (no TTY is there to answer), stable English messages to parse. */
+const BASE_ENV: Record<string, string> = {
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: 'true',
+  SSH_ASKPASS: 'true',
+  LC_ALL: 'C',
+  LANG: 'C',
+  GIT_MERGE_AUTOEDIT: 'no',
+  // ssh must fail rather than wait for a password or a host-key answer nobody will type.
+  GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
+};
+
+export class Runner {
+  private active = 0;
+  private waiting: Array<() => void> = [];
+
+  constructor(
+    readonly cwd: string,
+    private readonly concurrency = DEFAULT_CONCURRENCY,
+    private readonly binary = 'git',
+  ) {}
+
+  /** Runs `git args...` (or `git annex ...` when args[0] is 'annex'). Rejects with a typed GitError. */
+  async git(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    await this.acquire();
+    try {
+      return await runProcess(this.binary, args, { cwd: this.cwd, ...opts });
+    } finally {
+      this.release();
+    }
+  }
+
+  async run<T>(cmd: Command<T>, opts: RunOptions = {}): Promise<T> {
+    const r = await this.git(cmd.args, { okCodes: cmd.okCodes, input: cmd.input, ...opts });
+    return cmd.parse(r);
+  }
+
+  /** Number of git children running right now (for status and tests). */
+  get running(): number {
+    return this.active;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(() => resolve()));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** Spawns one process and collects its output. Exported for the few non-git binaries we run. */
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions & { cwd?: string } = {},
+): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args as string[], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...BASE_ENV, ...opts.env } as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outLen = 0;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => {
+      outLen += b.length;
+      if (outLen > MAX_OUTPUT) child.kill('SIGKILL');
+      else out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      if (err.length < 1000) err.push(b);
+    });
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (e.code === 'ENOENT') {
+        reject(new NotInstalledError(`${file} is not installed (or not on PATH)`, args, null, ''));
+      } else reject(e);
+    });
+    child.stdin.on('error', () => {
+      /* the child may exit before reading all of stdin; its exit code tells the story */
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const cmd = `${file} ${args.join(' ')}`.slice(0, 200);
+      if (timedOut) {
+        reject(new TimeoutError(`${cmd}: timed out after ${timeoutMs} ms`, args, code, stderr));
+        return;
+      }
+      const c = code ?? -1;
+      if (c === 0 || opts.okCodes?.includes(c)) resolve({ stdout, stderr, code: c });
+      else {
+        const first = stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${c}`;
+        reject(classify(args, code, stderr, `${cmd}: ${first}`));
+      }
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}

@@ -1,0 +1,52 @@
+// Logging: pino JSON lines into .git/autosync/agent.log; pretty on a TTY in the foreground. The
+// redaction list is the one guard that keeps secrets out of every log line, whatever object a caller
+// passes: passwords, keys, MACs and XMPP auth payloads.
+import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+
+export type Logger = PinoLogger;
+
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'key',
+  '*.key.secret',
+  'secret',
+  '*.secret',
+  'mac',
+  '*.mac',
+  'auth',
+  '*.auth',
+  'credentials',
+  '*.credentials',
+  'env.GIT_AUTOSYNC_XMPP_PASSWORD',
+];
+
+export interface LogOptions {
+  file?: string;
+  pretty?: boolean;
+  level?: string;
+}
+
+export function createLogger(opts: LogOptions): Logger {
+  const level = opts.level ?? (process.env.GIT_AUTOSYNC_LOG_LEVEL || 'info');
+  const streams: Array<{ stream: DestinationStream; level: string }> = [];
+  if (opts.file) {
+    streams.push({ stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }), level });
+  }
+  if (opts.pretty) {
+    // pino-pretty is loaded lazily: a headless agent never pays for it.
+    streams.push({
+      stream: pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }),
+      level,
+    });
+  }
+  if (streams.length === 0) return pino({ level: 'silent' });
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.multistream(streams));
+}
+
+/** Scrubs anything secret-looking from free text before it is logged or shown. */
+export function scrub(text: string): string {
+  return text
+    .replace(/(password|passwd|secret|token|mac)(["'=:\s]+)([^\s"',&]+)/gi, '$1$2[redacted]')
+    .replace(/(\/\/[^/:@\s]+:)([^@\s]+)@/g, '$1[redacted]@');
+}

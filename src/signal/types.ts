@@ -1,0 +1,48 @@
+// The contract between the agent and a signal transport. A transport tells peers "my refs changed"
+// and hands the agent what peers said. It owns no git work: inbound announcements go to the
+// `onPeerRefs` callback, which only enqueues (collapsing) fetch work and returns at once.
+import type { Service } from '../agent/service.js';
+
+export type TransportKind = 'xmpp-room' | 'xmpp-account' | 'refs-watch';
+export type SignalState = 'online' | 'connecting' | 'offline';
+
+/** What we announce after a push, and what a verified inbound signal carries. */
+export interface RefsAnnouncement {
+  /** Full ref name -> 40-hex SHA, e.g. { "refs/heads/main": "…" }. Names pass check-ref-format. */
+  refs: Record<string, string>;
+  /** Repository UUIDs (annex) or ids (plain git) that the sender pushed these refs to. */
+  pushedTo: string[];
+}
+
+export interface PeerAnnouncement extends RefsAnnouncement {
+  /** Sender's node id (stable per clone). Never used as a path, URL or option. */
+  from: string;
+}
+
+export interface PeerInfo {
+  id: string;
+  lastSeen: string;
+}
+
+export interface SignalStatus {
+  transport: TransportKind;
+  state: SignalState;
+  peers: PeerInfo[];
+  rejected: number;
+  /** Last connection or authentication error, for `status` (never contains secrets). */
+  error?: string | null;
+}
+
+export interface SignalHandlers {
+  /** A verified announcement from a peer. Must not block. */
+  onPeerRefs(a: PeerAnnouncement): void;
+  /** Called after every (re)connect: the agent catches up (fetch all, merge, announce). */
+  onConnected(): void;
+}
+
+export interface SignalTransport extends Service {
+  readonly kind: TransportKind;
+  /** Queue an announcement. Never blocks; while offline, announcements coalesce into the latest. */
+  announce(a: RefsAnnouncement): void;
+  status(): SignalStatus;
+}
