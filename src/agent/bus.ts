@@ -3,14 +3,14 @@
 // is logged by the caller-supplied handler and the rest still run.
 
 export interface AgentEvents {
-  'commit': { sha: string; files: number; message: string };
-  'push': { remote: string; ok: boolean; refs: string[]; error?: string };
-  'merge': { from: string; head: string; conflicts: number };
-  'fetch': { remote: string; ok: boolean; error?: string };
-  'signal': { direction: 'in' | 'out'; transport: string; accepted: boolean; reason?: string };
-  'service': { name: string; state: 'running' | 'stopped' | 'crashed'; error?: string; restarts: number };
-  'transfer': { direction: 'upload' | 'download'; key: string; remote: string; state: string };
-  'log': { level: string; msg: string };
+  commit: { sha: string; files: number; message: string };
+  push: { remote: string; ok: boolean; refs: string[]; error?: string };
+  merge: { from: string; head: string; conflicts: number };
+  fetch: { remote: string; ok: boolean; error?: string };
+  signal: { direction: 'in' | 'out'; transport: string; accepted: boolean; reason?: string };
+  service: { name: string; state: 'running' | 'stopped' | 'crashed'; error?: string; restarts: number };
+  transfer: { direction: 'upload' | 'download'; key: string; remote: string; state: string };
+  log: { level: string; msg: string };
 }
 
 type Listener<T> = (payload: T) => void;

@@ -99,7 +99,11 @@ export class Supervisor {
       await slot.service.start(ctx);
       if (!failed) {
         slot.status.state = 'running';
-        this.bus.emit('service', { name: slot.service.name, state: 'running', restarts: slot.status.restarts });
+        this.bus.emit('service', {
+          name: slot.service.name,
+          state: 'running',
+          restarts: slot.status.restarts,
+        });
       }
     } catch (err) {
       ctx.fail(err);

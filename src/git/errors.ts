@@ -50,7 +50,8 @@ export class UserError extends Error {
   }
 }
 
-const LOCK_RE = /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
+const LOCK_RE =
+  /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
 const UNREACHABLE_RE =
   /Could not read from remote repository|does not appear to be a git repository|Connection refused|Could not resolve host|unable to access|Connection timed out|No route to host|fatal: '.*' does not exist|Host key verification failed/i;
 

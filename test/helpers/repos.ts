@@ -1,0 +1,54 @@
+// Temp repositories for tests: real git (and git-annex) in a fresh temp dir per test, removed after.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+  LC_ALL: 'C',
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    env: GIT_ENV,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function tmpDir(prefix = 'gas-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A non-bare repo with one commit on `main`, user identity set. */
+export function initRepo(path: string, opts: { annex?: boolean; bare?: boolean } = {}): string {
+  mkdirSync(path, { recursive: true });
+  if (opts.bare) {
+    git(path, 'init', '-q', '--bare', '-b', 'main');
+    return path;
+  }
+  git(path, 'init', '-q', '-b', 'main');
+  git(path, 'config', 'user.name', 'Test');
+  git(path, 'config', 'user.email', 'test@example.invalid');
+  if (opts.annex) execFileSync('git', ['annex', 'init', '-q', 'test'], { cwd: path, env: GIT_ENV });
+  return path;
+}
+
+export function write(repo: string, rel: string, content: string | Buffer): void {
+  const p = join(repo, rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, content);
+}
+
+export function read(repo: string, rel: string): string | null {
+  const p = join(repo, rel);
+  return existsSync(p) ? readFileSync(p, 'utf8') : null;
+}
