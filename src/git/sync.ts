@@ -1,0 +1,506 @@
+// The git operations the agent is made of: commit a set of paths, fetch, merge, push. They hold the
+// repository mutex around anything that moves the index or HEAD, so the committer and the merger can
+// run concurrently without racing on index.lock. Policy (when to commit, where to push) lives in the
+// agent; this module only knows how.
+import {
+  readFileSync,
+  lstatSync,
+  existsSync,
+  statSync,
+  unlinkSync,
+  readdirSync,
+  readlinkSync,
+  mkdtempSync,
+  rmSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import type { Runner, RunOptions } from './runner.js';
+import type { RepoInfo } from './repo.js';
+import type { Logger } from '../log.js';
+import { GitError, LockedError, PushRejectedError } from './errors.js';
+import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
+
+export interface CommitResult {
+  sha: string;
+  added: number;
+  modified: number;
+  deleted: number;
+  message: string;
+}
+
+export interface MergeResult {
+  from: string;
+  head: string;
+  conflicts: number;
+  fastForward: boolean;
+}
+
+export interface PushResult {
+  remote: string;
+  refs: string[];
+  /** Nothing to push: the remote already has our refs. */
+  upToDate: boolean;
+}
+
+/** Serialises the async sections that move the index or HEAD. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+/** Literal pathspecs: a file named `*.txt` or `:(top)` means that file, never a pattern. */
+const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
+/** index.lock waits: 12 tries with growing pauses cover ~6 s, longer than any git step we run. */
+const LOCK_RETRIES = 12;
+/** A lock older than this with no live git process in the repository is a dead process's leftover. */
+const STALE_LOCK_AGE_MS = 2_000;
+/** Bounded retries when the work tree changes under a merge (a user keeps saving). */
+const MERGE_RETRIES = 5;
+/** Identity of deterministic merge commits: the same on every peer, so both peers make one commit. */
+const MERGE_IDENT = { name: 'git-autosync', email: 'git-autosync@localhost' };
+
+export class GitSync {
+  readonly mutex = new Mutex();
+  /** Remotes that refused a push to their checked-out branch: non-bare peers get synced/* only. */
+  private nonBare = new Set<string>();
+  private identityArgs: string[] | null = null;
+  /** Called before a merge so pending work-tree changes are committed first and never clobbered. */
+  flushHook: () => Promise<void> = async () => {};
+
+  constructor(
+    readonly info: RepoInfo,
+    readonly runner: Runner,
+    private readonly log: Logger,
+  ) {}
+
+  get branch(): string {
+    return this.info.branch;
+  }
+
+  async head(): Promise<string | null> {
+    const r = await this.runner.git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { okCodes: [1] });
+    return r.code === 0 ? r.stdout.trim() : null;
+  }
+
+  /** Paths that differ from HEAD (for start-up catch-up and `sync`). */
+  async pendingPaths(): Promise<string[]> {
+    const entries = await this.runner.run(status());
+    return entries.map((e) => e.path);
+  }
+
+  // ---------------------------------------------------------------------------------------- commit
+
+  /**
+   * Stages exactly these paths (additions, edits, deletions) and commits them. Paths that vanished
+   * or are ignored are skipped, so a temp file renamed away before we got to it cannot block later
+   * commits. Returns null when nothing changed.
+   */
+  async commit(paths: string[]): Promise<CommitResult | null> {
+    if (paths.length === 0) return null;
+    return this.mutex.run(() => this.withLockRetry(() => this.commitLocked(paths)));
+  }
+
+  private async commitLocked(paths: string[]): Promise<CommitResult | null> {
+    const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
+    const ignored = await this.ignored(unique);
+    const candidates = unique.filter((p) => !ignored.has(p));
+    const present: string[] = [];
+    const gone: string[] = [];
+    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? present : gone).push(p);
+    if (gone.length > 0) {
+      await this.runner.git(
+        ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'],
+        { input: gone.join('\0'), env: LITERAL },
+      );
+    }
+    if (present.length > 0) await this.add(present);
+    const staged = await this.runner.git(['diff', '--cached', '--name-status', '-z', '--no-renames']);
+    const fields = staged.stdout.split('\0');
+    let added = 0,
+      modified = 0,
+      deleted = 0;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const s = fields[i]!;
+      if (s === 'A') added++;
+      else if (s === 'D') deleted++;
+      else modified++;
+    }
+    if (added + modified + deleted === 0) return null;
+    const counts = [
+      added ? `${added} added` : '',
+      modified ? `${modified} modified` : '',
+      deleted ? `${deleted} deleted` : '',
+    ].filter(Boolean);
+    const message = `git-autosync on ${hostname()}: ${counts.join(', ')}`;
+    await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '-m', message]);
+    const sha = (await this.head())!;
+    return { sha, added, modified, deleted, message };
+  }
+
+  /** git mode: `git add -A`; annex mode: `git annex add` so annex.largefiles decides git or annex. */
+  private async add(paths: string[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const live = attempt === 0 ? paths : paths.filter((p) => existsLink(join(this.info.workTree, p)));
+      if (live.length === 0) return;
+      try {
+        if (this.info.mode === 'annex') {
+          // Unlocked: annexed files stay ordinary writable files, never read-only symlinks.
+          await this.runner.git(
+            ['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'],
+            {
+              input: live.join('\0') + '\0',
+            },
+          );
+          // annex add skips files it considers unchanged; `git add -u` catches mode-only and git-side edits.
+          await this.runner.git(['add', '-u', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+            input: live.join('\0'),
+            env: LITERAL,
+          });
+        } else {
+          await this.runner.git(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+            input: live.join('\0'),
+            env: LITERAL,
+          });
+        }
+        return;
+      } catch (e) {
+        // A file deleted between our check and git's: filter again and retry (bounded).
+        if (e instanceof GitError && /did not match any files|No such file/i.test(e.stderr) && attempt < 3)
+          continue;
+        throw e;
+      }
+    }
+  }
+
+  private async ignored(paths: string[]): Promise<Set<string>> {
+    if (paths.length === 0) return new Set();
+    const r = await this.runner.git(['check-ignore', '--stdin', '-z'], {
+      input: paths.join('\0'),
+      okCodes: [1],
+      env: LITERAL,
+    });
+    return new Set(r.stdout.split('\0').filter(Boolean));
+  }
+
+  /** `-c user.name/-c user.email` only when the user has not configured an identity. */
+  private async identity(): Promise<string[]> {
+    if (this.identityArgs) return this.identityArgs;
+    const name = await this.runner.git(['config', 'user.name'], { okCodes: [1] });
+    const email = await this.runner.git(['config', 'user.email'], { okCodes: [1] });
+    const args: string[] = [];
+    if (!name.stdout.trim()) args.push('-c', 'user.name=git-autosync');
+    if (!email.stdout.trim()) args.push('-c', `user.email=git-autosync@${hostname()}`);
+    this.identityArgs = args;
+    return args;
+  }
+
+  // ----------------------------------------------------------------------------------------- fetch
+
+  async fetch(remote: string): Promise<void> {
+    await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], { timeoutMs: 5 * 60_000 });
+  }
+
+  // ----------------------------------------------------------------------------------------- merge
+
+  /** Refs that peers' work arrives on: pushed-in synced/<branch>, and fetched remote branches. */
+  async incomingRefs(): Promise<Map<string, string>> {
+    const b = this.branch;
+    return this.runner.run(
+      forEachRef([`refs/heads/synced/${b}`, `refs/remotes/*/${b}`, `refs/remotes/*/synced/${b}`]),
+    );
+  }
+
+  /** Merges every incoming ref that HEAD does not already contain. Returns what was merged. */
+  async mergeIncoming(): Promise<MergeResult[]> {
+    const results: MergeResult[] = [];
+    if (this.info.mode === 'annex') await this.mergeAnnexBranch();
+    const refs = await this.incomingRefs();
+    const seen = new Set<string>();
+    for (const [ref, sha] of refs) {
+      if (seen.has(sha)) continue;
+      seen.add(sha);
+      const head = await this.head();
+      if (head === sha) continue;
+      if (head && (await this.runner.run(isAncestor(sha, head)))) continue;
+      const r = await this.mergeOne(ref, sha);
+      if (r) results.push(r);
+    }
+    return results;
+  }
+
+  /** Union-merges the git-annex branches (location logs); never touches the work tree. */
+  async mergeAnnexBranch(): Promise<void> {
+    await this.runner.git([
+      'annex',
+      'sync',
+      '--only-annex',
+      '--no-content',
+      '--no-push',
+      '--no-pull',
+      '--quiet',
+    ]);
+  }
+
+  private async mergeOne(ref: string, sha: string): Promise<MergeResult | null> {
+    for (let attempt = 0; attempt < MERGE_RETRIES; attempt++) {
+      // Commit whatever the user saved first: the merge then never has to overwrite unsaved work.
+      await this.flushHook();
+      try {
+        return await this.mutex.run(() => this.withLockRetry(() => this.mergeLocked(ref, sha)));
+      } catch (e) {
+        if (
+          e instanceof GitError &&
+          /would be overwritten|not uptodate|untracked working tree files/i.test(e.stderr)
+        ) {
+          this.log.info({ ref }, 'work tree changed under the merge; committing it and merging again');
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw new GitError(`merge of ${ref} kept racing with edits; will retry on the next change`, [], null, '');
+  }
+
+  private async mergeLocked(ref: string, sha: string): Promise<MergeResult | null> {
+    const head = await this.head();
+    if (head === null) {
+      // Unborn branch: adopt the incoming history as it is.
+      await this.runner.git(['merge', '--ff-only', '-q', sha]);
+      return { from: ref, head: sha, conflicts: 0, fastForward: true };
+    }
+    if (await this.runner.run(isAncestor(sha, head))) return null;
+    if (await this.runner.run(isAncestor(head, sha))) {
+      await this.runner.git(['merge', '--ff-only', '-q', sha]);
+      return { from: ref, head: sha, conflicts: 0, fastForward: true };
+    }
+    // Both peers order the two sides the same way, so both compute the same merge, byte for byte.
+    const [x, y] = head < sha ? [head, sha] : [sha, head];
+    const mt = await this.runner.run(mergeTree(x, y));
+    let tree = mt.tree;
+    let conflicts = mt.conflicts.size;
+    if (!mt.clean && this.info.mode === 'annex') {
+      return this.annexMerge(ref, sha);
+    }
+    if (!mt.clean) {
+      const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
+      const entries: IndexEntry[] = [];
+      for (const [path, stages] of mt.conflicts) {
+        entries.push(...resolvePath(path, stages, [{ time: tx }, { time: ty }]));
+      }
+      tree = await this.buildTree(mt.tree, [...mt.conflicts.keys()], entries);
+      conflicts = mt.conflicts.size;
+    }
+    const commit = await this.deterministicCommit(tree, x, y);
+    await this.runner.git(['merge', '--ff-only', '-q', commit]);
+    return { from: ref, head: commit, conflicts, fastForward: false };
+  }
+
+  /** A merge commit whose id depends only on its tree and parents: peers that merge alike agree. */
+  private async deterministicCommit(tree: string, x: string, y: string): Promise<string> {
+    const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
+    const date = `${Math.max(tx, ty)} +0000`;
+    const r = await this.runner.git(['commit-tree', tree, '-p', x, '-p', y, '-m', 'git-autosync: merge'], {
+      env: {
+        GIT_AUTHOR_NAME: MERGE_IDENT.name,
+        GIT_AUTHOR_EMAIL: MERGE_IDENT.email,
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_NAME: MERGE_IDENT.name,
+        GIT_COMMITTER_EMAIL: MERGE_IDENT.email,
+        GIT_COMMITTER_DATE: date,
+      },
+    });
+    return r.stdout.trim();
+  }
+
+  /** Applies resolved entries onto merge-tree's tree in a throwaway index; returns the new tree. */
+  private async buildTree(base: string, conflicted: string[], entries: IndexEntry[]): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'git-autosync-idx-'));
+    try {
+      const env = { GIT_INDEX_FILE: join(dir, 'index') };
+      await this.runner.git(['read-tree', base], { env });
+      await this.runner.git(['update-index', '-z', '--index-info'], {
+        env,
+        input: indexInfo(conflicted, entries),
+      });
+      return (await this.runner.git(['write-tree'], { env })).stdout.trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Annex mode with conflicts: git-annex's own resolution (variants of annexed files). */
+  private async annexMerge(ref: string, sha: string): Promise<MergeResult> {
+    try {
+      await this.runner.git(['annex', 'merge', sha]);
+    } finally {
+      await this.finishMerge();
+    }
+    return { from: ref, head: (await this.head())!, conflicts: 1, fastForward: false };
+  }
+
+  /** Leaves no MERGE_HEAD behind: resolve what git-annex can, then conclude or abort. */
+  async finishMerge(): Promise<void> {
+    if (!existsSync(join(this.info.gitDir, 'MERGE_HEAD'))) return;
+    const unmerged = await this.runner.git(['ls-files', '-u', '-z']);
+    if (unmerged.stdout !== '' && this.info.mode === 'annex') {
+      await this.runner.git(['annex', 'resolvemerge'], { okCodes: [1] });
+    }
+    const still = await this.runner.git(['ls-files', '-u', '-z']);
+    if (still.stdout === '') {
+      await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '--no-edit']);
+    } else {
+      // Nothing is lost by aborting: both sides are still commits, and the next pass merges again.
+      await this.runner.git(['merge', '--abort']);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ push
+
+  /** The refspecs we push, after `git annex sync`'s conventions. */
+  private refspecs(remote: string): string[] {
+    const b = this.branch;
+    const specs = [`refs/heads/${b}:refs/heads/synced/${b}`];
+    if (!this.nonBare.has(remote)) specs.push(`refs/heads/${b}:refs/heads/${b}`);
+    if (this.info.mode === 'annex') {
+      specs.push('refs/heads/git-annex:refs/heads/synced/git-annex');
+      if (!this.nonBare.has(remote)) specs.push('refs/heads/git-annex:refs/heads/git-annex');
+    }
+    return specs;
+  }
+
+  /** True when the remote's tracking refs lag behind ours: there is something to push. */
+  async needsPush(remote: string): Promise<boolean> {
+    const b = this.branch;
+    const local = await this.runner.run(forEachRef([`refs/heads/${b}`, 'refs/heads/git-annex']));
+    const tracked = await this.runner.run(
+      forEachRef([`refs/remotes/${remote}/synced/${b}`, `refs/remotes/${remote}/synced/git-annex`]),
+    );
+    const mine = local.get(`refs/heads/${b}`);
+    if (mine && tracked.get(`refs/remotes/${remote}/synced/${b}`) !== mine) return true;
+    const annex = local.get('refs/heads/git-annex');
+    if (
+      this.info.mode === 'annex' &&
+      annex &&
+      tracked.get(`refs/remotes/${remote}/synced/git-annex`) !== annex
+    ) {
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Pushes our branch (and git-annex) to one remote. Throws PushRejectedError when the remote has
+   * work we lack (the caller fetches, merges and pushes again), RemoteUnreachableError when down.
+   */
+  async push(remote: string): Promise<PushResult> {
+    const specs = this.refspecs(remote);
+    const r = await this.runner.git(['push', '--porcelain', remote, ...specs], {
+      okCodes: [1],
+      timeoutMs: 5 * 60_000,
+    });
+    const results = parsePushPorcelain(r.stdout);
+    if (r.code !== 0 && results.length === 0) {
+      throw new GitError(
+        `push to ${remote} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+        [],
+        r.code,
+        r.stderr,
+      );
+    }
+    for (const res of results) {
+      if (res.checkedOut && !res.to.includes('/synced/')) this.nonBare.add(remote);
+    }
+    const rejected = results.filter((x) => !x.ok && x.to.includes('/synced/'));
+    if (rejected.length > 0) {
+      const what = rejected.map((x) => `${x.to} ${x.summary}`).join('; ');
+      throw new PushRejectedError(`push to ${remote} rejected: ${what}`, [], r.code, r.stderr);
+    }
+    const moved = results.filter((x) => x.ok && x.flag !== '=').map((x) => x.to);
+    return { remote, refs: moved, upToDate: moved.length === 0 };
+  }
+
+  // -------------------------------------------------------------------------------------- recovery
+
+  /** Runs fn, waiting out index.lock held by another git; removes the lock if its owner is dead. */
+  async withLockRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof LockedError) || i >= LOCK_RETRIES) throw e;
+        if (this.removeStaleIndexLock(STALE_LOCK_AGE_MS)) continue;
+        await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** i)));
+      }
+    }
+  }
+
+  /**
+   * Removes .git/index.lock when no live git process works in this repository and the lock is older
+   * than minAgeMs. Returns true when it removed one. After a kill -9 this makes start-up instant
+   * instead of waiting out a timeout.
+   */
+  removeStaleIndexLock(minAgeMs: number): boolean {
+    const lock = join(this.info.gitDir, 'index.lock');
+    let age: number;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      return false;
+    }
+    if (age < minAgeMs || gitProcessesIn(this.info.workTree, this.info.gitDir) > 0) return false;
+    try {
+      unlinkSync(lock);
+      this.log.warn({ lock }, 'removed a stale index.lock left by a dead git process');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Start-up recovery after a crash or kill -9: stale locks, a half-done merge. */
+  async recover(): Promise<void> {
+    this.removeStaleIndexLock(0);
+    await this.finishMerge();
+  }
+}
+
+function existsLink(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Counts live git processes whose working directory is inside this repository (Linux /proc). */
+export function gitProcessesIn(workTree: string, gitDir: string): number {
+  let n = 0;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (!(cwd === workTree || cwd.startsWith(workTree + '/') || cwd.startsWith(gitDir))) continue;
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (/^git/.test(comm)) n++;
+    } catch {
+      // The process ended while we looked, or is not ours to inspect.
+    }
+  }
+  return n;
+}
