@@ -1,0 +1,131 @@
+// Command-line and environment options of `npm run bench`, and the parameters they select.
+// Pure (argv and env in, options out), so it is unit-tested.
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Scenario names to run; null = all. */
+  only: string[] | null;
+  /** System ids to run; null = the default set. */
+  systems: string[] | null;
+  skipAnchor: boolean;
+  /** Keep the temp dirs (and agent logs) for debugging instead of deleting them. */
+  keep: boolean;
+  help: boolean;
+}
+
+export interface BenchParams {
+  /** Isolated propagation: number of single writes, each on an idle system. */
+  isolatedRuns: number;
+  /**
+   * Quiet time after each isolated arrival before the next write. The assistant commits at once
+   * only when its committer has been idle for a second; 3 s lets both systems (and the peer's
+   * merge and push-back) come to rest, so each write really meets an idle system.
+   */
+  isolatedGapMs: number;
+  /** Continuous editing: writes, one every continuousIntervalMs, each to a new file. */
+  continuousWrites: number;
+  continuousIntervalMs: number;
+  /** Files in the burst. */
+  burstFiles: number;
+  /** Wait after warm-up before idle sampling starts, so start-up scans are over. */
+  idleSettleMs: number;
+  /** Idle sampling window. At 100 ticks/s, 30 s resolves 0.033 % of a core per agent. */
+  idleWindowMs: number;
+  /** How long one small file may take to arrive before that run counts as a timeout. */
+  arrivalTimeoutMs: number;
+  /** How long the whole burst may take to arrive. */
+  burstTimeoutMs: number;
+}
+
+export const FULL_PARAMS: BenchParams = {
+  isolatedRuns: 12,
+  isolatedGapMs: 3000,
+  continuousWrites: 12,
+  continuousIntervalMs: 2000,
+  burstFiles: 1000,
+  idleSettleMs: 5000,
+  idleWindowMs: 30_000,
+  arrivalTimeoutMs: 20_000,
+  burstTimeoutMs: 120_000,
+};
+
+/** --quick: a smoke test for CI. Enough runs for a median, the same burst size so it is comparable. */
+export const QUICK_PARAMS: BenchParams = {
+  isolatedRuns: 4,
+  isolatedGapMs: 2000,
+  continuousWrites: 4,
+  continuousIntervalMs: 2000,
+  burstFiles: 1000,
+  idleSettleMs: 2000,
+  idleWindowMs: 10_000,
+  arrivalTimeoutMs: 15_000,
+  burstTimeoutMs: 60_000,
+};
+
+export const USAGE = `usage: npm run bench -- [--quick] [--only <scenario>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
+  scenarios: isolated, continuous, burst, idle
+  systems:   autosync, autosync-annex, assistant
+env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1`;
+
+const truthy = (v: string | undefined) =>
+  v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+
+const list = (v: string | undefined): string[] | null => {
+  if (v === undefined) return null;
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length > 0 ? items : null;
+};
+
+/** Flags win over env. Throws on an unknown flag or a flag missing its value (exit 2 in run.ts). */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchOptions {
+  const o: BenchOptions = {
+    quick: truthy(env.BENCH_QUICK),
+    only: list(env.BENCH_ONLY),
+    systems: list(env.BENCH_SYSTEMS),
+    skipAnchor: truthy(env.BENCH_SKIP_ANCHOR),
+    keep: truthy(env.BENCH_KEEP),
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--only':
+        o.only = list(value());
+        break;
+      case '--system':
+      case '--systems':
+        o.systems = list(value());
+        break;
+      case '--skip-anchor':
+        o.skipAnchor = true;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '-h':
+      case '--help':
+        o.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${arg}`);
+    }
+  }
+  return o;
+}
+
+export function paramsFor(o: BenchOptions): BenchParams {
+  return o.quick ? QUICK_PARAMS : FULL_PARAMS;
+}

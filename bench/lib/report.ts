@@ -1,0 +1,159 @@
+// The printed report: one table per result kind, the errors, and the comparison with the anchor.
+import { fmtMb, fmtMs, fmtPercent, fmtRatio, fmtSeconds, renderTable } from './table.js';
+import type { Check, RunRecord } from './targets.js';
+
+/** Long error messages stay in the JSON; a table cell shows the start of them. */
+const MAX_CELL_ERROR = 100;
+
+function errorCell(r: RunRecord): string {
+  const msg = (r.error ?? 'failed').replace(/\s+/g, ' ');
+  const head = r.skipped ? 'SKIPPED' : 'ERROR';
+  return `${head}: ${msg.length > MAX_CELL_ERROR ? msg.slice(0, MAX_CELL_ERROR - 1) + '…' : msg}`;
+}
+
+export function propagationTable(records: readonly RunRecord[]): string | null {
+  const rows = records
+    .filter((r) => r.scenario === 'isolated' || r.scenario === 'continuous')
+    .map((r) => {
+      const res = r.result;
+      if (!r.ok || res?.kind !== 'latency')
+        return [r.systemLabel, r.scenarioTitle, '', '', '', '', '', '', errorCell(r)];
+      const s = res.summary;
+      return [
+        r.systemLabel,
+        r.scenarioTitle,
+        String(s?.n ?? 0),
+        fmtMs(s?.median),
+        fmtMs(s?.p90),
+        fmtMs(s?.min),
+        fmtMs(s?.max),
+        String(res.timeouts),
+        '',
+      ];
+    });
+  if (rows.length === 0) return null;
+  return renderTable(
+    [
+      { header: 'system' },
+      { header: 'scenario' },
+      { header: 'n', align: 'right' },
+      { header: 'median', align: 'right' },
+      { header: 'p90', align: 'right' },
+      { header: 'min', align: 'right' },
+      { header: 'max', align: 'right' },
+      { header: 'timeouts', align: 'right' },
+      { header: 'note' },
+    ],
+    rows,
+  );
+}
+
+export function burstTable(records: readonly RunRecord[]): string | null {
+  const rows = records
+    .filter((r) => r.scenario === 'burst')
+    .map((r) => {
+      const res = r.result;
+      if (!r.ok || res?.kind !== 'burst') return [r.systemLabel, '', '', '', '', errorCell(r)];
+      return [
+        r.systemLabel,
+        String(res.files),
+        fmtMs(res.writeMs),
+        fmtSeconds(res.arrivalMs),
+        String(res.commits),
+        '',
+      ];
+    });
+  if (rows.length === 0) return null;
+  return renderTable(
+    [
+      { header: 'system' },
+      { header: 'files', align: 'right' },
+      { header: 'writing', align: 'right' },
+      { header: 'all on peer', align: 'right' },
+      { header: 'commits', align: 'right' },
+      { header: 'note' },
+    ],
+    rows,
+  );
+}
+
+export function idleTable(records: readonly RunRecord[]): string | null {
+  const rows = records
+    .filter((r) => r.scenario === 'idle')
+    .map((r) => {
+      const res = r.result;
+      if (!r.ok || res?.kind !== 'idle') return [r.systemLabel, '', '', '', '', '', '', '', errorCell(r)];
+      return [
+        r.systemLabel,
+        fmtSeconds(res.windowMs),
+        fmtPercent(res.cpuPercent),
+        `${res.cpuPercentA.toFixed(3)} / ${res.cpuPercentB.toFixed(3)}`,
+        fmtMb(res.memory.rssKb),
+        fmtMb(res.memory.pssKb),
+        `${res.memoryA.processes} / ${res.memoryB.processes}`,
+        `${fmtMb(res.memoryA.rssKb)} / ${fmtMb(res.memoryB.rssKb)}`,
+        '',
+      ];
+    });
+  if (rows.length === 0) return null;
+  return renderTable(
+    [
+      { header: 'system' },
+      { header: 'window', align: 'right' },
+      { header: 'CPU/agent', align: 'right' },
+      { header: 'CPU % A / B', align: 'right' },
+      { header: 'RSS/agent', align: 'right' },
+      { header: 'PSS/agent', align: 'right' },
+      { header: 'procs A / B', align: 'right' },
+      { header: 'RSS A / B', align: 'right' },
+      { header: 'note' },
+    ],
+    rows,
+  );
+}
+
+function fmtValue(c: Check, v: number | null): string {
+  switch (c.unit) {
+    case 'ms':
+      return fmtMs(v);
+    case 'percent':
+      return fmtPercent(v);
+    case 'kB':
+      return fmtMb(v);
+    case 'count':
+      return v == null ? '-' : String(v);
+  }
+}
+
+export function comparisonTable(
+  checks: readonly Check[],
+  candidateLabel: string,
+  anchorLabel: string,
+): string {
+  return renderTable(
+    [
+      { header: 'metric' },
+      { header: candidateLabel, align: 'right' },
+      { header: anchorLabel, align: 'right' },
+      { header: 'ratio', align: 'right' },
+      { header: 'target' },
+      { header: 'met' },
+    ],
+    checks.map((c) => [
+      c.metric,
+      fmtValue(c, c.candidate),
+      fmtValue(c, c.anchor),
+      fmtRatio(c.ratio),
+      c.target,
+      c.met === null ? (c.target ? 'unknown' : '') : c.met ? 'yes' : 'NO',
+    ]),
+  );
+}
+
+export function errorsList(records: readonly RunRecord[]): string | null {
+  const bad = records.filter((r) => !r.ok);
+  if (bad.length === 0) return null;
+  return bad
+    .map((r) => `- ${r.systemLabel} / ${r.scenario}: ${r.skipped ? '(skipped) ' : ''}${r.error}`)
+    .join('\n');
+}

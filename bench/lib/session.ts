@@ -1,0 +1,128 @@
+// One scenario run against one system: a fresh two-clone topology, the system's setup, both agents
+// started, a warm-up that proves changes flow both ways, then the scenario, then teardown (always,
+// also on error). Anything that fails before the scenario proper is a SetupError, which run.ts uses
+// to skip that system's remaining scenarios instead of failing each of them slowly.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentPair, System } from '../systems/types.js';
+import { git } from './exec.js';
+import type { BenchParams } from './options.js';
+import { ArrivalWatcher, sleep, waitUntil } from './poll.js';
+import { destroyTopology, makePeers, type Topology } from './topology.js';
+
+export class SetupError extends Error {}
+
+/** First propagation includes start-up (scans, first fetch); generous, but bounded. */
+const WARMUP_TIMEOUT_MS = 60_000;
+/** After warm-up both clones' main must agree; the assistant may still be merging for a moment. */
+const CONVERGE_TIMEOUT_MS = 30_000;
+/** Quiet time after convergence, so the first measurement does not meet warm-up leftovers. */
+const POST_WARMUP_SETTLE_MS = 2000;
+
+export interface Session {
+  system: System;
+  topo: Topology;
+  agents: AgentPair;
+  params: BenchParams;
+  /** Throws if either agent has died; call it inside every wait. */
+  guard: () => void;
+  log: (msg: string) => void;
+}
+
+export async function withSession<T>(
+  system: System,
+  scenario: string,
+  params: BenchParams,
+  opts: { keep: boolean; log: (msg: string) => void },
+  fn: (s: Session) => Promise<T>,
+): Promise<T> {
+  const log = (msg: string) => opts.log(`${system.id}/${scenario}: ${msg}`);
+  let topo: Topology | undefined;
+  let agents: AgentPair | undefined;
+  try {
+    try {
+      topo = await makePeers({ annex: system.annex, label: `${system.id}-${scenario}` });
+      await system.setup(topo);
+      agents = await system.start(topo);
+    } catch (e) {
+      throw new SetupError(`setup failed: ${(e as Error).message}`);
+    }
+    const pair = agents;
+    const guard = () => {
+      pair.a.assertRunning();
+      pair.b.assertRunning();
+    };
+    const session: Session = { system, topo, agents, params, guard, log };
+    try {
+      await warmUp(session);
+    } catch (e) {
+      throw new SetupError(
+        `warm-up failed: ${(e as Error).message}; log A: ${pair.a.logTail(3)}; log B: ${pair.b.logTail(3)}`,
+      );
+    }
+    return await fn(session);
+  } finally {
+    if (agents) {
+      const [okA, okB] = await Promise.all([agents.a.stop(), agents.b.stop()]);
+      if (!okA || !okB) log('an agent did not stop within the timeout and was killed');
+    }
+    if (topo) {
+      if (opts.keep) log(`kept ${topo.root}`);
+      else destroyTopology(topo);
+    }
+  }
+}
+
+/**
+ * Proves that both directions work before anything is timed, and that the content travels in the
+ * commit (git cat-file on the receiving side shows the file's text, not an annex pointer).
+ */
+async function warmUp(s: Session): Promise<void> {
+  const t0 = Date.now();
+  const watcher = new ArrivalWatcher(s.guard);
+  try {
+    for (const [from, to, name] of [
+      [s.topo.a, s.topo.b, 'warmup-a-to-b.txt'],
+      [s.topo.b, s.topo.a, 'warmup-b-to-a.txt'],
+    ] as const) {
+      const content = `warm-up ${name} ${Date.now()}\n`;
+      writeFileSync(join(from, name), content);
+      await watcher.expect(join(to, name), content, WARMUP_TIMEOUT_MS);
+      // The work tree can change a moment before HEAD moves (a merge writes files, then the ref).
+      await waitUntil(
+        async () => {
+          try {
+            return (await git(to, s.topo.env, 'cat-file', '-p', `HEAD:${name}`)) === content;
+          } catch {
+            return false; // not in HEAD yet
+          }
+        },
+        {
+          timeoutMs: CONVERGE_TIMEOUT_MS,
+          intervalMs: 100,
+          what: `${name} with its content (not an annex pointer) in the receiver's HEAD`,
+          guard: s.guard,
+        },
+      );
+    }
+  } finally {
+    watcher.close();
+  }
+  await waitForConvergence(s, CONVERGE_TIMEOUT_MS);
+  s.log(`warm-up done in ${Date.now() - t0} ms`);
+  await sleep(POST_WARMUP_SETTLE_MS);
+}
+
+/** Waits until A's and B's main point at the same commit. */
+export async function waitForConvergence(s: Session, timeoutMs: number): Promise<void> {
+  await waitUntil(
+    async () => {
+      const [a, b] = await Promise.all([
+        git(s.topo.a, s.topo.env, 'rev-parse', 'refs/heads/main'),
+        git(s.topo.b, s.topo.env, 'rev-parse', 'refs/heads/main'),
+      ]);
+      return a === b;
+    },
+    { timeoutMs, intervalMs: 100, what: "A's and B's main to be the same commit", guard: s.guard },
+  );
+}

@@ -1,0 +1,223 @@
+// `npm run bench`: git-autosync side by side with the git-annex assistant, on identical two-clone
+// topologies, in one run. Prints tables and writes bench/results/<timestamp>.json and latest.json.
+//
+// Scenarios run one after another, and within a scenario the systems run one after another, never
+// at the same time (2 cores: concurrent agents would measure each other). A system that fails only
+// fails its own rows; the run still reports everything else and exits 0. Exit 1 means the harness
+// itself broke, 2 a bad option.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installCleanupHandlers } from './lib/agent.js';
+import { exec, versionOf } from './lib/exec.js';
+import { type BenchOptions, paramsFor, parseOptions, USAGE } from './lib/options.js';
+import { clockTicksPerSecond } from './lib/proc.js';
+import { burstTable, comparisonTable, errorsList, idleTable, propagationTable } from './lib/report.js';
+import { SetupError, withSession } from './lib/session.js';
+import { compare, type RunRecord } from './lib/targets.js';
+import { destroyAllTopologies } from './lib/topology.js';
+import { SCENARIOS } from './scenarios/index.js';
+import { AssistantSystem } from './systems/assistant.js';
+import { AutosyncSystem } from './systems/autosync.js';
+import type { System } from './systems/types.js';
+
+/** dist/bench/run.js -> the repository root, where bench/results lives (not under dist/). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+
+/**
+ * A system whose setup or warm-up failed this many times in a row is not tried for the remaining
+ * scenarios: each attempt costs up to a minute of waiting, and one retry covers a transient hiccup.
+ */
+const MAX_SETUP_FAILURES = 2;
+
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+function allSystems(): System[] {
+  return [new AutosyncSystem(false), new AutosyncSystem(true), new AssistantSystem()];
+}
+
+function selectSystems(o: BenchOptions): System[] {
+  const all = allSystems();
+  const known = new Set(all.map((s) => s.id));
+  for (const id of o.systems ?? []) if (!known.has(id)) throw new Error(`unknown system ${id}`);
+  // The annex variant of git-autosync doubles the candidate's share of the run; --quick leaves it out.
+  const defaults = o.quick ? ['autosync', 'assistant'] : ['autosync', 'autosync-annex', 'assistant'];
+  const wanted = new Set(o.systems ?? defaults);
+  return all.filter((s) => wanted.has(s.id) && !(o.skipAnchor && s.anchor));
+}
+
+function selectScenarios(o: BenchOptions) {
+  const known = new Set(SCENARIOS.map((s) => s.name));
+  for (const n of o.only ?? []) if (!known.has(n)) throw new Error(`unknown scenario ${n}`);
+  return SCENARIOS.filter((s) => !o.only || o.only.includes(s.name));
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const cpus = os.cpus();
+  const env = { PATH: process.env.PATH };
+  let autosyncCommit = 'unknown';
+  try {
+    autosyncCommit = (
+      await exec('git', ['log', '-1', '--format=%h %cI %s'], { cwd: REPO_ROOT, env, timeoutMs: 10_000 })
+    ).trim();
+  } catch {
+    /* not a git checkout: fine */
+  }
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryMb: Math.round(os.totalmem() / 1024 / 1024),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    git: await versionOf('git', ['--version'], env),
+    gitAnnex: await versionOf('git-annex', ['version', '--raw'], env),
+    clockTicksPerSecond: clockTicksPerSecond(),
+    autosyncCommit,
+    loadAverageAtStart: os.loadavg(),
+  };
+}
+
+/** Prints the tables; returns the comparisons for the JSON. */
+function printReport(records: RunRecord[], systems: System[]): Record<string, unknown> {
+  const parts: string[] = [];
+  const section = (title: string, body: string | null) => {
+    if (body) parts.push(`### ${title}\n\n${body}\n`);
+  };
+  section('Write-to-peer propagation, one small file, A -> B', propagationTable(records));
+  section('Burst of small files written at once in A', burstTable(records));
+  section('Idle, after settling (per agent = mean of A and B; process trees)', idleTable(records));
+  const anchor = systems.find((s) => s.anchor);
+  const comparisons: Record<string, unknown> = {};
+  for (const cand of systems.filter((s) => !s.anchor)) {
+    const checks = compare(records, cand.id, anchor?.id ?? '');
+    comparisons[cand.id] = checks;
+    section(
+      `${cand.label} vs ${anchor?.label ?? '(no anchor run)'}: ratios and targets`,
+      comparisonTable(checks, cand.label, anchor?.label ?? 'anchor'),
+    );
+  }
+  section('Errors', errorsList(records));
+  process.stdout.write(parts.join('\n'));
+  return comparisons;
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions;
+  let systems: System[];
+  let scenarios: typeof SCENARIOS;
+  try {
+    opts = parseOptions(process.argv.slice(2), process.env);
+    if (opts.help) {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    systems = selectSystems(opts);
+    scenarios = selectScenarios(opts);
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  installCleanupHandlers(destroyAllTopologies);
+  const params = paramsFor(opts);
+  const startedAt = new Date();
+  const info = await machine();
+  log(
+    `${opts.quick ? 'quick' : 'full'} run: systems ${systems.map((s) => s.id).join(', ') || '(none)'}; ` +
+      `scenarios ${scenarios.map((s) => s.name).join(', ')}; ${info.cores} cores, load ${os.loadavg()[0]?.toFixed(2)}`,
+  );
+
+  const unavailable = new Map<string, string>();
+  for (const s of systems) {
+    try {
+      await s.available();
+    } catch (e) {
+      unavailable.set(s.id, (e as Error).message);
+      log(`${s.id}: ${(e as Error).message}`);
+    }
+  }
+  const setupFailures = new Map<string, number>();
+  const records: RunRecord[] = [];
+  for (const sc of scenarios) {
+    for (const sys of systems) {
+      const base = {
+        system: sys.id,
+        systemLabel: sys.label,
+        anchor: sys.anchor,
+        scenario: sc.name,
+        scenarioTitle: sc.title,
+      };
+      const why = unavailable.get(sys.id);
+      if (why) {
+        records.push({ ...base, ok: false, skipped: true, error: why, durationMs: 0 });
+        continue;
+      }
+      const t0 = Date.now();
+      log(`${sys.id}/${sc.name}: starting`);
+      try {
+        const result = await withSession(sys, sc.name, params, { keep: opts.keep, log }, (session) =>
+          sc.run(session),
+        );
+        records.push({ ...base, ok: true, durationMs: Date.now() - t0, result });
+        setupFailures.set(sys.id, 0);
+      } catch (e) {
+        const msg = (e as Error).message.replace(/\s+/g, ' ');
+        records.push({ ...base, ok: false, error: msg, durationMs: Date.now() - t0 });
+        log(`${sys.id}/${sc.name}: FAILED: ${msg}`);
+        if (e instanceof SetupError) {
+          const n = (setupFailures.get(sys.id) ?? 0) + 1;
+          setupFailures.set(sys.id, n);
+          if (n >= MAX_SETUP_FAILURES)
+            unavailable.set(sys.id, `not run after ${n} setup failures; last: ${msg}`);
+        }
+      }
+      log(`${sys.id}/${sc.name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+
+  const finishedAt = new Date();
+  process.stdout.write(
+    `\n## git-autosync benchmark, ${startedAt.toISOString()} (${opts.quick ? 'quick' : 'full'}, ` +
+      `${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s)\n\n` +
+      `machine: ${info.cores} cores (${info.cpuModel}), ${info.memoryMb} MB, ${info.kernel}; ${info.git}; ` +
+      `git-annex ${info.gitAnnex}; node ${info.node}; load average at start ${(
+        info.loadAverageAtStart as number[]
+      )
+        .map((x) => x.toFixed(2))
+        .join(' ')}, at end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}\n` +
+      `git-autosync at ${info.autosyncCommit}\n\n`,
+  );
+  const comparisons = printReport(records, systems);
+
+  const out = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    options: opts,
+    params,
+    machine: { ...info, loadAverageAtEnd: os.loadavg() },
+    records,
+    comparisons,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const json = JSON.stringify(out, null, 2) + '\n';
+  writeFileSync(join(RESULTS_DIR, `${stamp}.json`), json);
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
+  log(`results in ${join(RESULTS_DIR, `${stamp}.json`)} and latest.json`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: the harness failed: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
