@@ -22,11 +22,9 @@ export class Wakeup {
     return this.pending;
   }
 
-  /** Resolves once a request is pending, and consumes it. */
+  /** Resolves once a request is pending (consuming it) or on interrupt(); owners re-check their state. */
   async wait(): Promise<void> {
-    while (!this.pending) {
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
+    if (!this.pending) await new Promise<void>((resolve) => (this.waiter = resolve));
     this.pending = false;
   }
 

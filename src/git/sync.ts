@@ -183,10 +183,10 @@ export class GitSync {
 
   private async ignored(paths: string[]): Promise<Set<string>> {
     if (paths.length === 0) return new Set();
+    // check-ignore takes plain paths (no pathspec magic), so no literal-pathspec env here.
     const r = await this.runner.git(['check-ignore', '--stdin', '-z'], {
       input: paths.join('\0'),
       okCodes: [1],
-      env: LITERAL,
     });
     return new Set(r.stdout.split('\0').filter(Boolean));
   }

@@ -1,0 +1,77 @@
+// When to commit: a pure function of what is pending and the clock, table-tested.
+//
+// A lone save is committed as soon as the file has been quiet for QUIET_MS, so one change reaches the
+// peers in well under 100 ms. A burst (many files within moments: an unpacked archive, a build, a
+// `cp -r`) switches to a longer quiet period, so thousands of files become a few commits instead of
+// thousands; MAX_WAIT_MS bounds how long anything waits while writes keep coming, and MAX_BATCH caps
+// one commit so a huge burst is still committed in steps git handles comfortably.
+
+export interface CommitPolicy {
+  /** Editors save in one to three writes a few ms apart; 30 ms of quiet means the save is done. */
+  quietMs: number;
+  /** Above this many pending paths we are in a burst. */
+  burstThreshold: number;
+  /** In a burst, wait this long for the writes to settle before committing. */
+  burstQuietMs: number;
+  /** Nothing pending waits longer than this, however busy the tree is. */
+  maxWaitMs: number;
+  /** Most paths in one commit. */
+  maxBatch: number;
+}
+
+export const DEFAULT_POLICY: CommitPolicy = {
+  quietMs: 30,
+  // A person saving several files at once stays below this; a script writing a tree goes far above.
+  burstThreshold: 50,
+  // Long enough that a script writing files back to back (sub-ms gaps, or pauses for a slow disk)
+  // does not get split; short enough to be barely noticed once the burst ends.
+  burstQuietMs: 400,
+  // Continuous activity still gets committed every few seconds, so peers are never far behind.
+  maxWaitMs: 5_000,
+  // git handles 10k paths per commit quickly; larger bursts are committed in several steps.
+  maxBatch: 10_000,
+};
+
+export interface Pending {
+  count: number;
+  /** Time of the oldest pending change. */
+  firstAt: number;
+  /** Time of the newest change. */
+  lastAt: number;
+}
+
+export type Decision = { kind: 'idle' } | { kind: 'wait'; ms: number } | { kind: 'commit'; limit: number };
+
+export function decide(p: Pending, now: number, policy: CommitPolicy = DEFAULT_POLICY): Decision {
+  if (p.count === 0) return { kind: 'idle' };
+  if (p.count >= policy.maxBatch) return { kind: 'commit', limit: policy.maxBatch };
+  const quiet = p.count > policy.burstThreshold ? policy.burstQuietMs : policy.quietMs;
+  const quietUntil = p.lastAt + quiet;
+  const deadline = p.firstAt + policy.maxWaitMs;
+  if (now >= quietUntil || now >= deadline) return { kind: 'commit', limit: policy.maxBatch };
+  return { kind: 'wait', ms: Math.max(1, Math.min(quietUntil, deadline) - now) };
+}
+
+export interface FileSeen {
+  /** When the watcher last reported the path. */
+  eventAt: number;
+  size: number | null;
+  mtimeMs: number | null;
+}
+
+/**
+ * Whether a file can be committed now: it has not changed since the watcher last saw it (same size
+ * and mtime), and its last write is at least quietMs old. A file mid-download fails one of the two
+ * and waits. A deleted file (size null both times) is always ready.
+ */
+export function isStable(
+  seen: FileSeen,
+  now: { size: number | null; mtimeMs: number | null },
+  at: number,
+  quietMs: number,
+): boolean {
+  if (now.size === null) return true;
+  if (seen.size !== now.size || seen.mtimeMs !== now.mtimeMs) return false;
+  if (now.mtimeMs !== null && at - now.mtimeMs < quietMs) return false;
+  return at - seen.eventAt >= quietMs;
+}

@@ -1,0 +1,157 @@
+// Committer service: waits on changed paths from the watcher (and on flush requests) and produces
+// commits, then asks the pusher to push. When to commit is the pure policy in commit-policy.ts; this
+// service only keeps the pending set, runs the timer the policy asks for, and calls git.
+//
+// A path is committed only once its size and mtime have held still (a file still being written
+// waits), except on flush, which commits everything: before a merge and on a clean stop.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Service, ServiceContext } from './service.js';
+import type { GitSync, CommitResult } from '../git/sync.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from './bus.js';
+import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
+import { backoffDelay } from './service.js';
+
+/** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 60_000;
+
+export class Committer implements Service {
+  readonly name = 'committer';
+  private pending = new Map<string, FileSeen>();
+  private firstAt = 0;
+  private lastAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private failures = 0;
+  /** After a failed commit, nothing is tried before this time (backoff). */
+  private retryAt = 0;
+  private stopped = true;
+  lastError: string | null = null;
+
+  constructor(
+    private readonly sync: GitSync,
+    private readonly log: Logger,
+    private readonly bus: EventBus,
+    private readonly onCommitted: (c: CommitResult) => void,
+    private readonly policy: CommitPolicy = DEFAULT_POLICY,
+  ) {}
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  async start(_ctx: ServiceContext): Promise<void> {
+    this.stopped = false;
+    // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
+    for (const p of await this.sync.pendingPaths()) this.note(p);
+  }
+
+  async stop(): Promise<void> {
+    // A clean stop commits what is pending first: nothing the user saved is left uncommitted.
+    try {
+      await this.flush();
+    } finally {
+      this.stopped = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Called by the watcher for every changed path. Never blocks. */
+  note(rel: string): void {
+    const now = Date.now();
+    const st = statOf(join(this.sync.info.workTree, rel));
+    if (this.pending.size === 0) this.firstAt = now;
+    this.lastAt = now;
+    this.pending.set(rel, { eventAt: now, ...st });
+    this.schedule();
+  }
+
+  /** Commits everything pending now, stable or not. Resolves when committed. */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    if (this.pending.size === 0) return;
+    await this.runOnce(true);
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const d = decide(
+      { count: this.pending.size, firstAt: this.firstAt, lastAt: this.lastAt },
+      Date.now(),
+      this.policy,
+    );
+    if (d.kind === 'idle') return;
+    const ms = Math.max(d.kind === 'wait' ? d.ms : 0, this.retryAt - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.runOnce(false);
+    }, ms);
+  }
+
+  private async runOnce(all: boolean): Promise<void> {
+    if (this.running) return this.running;
+    const work = this.commitBatch(all);
+    this.running = work;
+    try {
+      await work;
+    } finally {
+      this.running = null;
+      if (!this.stopped) this.schedule();
+    }
+  }
+
+  private async commitBatch(all: boolean): Promise<void> {
+    const now = Date.now();
+    const batch: string[] = [];
+    for (const [path, seen] of this.pending) {
+      if (batch.length >= this.policy.maxBatch) break;
+      if (all || isStable(seen, statOf(join(this.sync.info.workTree, path)), now, this.policy.quietMs)) {
+        batch.push(path);
+      }
+    }
+    if (batch.length === 0) {
+      // Everything pending is still being written: look again once it has had time to settle.
+      this.lastAt = now;
+      return;
+    }
+    const taken = new Map(batch.map((p) => [p, this.pending.get(p)!]));
+    for (const p of batch) this.pending.delete(p);
+    if (this.pending.size > 0) this.firstAt = now;
+    try {
+      const result = await this.sync.commit(batch);
+      this.failures = 0;
+      this.lastError = null;
+      if (result) {
+        this.log.info({ sha: result.sha, files: batch.length }, result.message);
+        this.bus.emit('commit', {
+          sha: result.sha,
+          files: result.added + result.modified + result.deleted,
+          message: result.message,
+        });
+        this.onCommitted(result);
+      }
+    } catch (e) {
+      // Put the paths back (newer events win) and retry later; the work tree still holds the data.
+      for (const [p, seen] of taken) if (!this.pending.has(p)) this.pending.set(p, seen);
+      this.failures++;
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.log.error({ err: this.lastError, attempt: this.failures }, 'commit failed; will retry');
+      this.retryAt = Date.now() + backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
+      if (all) throw e;
+    }
+  }
+}
+
+function statOf(abs: string): { size: number | null; mtimeMs: number | null } {
+  try {
+    const st = lstatSync(abs);
+    return { size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return { size: null, mtimeMs: null };
+  }
+}

@@ -1,0 +1,172 @@
+// Pusher service: waits on push requests (after a commit, a merge, a completed transfer, start-up)
+// and produces pushes to every remote in parallel. Per remote it keeps the outcome for status and,
+// when a remote is down, a retry timer with exponential backoff capped at `retryMaxMs` (30 min by
+// default), so a remote that comes back is caught up without anyone asking. A rejected push
+// (the remote has work we lack) leads to fetch, merge and push again, a bounded number of times.
+import type { Service, ServiceContext } from './service.js';
+import { backoffDelay } from './service.js';
+import { Wakeup } from './queue.js';
+import type { GitSync, PushResult } from '../git/sync.js';
+import { PushRejectedError } from '../git/errors.js';
+import type { Logger } from '../log.js';
+import type { EventBus } from './bus.js';
+
+/** Fetch-merge-push rounds after a rejection; more means a peer pushes faster than we merge. */
+const MAX_REJECT_ROUNDS = 4;
+/** First retry of a down remote after 2 s: covers a peer that is restarting. */
+const RETRY_BASE_MS = 2_000;
+/** Default ceiling of the retry interval (autosync.retryMaxInterval overrides, in seconds). */
+export const DEFAULT_RETRY_MAX_MS = 30 * 60_000;
+
+export interface RemoteState {
+  name: string;
+  lastPushOk: boolean | null;
+  lastPushAt: string | null;
+  paused: boolean;
+  error: string | null;
+  failures: number;
+  nextRetryAt: number | null;
+}
+
+export class Pusher implements Service {
+  readonly name = 'pusher';
+  private wake = new Wakeup();
+  private stopped = true;
+  private loop: Promise<void> | null = null;
+  private states = new Map<string, RemoteState>();
+  private timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly sync: GitSync,
+    private readonly log: Logger,
+    private readonly bus: EventBus,
+    private readonly remotes: () => string[],
+    private readonly fetchAndMerge: (remote: string) => Promise<void>,
+    private readonly onPushed: (results: PushResult[]) => void,
+    private readonly retryMaxMs = DEFAULT_RETRY_MAX_MS,
+  ) {}
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.stopped = false;
+    this.request();
+    this.loop = this.run().catch((e) => ctx.fail(e));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.wake.interrupt();
+    await this.loop;
+    this.loop = null;
+  }
+
+  request(): void {
+    this.wake.request();
+  }
+
+  state(name: string): RemoteState {
+    let s = this.states.get(name);
+    if (!s) {
+      s = {
+        name,
+        lastPushOk: null,
+        lastPushAt: null,
+        paused: false,
+        error: null,
+        failures: 0,
+        nextRetryAt: null,
+      };
+      this.states.set(name, s);
+    }
+    return s;
+  }
+
+  allStates(): RemoteState[] {
+    return this.remotes().map((r) => ({ ...this.state(r) }));
+  }
+
+  setPaused(remote: string | null, paused: boolean): void {
+    for (const r of remote ? [remote] : this.remotes()) this.state(r).paused = paused;
+    if (!paused) this.request();
+  }
+
+  /** One pass over every remote; resolves when all pushes have finished. Used by `sync` too. */
+  async pushAll(): Promise<Map<string, string | null>> {
+    const outcome = new Map<string, string | null>();
+    const names = this.remotes().filter((r) => !this.state(r).paused);
+    const results = await Promise.all(names.map((r) => this.pushRemote(r)));
+    const pushed: PushResult[] = [];
+    names.forEach((r, i) => {
+      const res = results[i];
+      outcome.set(r, this.state(r).error);
+      if (res && !res.upToDate) pushed.push(res);
+    });
+    if (pushed.length > 0) this.onPushed(pushed);
+    return outcome;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      await this.wake.wait();
+      if (this.stopped) break;
+      await this.pushAll();
+    }
+  }
+
+  private async pushRemote(remote: string): Promise<PushResult | null> {
+    const st = this.state(remote);
+    try {
+      for (let round = 0; ; round++) {
+        if (!(await this.sync.needsPush(remote))) {
+          if (st.lastPushOk === null || st.error) this.markOk(st);
+          return null;
+        }
+        try {
+          const res = await this.sync.push(remote);
+          this.markOk(st);
+          this.log.info({ remote, refs: res.refs }, 'pushed');
+          this.bus.emit('push', { remote, ok: true, refs: res.refs });
+          return res;
+        } catch (e) {
+          if (!(e instanceof PushRejectedError) || round >= MAX_REJECT_ROUNDS) throw e;
+          this.log.info({ remote }, 'push rejected: fetching and merging first');
+          await this.fetchAndMerge(remote);
+        }
+      }
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      st.lastPushOk = false;
+      st.error = msg;
+      st.failures++;
+      const delay = backoffDelay(st.failures, RETRY_BASE_MS, this.retryMaxMs);
+      st.nextRetryAt = Date.now() + delay;
+      this.log.warn({ remote, err: msg, retryInMs: delay }, 'push failed; will retry');
+      this.bus.emit('push', { remote, ok: false, refs: [], error: msg });
+      this.armRetry(remote, delay);
+      return null;
+    }
+  }
+
+  private markOk(st: RemoteState): void {
+    st.lastPushOk = true;
+    st.lastPushAt = new Date().toISOString();
+    st.error = null;
+    st.failures = 0;
+    st.nextRetryAt = null;
+    const t = this.timers.get(st.name);
+    if (t) clearTimeout(t);
+    this.timers.delete(st.name);
+  }
+
+  private armRetry(remote: string, delay: number): void {
+    if (this.stopped || this.timers.has(remote)) return;
+    this.timers.set(
+      remote,
+      setTimeout(() => {
+        this.timers.delete(remote);
+        this.request();
+      }, delay),
+    );
+  }
+}

@@ -1,0 +1,96 @@
+// Watcher service: waits on the kernel (inotify, through chokidar; no polling) and produces one
+// `onChange(relativePath)` call per created, modified or deleted file in the work tree. Renames and
+// moves arrive as a delete plus an add, which git records as a rename. `.git/` is never watched;
+// gitignored directories are pruned from the watch (the committer re-checks every path with
+// `git check-ignore`, so a file that slips through is still not committed).
+import { watch, type FSWatcher } from 'chokidar';
+import { relative, sep } from 'node:path';
+import type { Service, ServiceContext } from './service.js';
+import type { Runner } from '../git/runner.js';
+import type { Logger } from '../log.js';
+
+export class Watcher implements Service {
+  readonly name = 'watcher';
+  private fsw: FSWatcher | null = null;
+  private ignoredDirs = new Set<string>();
+
+  constructor(
+    private readonly workTree: string,
+    private readonly runner: Runner,
+    private readonly log: Logger,
+    private readonly onChange: (rel: string) => void,
+  ) {}
+
+  async start(ctx: ServiceContext): Promise<void> {
+    await this.loadIgnoredDirs();
+    const fsw = watch(this.workTree, {
+      ignoreInitial: true,
+      followSymlinks: false,
+      ignorePermissionErrors: true,
+      // Atomic-save detection (delete then re-create within 100 ms) reports one change, not two.
+      atomic: true,
+      ignored: (p: string) => this.isIgnored(p),
+    });
+    this.fsw = fsw;
+    const emit = (p: string) => {
+      const rel = relative(this.workTree, p).split(sep).join('/');
+      if (rel && !rel.startsWith('..')) {
+        if (rel === '.gitignore' || rel.endsWith('/.gitignore')) void this.loadIgnoredDirs();
+        this.onChange(rel);
+      }
+    };
+    fsw.on('add', emit).on('change', emit).on('unlink', emit);
+    fsw.on('error', (err: unknown) => {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOSPC') {
+        ctx.fail(
+          new Error('out of inotify watches; raise fs.inotify.max_user_watches (sysctl) to watch this tree'),
+        );
+      } else this.log.warn({ err: String(err) }, 'watcher error');
+    });
+    await new Promise<void>((resolve) => fsw.once('ready', () => resolve()));
+  }
+
+  async stop(): Promise<void> {
+    await this.fsw?.close();
+    this.fsw = null;
+  }
+
+  private isIgnored(abs: string): boolean {
+    const rel = relative(this.workTree, abs).split(sep).join('/');
+    if (rel === '') return false;
+    if (rel === '.git' || rel.startsWith('.git/') || rel.includes('/.git/') || rel.endsWith('/.git'))
+      return true;
+    if (this.ignoredDirs.size === 0) return false;
+    // Prune a directory git ignores as a whole (node_modules, build output): never watch inside it.
+    let i = rel.length;
+    let prefix = rel;
+    for (;;) {
+      if (this.ignoredDirs.has(prefix)) return true;
+      i = prefix.lastIndexOf('/');
+      if (i < 0) return false;
+      prefix = prefix.slice(0, i);
+    }
+  }
+
+  /** Directories git ignores entirely, from one `git ls-files --ignored --directory` call. */
+  private async loadIgnoredDirs(): Promise<void> {
+    try {
+      const r = await this.runner.git([
+        'ls-files',
+        '-z',
+        '--others',
+        '--ignored',
+        '--exclude-standard',
+        '--directory',
+      ]);
+      const dirs = new Set<string>();
+      for (const entry of r.stdout.split('\0')) {
+        if (entry.endsWith('/')) dirs.add(entry.slice(0, -1));
+      }
+      this.ignoredDirs = dirs;
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not list ignored directories; watching everything');
+    }
+  }
+}
