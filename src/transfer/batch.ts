@@ -1,0 +1,273 @@
+// One long-lived git-annex batch process (a "lane"): `git-annex copy --to=R --batch-keys` or
+// `git-annex get --from=R --batch-keys`, with --json --json-progress. Keys go in on stdin, one at a
+// time; the lane sends the next only after git-annex answered the previous one. One in flight per
+// lane is deliberate: with -J, git-annex answers out of order and answers "nothing to do" with a bare
+// blank line that names no key, so answers could not be matched to keys. Parallelism comes from
+// running several lanes instead, which also lets one transfer be cancelled by killing its lane
+// without touching the others.
+//
+// git-annex commits location changes to the git-annex branch only when the process exits, so a lane
+// is closed as soon as it has no more work (see workers.ts), and the agent then pushes.
+//
+// The process is spawned directly as `git-annex` (not `git annex`), in its own process group: `git
+// annex` is a wrapper that would survive a kill of the wrapper, and rsync/ssh children of git-annex
+// must die with it on cancel.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
+import type { Direction } from './queue.js';
+
+/** git-annex prints progress only now and then (about every 15 MB locally, less often when slow);
+ * no output at all for this long means the transfer hung. */
+const DEFAULT_STALL_MS = 10 * 60_000;
+/** After closing stdin, a finishing git-annex commits the git-annex branch; more than this is hung. */
+const CLOSE_TIMEOUT_MS = 60_000;
+/** stderr kept per lane for error messages. */
+const STDERR_KEEP = 4_000;
+
+/** Env for every git-annex child: no prompts (nobody can answer), parseable English messages. */
+const CHILD_ENV: Record<string, string> = {
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: 'true',
+  SSH_ASKPASS: 'true',
+  LC_ALL: 'C',
+  LANG: 'C',
+  GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
+};
+
+export interface LaneResult {
+  key: string;
+  ok: boolean;
+  /** git-annex answered with a blank line: nothing to do (already there, or not available). */
+  noop: boolean;
+  /** Another process holds the transfer lock for this key (it is already moving). */
+  busy: boolean;
+  error: string | null;
+}
+
+export interface LaneOptions {
+  repoDir: string;
+  direction: Direction;
+  remote: string;
+  /** git-annex bandwidth limit for this remote, e.g. "1MiB" (remote.<name>.annex-bwlimit). */
+  bwlimit?: string;
+  annexBinary?: string;
+  stallMs?: number;
+  onProgress?: (key: string, bytes: number, size: number | null) => void;
+}
+
+/** The argument vector for a lane. Pure; exported for tests. Keys never appear here. */
+export function laneArgs(o: Pick<LaneOptions, 'direction' | 'remote' | 'bwlimit'>): string[] {
+  if (!isValidRemoteName(o.remote)) throw new Error(`invalid remote name: ${JSON.stringify(o.remote)}`);
+  const args = o.direction === 'upload' ? ['copy', `--to=${o.remote}`] : ['get', `--from=${o.remote}`];
+  args.push('--batch-keys', '--json', '--json-progress', '--json-error-messages');
+  if (o.bwlimit !== undefined) {
+    if (!isValidBwLimit(o.bwlimit)) throw new Error(`invalid bandwidth limit: ${JSON.stringify(o.bwlimit)}`);
+    args.push('-c', `remote.${o.remote}.annex-bwlimit=${o.bwlimit}`);
+  }
+  return args;
+}
+
+export type ParsedLine =
+  | { kind: 'blank' }
+  | { kind: 'progress'; key: string | null; bytes: number; size: number | null }
+  | { kind: 'result'; key: string | null; ok: boolean; error: string | null }
+  | { kind: 'other' };
+
+/** Classifies one stdout line of a --json --json-progress batch. Pure. */
+export function parseLaneLine(line: string): ParsedLine {
+  const t = line.trim();
+  if (t === '') return { kind: 'blank' };
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(t) as Record<string, unknown>;
+  } catch {
+    return { kind: 'other' };
+  }
+  if (typeof o['byte-progress'] === 'number') {
+    const action = (o.action ?? {}) as Record<string, unknown>;
+    const size = o['total-size'];
+    return {
+      kind: 'progress',
+      key: isValidKey(action.key) ? action.key : null,
+      bytes: o['byte-progress'],
+      size: typeof size === 'number' ? size : null,
+    };
+  }
+  if (typeof o.success === 'boolean') {
+    const msgs = Array.isArray(o['error-messages']) ? (o['error-messages'] as unknown[]).map(String) : [];
+    return {
+      kind: 'result',
+      key: isValidKey(o.key) ? o.key : null,
+      ok: o.success,
+      error: o.success ? null : msgs.join(' ').trim().slice(0, 500) || 'failed',
+    };
+  }
+  return { kind: 'other' };
+}
+
+/** git-annex's message when another process holds the transfer lock. */
+const BUSY_RE = /transfer already in progress|unable to take transfer lock/i;
+
+export class AnnexLane {
+  private child: ChildProcess | null = null;
+  private current: { key: string; resolve: (r: LaneResult) => void } | null = null;
+  private stderrTail = '';
+  private stallTimer: NodeJS.Timeout | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private exitedFlag = false;
+  readonly direction: Direction;
+  readonly remote: string;
+
+  constructor(private readonly o: LaneOptions) {
+    this.direction = o.direction;
+    this.remote = o.remote;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get alive(): boolean {
+    return this.child !== null && !this.exitedFlag;
+  }
+
+  get busyKey(): string | null {
+    return this.current?.key ?? null;
+  }
+
+  start(): void {
+    const args = laneArgs(this.o);
+    const child = spawn(this.o.annexBinary ?? 'git-annex', args, {
+      cwd: this.o.repoDir,
+      env: { ...process.env, ...CHILD_ENV } as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.exitedFlag = true;
+        this.clearStall();
+        const cur = this.current;
+        this.current = null;
+        if (cur) {
+          const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+          const tail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+          cur.resolve({
+            key: cur.key,
+            ok: false,
+            noop: false,
+            busy: BUSY_RE.test(this.stderrTail),
+            error: `git-annex ${why}${tail ? `: ${tail}` : ''}`,
+          });
+        }
+        resolve();
+      });
+    });
+    child.on('error', () => {
+      // ENOENT and friends: 'close' follows and fails the current key with the exit reason.
+    });
+    child.stdin?.on('error', () => {
+      // EPIPE when git-annex died; 'close' reports it.
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-STDERR_KEEP);
+      this.touch();
+    });
+    const rl = createInterface({ input: child.stdout! });
+    rl.on('line', (line) => this.onLine(line));
+  }
+
+  /** Transfers one key. Resolves (never rejects) with the outcome. One call at a time. */
+  transfer(key: string): Promise<LaneResult> {
+    if (this.current) throw new Error('lane busy: one key at a time');
+    if (!isValidKey(key))
+      return Promise.resolve({ key, ok: false, noop: false, busy: false, error: 'invalid key' });
+    if (!this.alive) {
+      return Promise.resolve({
+        key,
+        ok: false,
+        noop: false,
+        busy: false,
+        error: 'git-annex lane not running',
+      });
+    }
+    this.stderrTail = '';
+    return new Promise((resolve) => {
+      this.current = { key, resolve };
+      this.touch();
+      this.child!.stdin!.write(`${key}\n`);
+    });
+  }
+
+  /** Ends stdin and waits for git-annex to exit (it commits the git-annex branch on the way out). */
+  async close(): Promise<void> {
+    if (!this.child) return;
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.kill(), CLOSE_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the whole process group now (cancel, pause, stall). The current key fails. */
+  kill(): void {
+    const pid = this.child?.pid;
+    if (!pid || this.exitedFlag) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        this.child?.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  async killAndWait(): Promise<void> {
+    this.kill();
+    await this.exited;
+  }
+
+  private onLine(line: string): void {
+    this.touch();
+    const cur = this.current;
+    const p = parseLaneLine(line);
+    if (!cur) return;
+    if (p.kind === 'progress') {
+      if (p.key === null || p.key === cur.key) this.o.onProgress?.(cur.key, p.bytes, p.size);
+      return;
+    }
+    if (p.kind === 'blank' || p.kind === 'result') {
+      if (p.kind === 'result' && p.key !== null && p.key !== cur.key) return;
+      this.current = null;
+      this.clearStall();
+      const err = p.kind === 'result' ? p.error : null;
+      const busy = p.kind === 'result' && !p.ok && BUSY_RE.test(`${err ?? ''} ${this.stderrTail}`);
+      const stderrLine = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+      cur.resolve({
+        key: cur.key,
+        ok: p.kind === 'blank' ? true : p.ok,
+        noop: p.kind === 'blank',
+        busy,
+        error: p.kind === 'result' && !p.ok ? (err && err !== 'failed' ? err : stderrLine || 'failed') : null,
+      });
+    }
+  }
+
+  private touch(): void {
+    this.clearStall();
+    if (!this.current) return;
+    this.stallTimer = setTimeout(() => {
+      this.stderrTail += '\nno progress from git-annex; transfer stalled';
+      this.kill();
+    }, this.o.stallMs ?? DEFAULT_STALL_MS);
+    this.stallTimer.unref();
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+}
