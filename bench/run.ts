@@ -155,16 +155,17 @@ async function main(): Promise<number> {
         continue;
       }
       const t0 = Date.now();
-      log(`${sys.id}/${sc.name}: starting`);
+      const loadAtStart = os.loadavg()[0] ?? 0;
+      log(`${sys.id}/${sc.name}: starting (load ${loadAtStart.toFixed(2)})`);
       try {
         const result = await withSession(sys, sc.name, params, { keep: opts.keep, log }, (session) =>
           sc.run(session),
         );
-        records.push({ ...base, ok: true, durationMs: Date.now() - t0, result });
+        records.push({ ...base, ok: true, durationMs: Date.now() - t0, loadAtStart, result });
         setupFailures.set(sys.id, 0);
       } catch (e) {
         const msg = (e as Error).message.replace(/\s+/g, ' ');
-        records.push({ ...base, ok: false, error: msg, durationMs: Date.now() - t0 });
+        records.push({ ...base, ok: false, error: msg, durationMs: Date.now() - t0, loadAtStart });
         log(`${sys.id}/${sc.name}: FAILED: ${msg}`);
         if (e instanceof SetupError) {
           const n = (setupFailures.get(sys.id) ?? 0) + 1;

@@ -17,9 +17,10 @@ export interface BenchParams {
   /** Isolated propagation: number of single writes, each on an idle system. */
   isolatedRuns: number;
   /**
-   * Quiet time after each isolated arrival before the next write. The assistant commits at once
-   * only when its committer has been idle for a second; 3 s lets both systems (and the peer's
-   * merge and push-back) come to rest, so each write really meets an idle system.
+   * Quiet time after each isolated arrival before the next write, so each write meets an idle
+   * system. The assistant's committer and pusher are rate-limited loops ("sleep, then wait for
+   * work"): measured here, a write 3 s after the previous arrival waits ~1-2 s for the pusher's
+   * sleep to end, while from 4 s on it is pushed at once (~150 ms). 5 s leaves a margin.
    */
   isolatedGapMs: number;
   /** Continuous editing: writes, one every continuousIntervalMs, each to a new file. */
@@ -39,7 +40,7 @@ export interface BenchParams {
 
 export const FULL_PARAMS: BenchParams = {
   isolatedRuns: 12,
-  isolatedGapMs: 3000,
+  isolatedGapMs: 5000,
   continuousWrites: 12,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
@@ -52,7 +53,7 @@ export const FULL_PARAMS: BenchParams = {
 /** --quick: a smoke test for CI. Enough runs for a median, the same burst size so it is comparable. */
 export const QUICK_PARAMS: BenchParams = {
   isolatedRuns: 4,
-  isolatedGapMs: 2000,
+  isolatedGapMs: 4000,
   continuousWrites: 4,
   continuousIntervalMs: 2000,
   burstFiles: 1000,

@@ -139,7 +139,7 @@ export function comparisonTable(
       { header: 'target' },
       { header: 'met' },
     ],
-    checks.map((c) => [
+    known.map((c) => [
       c.metric,
       fmtValue(c, c.candidate),
       fmtValue(c, c.anchor),

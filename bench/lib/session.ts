@@ -8,7 +8,7 @@ import type { AgentPair, System } from '../systems/types.js';
 import { git } from './exec.js';
 import type { BenchParams } from './options.js';
 import { ArrivalWatcher, sleep, waitUntil } from './poll.js';
-import { destroyTopology, makePeers, type Topology } from './topology.js';
+import { destroyTopology, keepTopology, makePeers, type Topology } from './topology.js';
 
 export class SetupError extends Error {}
 
@@ -67,8 +67,10 @@ export async function withSession<T>(
       if (!okA || !okB) log('an agent did not stop within the timeout and was killed');
     }
     if (topo) {
-      if (opts.keep) log(`kept ${topo.root}`);
-      else destroyTopology(topo);
+      if (opts.keep) {
+        keepTopology(topo);
+        log(`kept ${topo.root}`);
+      } else destroyTopology(topo);
     }
   }
 }

@@ -16,6 +16,8 @@ export interface RunRecord {
   /** The scenario was not attempted because the system failed earlier (setup, warm-up). */
   skipped?: boolean;
   durationMs: number;
+  /** 1-minute load average when the run started: other work on the machine shows up here. */
+  loadAtStart?: number;
   result?: ScenarioResult;
 }
 

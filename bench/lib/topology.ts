@@ -83,6 +83,11 @@ export async function makePeers(opts: { annex: boolean; label: string }): Promis
 /** Every topology not yet destroyed, so an aborted run can still remove its temp dirs. */
 const existing = new Set<Topology>();
 
+/** Leaves the topology on disk for debugging, also when the process exits. */
+export function keepTopology(topo: Topology): void {
+  existing.delete(topo);
+}
+
 export function destroyAllTopologies(): void {
   for (const t of existing) destroyTopology(t);
 }
