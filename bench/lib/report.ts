@@ -125,11 +125,14 @@ function fmtValue(c: Check, v: number | null): string {
   }
 }
 
+/** Rows for metrics neither system measured (scenario not selected, or both failed) are left out. */
 export function comparisonTable(
   checks: readonly Check[],
   candidateLabel: string,
   anchorLabel: string,
-): string {
+): string | null {
+  const known = checks.filter((c) => c.candidate !== null || c.anchor !== null);
+  if (known.length === 0) return null;
   return renderTable(
     [
       { header: 'metric' },
