@@ -62,6 +62,7 @@ export class Committer implements Service {
   /** Called by the watcher for every changed path. Never blocks. */
   note(rel: string): void {
     const now = Date.now();
+    this.log.debug({ path: rel }, 'changed');
     const st = statOf(join(this.sync.info.workTree, rel));
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
@@ -110,10 +111,14 @@ export class Committer implements Service {
     const batch: string[] = [];
     for (const [path, seen] of this.pending) {
       if (batch.length >= this.policy.maxBatch) break;
-      if (all || isStable(seen, statOf(join(this.sync.info.workTree, path)), now, this.policy.quietMs)) {
-        batch.push(path);
-      }
+      const st = statOf(join(this.sync.info.workTree, path));
+      if (all || isStable(seen, st, now, this.policy.quietMs)) batch.push(path);
+      // Still moving: re-baseline, so the next pass asks "has it held still since now?". Without
+      // this, a write the watcher folded into an earlier event would keep the path pending forever.
+      else if (seen.size !== st.size || seen.mtimeMs !== st.mtimeMs)
+        this.pending.set(path, { eventAt: now, ...st });
     }
+    this.log.debug({ batch: batch.length, pending: this.pending.size, all }, 'commit pass');
     if (batch.length === 0) {
       // Everything pending is still being written: look again once it has had time to settle.
       this.lastAt = now;

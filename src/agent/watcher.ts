@@ -27,8 +27,9 @@ export class Watcher implements Service {
       ignoreInitial: true,
       followSymlinks: false,
       ignorePermissionErrors: true,
-      // Atomic-save detection (delete then re-create within 100 ms) reports one change, not two.
-      atomic: true,
+      // chokidar's atomic mode delays every delete by 100 ms; that would split a rename (delete +
+      // add) across two commits. Our quiet period already folds a delete-and-recreate save into one.
+      atomic: false,
       ignored: (p: string) => this.isIgnored(p),
     });
     this.fsw = fsw;

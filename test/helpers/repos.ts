@@ -25,7 +25,11 @@ export function git(cwd: string, ...args: string[]): string {
 
 export function tmpDir(prefix = 'gas-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  // KEEP_TMP=1 keeps the directories (and the agents' logs in them) for a post-mortem.
+  return {
+    path,
+    cleanup: () => (process.env.KEEP_TMP ? undefined : rmSync(path, { recursive: true, force: true })),
+  };
 }
 
 /** A non-bare repo with one commit on `main`, user identity set. */

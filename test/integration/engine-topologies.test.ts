@@ -1,0 +1,96 @@
+// Real agents (separate processes) on real clones: every topology converges, for every kind of change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpDir, read, write, git } from '../helpers/repos.js';
+import { converged, commitCount, clean } from '../helpers/agents.js';
+import { waitFor } from '../helpers/wait.js';
+import { direct, chain, cloud } from '../helpers/topology.js';
+
+test('A<->B direct: add, modify, delete, rename, nested directories, empty files', async (t) => {
+  const tmp = tmpDir();
+  const topo = direct(tmp.path, ['a', 'b']);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  await topo.startAll();
+  const [a, b] = topo.clones as [string, string];
+
+  write(a, 'hello.txt', 'hello\n');
+  await waitFor(() => read(b, 'hello.txt') === 'hello\n', { what: 'add to reach b' });
+
+  write(b, 'hello.txt', 'hello again\n');
+  await waitFor(() => read(a, 'hello.txt') === 'hello again\n', { what: 'modify to reach a' });
+
+  write(a, 'deep/er/still/nested.md', '# nested\n');
+  write(a, 'empty', '');
+  await waitFor(() => read(b, 'deep/er/still/nested.md') === '# nested\n' && read(b, 'empty') === '', {
+    what: 'nested and empty files to reach b',
+  });
+
+  renameSync(join(b, 'hello.txt'), join(b, 'deep/renamed.txt'));
+  await waitFor(() => read(a, 'deep/renamed.txt') === 'hello again\n' && read(a, 'hello.txt') === null, {
+    what: 'rename to reach a',
+  });
+
+  rmSync(join(a, 'empty'));
+  await waitFor(() => read(b, 'empty') === null, { what: 'delete to reach b' });
+
+  // A moved directory arrives as a whole.
+  mkdirSync(join(b, 'moved'), { recursive: true });
+  renameSync(join(b, 'deep/er'), join(b, 'moved/er'));
+  await waitFor(() => read(a, 'moved/er/still/nested.md') === '# nested\n', {
+    what: 'directory move to reach a',
+  });
+
+  await converged(topo.clones);
+  for (const c of topo.clones) assert.ok(clean(c), `${c} has no uncommitted changes`);
+  // The rename is recorded as a rename, not a lost file.
+  const log = git(a, 'log', '--name-status', '-M', '--format=', '-n', '20');
+  assert.match(log, /R\d+\thello\.txt\tdeep\/renamed\.txt/);
+});
+
+test('chain A-B-C: changes travel through B in both directions', async (t) => {
+  const tmp = tmpDir();
+  const topo = chain(tmp.path, ['a', 'b', 'c']);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  await topo.startAll();
+  const [a, , c] = topo.clones as [string, string, string];
+  write(a, 'from-a.txt', 'a\n');
+  await waitFor(() => read(c, 'from-a.txt') === 'a\n', { what: 'a change on A to reach C' });
+  write(c, 'from-c.txt', 'c\n');
+  await waitFor(() => read(a, 'from-c.txt') === 'c\n', { what: 'a change on C to reach A' });
+  await converged(topo.clones);
+});
+
+test('shared bare cloud: three clones converge, and a burst of 5,000 files takes a few commits', async (t) => {
+  const tmp = tmpDir();
+  const topo = cloud(tmp.path, ['a', 'b', 'c']);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  await topo.startAll();
+  const [a, b, c] = topo.clones as [string, string, string];
+  write(b, 'x.txt', 'from b\n');
+  await converged(topo.clones, { what: 'x.txt everywhere' });
+  assert.equal(read(a, 'x.txt'), 'from b\n');
+
+  const before = commitCount(a);
+  mkdirSync(join(a, 'burst'));
+  for (let i = 0; i < 5000; i++)
+    writeFileSync(join(a, 'burst', `f${String(i).padStart(4, '0')}.txt`), `${i}\n`, { flag: 'w' });
+  await waitFor(() => git(c, 'ls-files', 'burst').split('\n').filter(Boolean).length === 5000, {
+    timeoutMs: 120_000,
+    what: '5,000 files on c',
+  });
+  await converged(topo.clones, { timeoutMs: 60_000 });
+  const commits = commitCount(a) - before;
+  assert.ok(commits >= 1 && commits <= 5, `5,000 files took ${commits} commits`);
+  assert.equal(read(b, 'burst/f4999.txt'), '4999\n');
+});
