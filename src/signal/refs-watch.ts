@@ -6,7 +6,7 @@
 //    a USB disk): a peer pushed there, so we fetch that remote and merge.
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
 import { watch, type FSWatcher } from 'chokidar';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, ServiceContext } from '../agent/service.js';
@@ -33,12 +33,21 @@ export class RefsWatch implements SignalTransport {
 
   async start(_ctx: ServiceContext): Promise<void> {
     const { gitDir } = this.opts;
+    // Peers' first push creates refs/heads/synced/; a directory that appears while the watch is being
+    // set up can be missed, so it exists before we watch.
+    mkdirSync(join(gitDir, 'refs', 'heads', 'synced'), { recursive: true });
     await this.watchRefs(gitDir, () => this.debounce('', this.opts.onLocalRefs), true);
+    const watched: string[] = [];
     for (const r of this.opts.remotes()) {
       const dir = localBareRepo(r.url, this.opts.workTree);
-      if (dir)
-        await this.watchRefs(dir, () => this.debounce(r.name, () => this.opts.onRemoteRefs(r.name)), false);
+      if (!dir) continue;
+      await this.watchRefs(dir, () => this.debounce(r.name, () => this.opts.onRemoteRefs(r.name)), false);
+      watched.push(r.name);
     }
+    // Anything that changed between the merger's start-up pass and the watches being ready would
+    // otherwise wait for the next change: look once more now that nothing can slip through.
+    this.opts.onLocalRefs();
+    for (const r of watched) this.opts.onRemoteRefs(r);
   }
 
   async stop(): Promise<void> {

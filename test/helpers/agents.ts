@@ -114,14 +114,14 @@ export function sameTree(a: Map<string, string>, b: Map<string, string>): boolea
 export async function converged(
   repos: string[],
   opts: { timeoutMs?: number; what?: string; heads?: boolean } = {},
-) {
+): Promise<Map<string, string>> {
   return waitFor(
-    () => {
+    (): Map<string, string> | null => {
       const t0 = tree(repos[0]!);
-      if (!repos.every((r) => sameTree(tree(r), t0))) return false;
+      if (!repos.every((r) => sameTree(tree(r), t0))) return null;
       if (opts.heads !== false) {
         const h = repos.map((r) => git(r, 'rev-parse', 'HEAD').trim());
-        if (!h.every((x) => x === h[0])) return false;
+        if (!h.every((x) => x === h[0])) return null;
       }
       return t0;
     },
