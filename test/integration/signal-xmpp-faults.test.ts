@@ -1,0 +1,455 @@
+// The XMPP signal layer under attack and under faults, against a real Prosody: forged, replayed,
+// garbage, oversized and option-injection signals from a room member without the key; a
+// members-only room refusing a stranger; a chat client of the same account that must get nothing;
+// wrong password; unreachable server; a frozen server caught by the keepalive.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { xml, type XmlElement } from '@xmpp/client';
+import {
+  startProsody,
+  captureLogger,
+  rawClient,
+  rawJoin,
+  freePort,
+  type ProsodyServer,
+} from '../helpers/prosody.js';
+import { waitFor } from '../helpers/wait.js';
+import { EventBus } from '../../src/agent/bus.js';
+import { createTransport, SameAccountTransport, type XmppTransport } from '../../src/signal/index.js';
+import { encodeSignal, signalMac, SIGNAL_NS, type SignalFields } from '../../src/signal/codec.js';
+import type { PeerAnnouncement } from '../../src/signal/types.js';
+import type { XmppTiming } from '../../src/signal/xmpp.js';
+
+const PASSWORD = 'pw-' + randomBytes(8).toString('hex');
+const MALLORY_PASSWORD = 'pw-' + randomBytes(8).toString('hex');
+const KEY = randomBytes(32);
+const REPO = 'repo-' + randomBytes(4).toString('hex');
+const TIMING: Partial<XmppTiming> = {
+  backoffBaseMs: 100,
+  backoffMaxMs: 1_000,
+  connectTimeoutMs: 3_000,
+};
+/** Keepalive test only: short, so a frozen server is noticed fast (too short for a 1 MB stanza). */
+const FAST_KEEPALIVE: Partial<XmppTiming> = { pingIntervalMs: 1_000, pongTimeoutMs: 1_000 };
+
+let server: ProsodyServer;
+
+before(async () => {
+  server = await startProsody();
+  await server.register('alice', PASSWORD);
+  await server.register('mallory', MALLORY_PASSWORD);
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+interface Clone {
+  t: XmppTransport;
+  got: PeerAnnouncement[];
+  connected: number;
+  lines: string[];
+  reasons: string[];
+}
+
+function makeClone(
+  name: string,
+  o: {
+    room?: string | null;
+    jid?: string;
+    password?: string;
+    service?: string;
+    timing?: Partial<XmppTiming>;
+  } = {},
+): Clone {
+  const { log, lines } = captureLogger();
+  const bus = new EventBus();
+  const clone: Clone = { t: null as unknown as XmppTransport, got: [], connected: 0, lines, reasons: [] };
+  bus.on('signal', (e) => {
+    if (e.direction === 'in' && !e.accepted) clone.reasons.push(e.reason ?? '?');
+  });
+  clone.t = createTransport({
+    jid: o.jid ?? 'alice@localhost',
+    service: o.service ?? server.service,
+    room: o.room ?? null,
+    resource: `res-${name}`,
+    password: o.password ?? PASSWORD,
+    repoId: REPO,
+    nodeId: `node-${name}`,
+    key: KEY,
+    log,
+    bus,
+    handlers: {
+      onPeerRefs: (a) => void clone.got.push(a),
+      onConnected: () => void clone.connected++,
+    },
+    timing: { ...TIMING, ...o.timing },
+  });
+  return clone;
+}
+
+const sha = () => randomBytes(20).toString('hex');
+const has = (c: Clone, v: string) => c.got.some((a) => Object.values(a.refs).includes(v));
+
+test('room mode: members-only room, and a member without the key gets nothing accepted', async (t) => {
+  const room = `guarded-${randomBytes(3).toString('hex')}@${server.muc}`;
+  const a = makeClone('a', { room });
+  const b = makeClone('b', { room });
+  const clones = [a, b];
+  const tool = await rawClient(server, 'alice', PASSWORD, 'tool');
+  const mallory = await rawClient(server, 'mallory', MALLORY_PASSWORD, 'laptop');
+  t.after(async () => {
+    await Promise.all([...clones.map((c) => c.t.stop()), tool.stop(), mallory.stop()]);
+  });
+  await a.t.start();
+  await waitFor(() => a.t.status().state === 'online', { what: 'A online (creates the room)' });
+  await b.t.start();
+  await waitFor(() => b.t.status().state === 'online', { what: 'B online' });
+
+  await t.test('the room we created is members-only and persistent', async () => {
+    const id = 'disco1';
+    await tool.client.send(
+      xml(
+        'iq',
+        { type: 'get', to: room, id },
+        xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }),
+      ),
+    );
+    const res = await waitFor(() => tool.received.find((s) => s.attrs.id === id), {
+      what: 'disco#info answer',
+    });
+    const features = (res.getChild('query')?.getChildren('feature') ?? []).map((f) => f.attrs.var);
+    assert.ok(features.includes('muc_membersonly'), `features: ${features.join(' ')}`);
+    assert.ok(features.includes('muc_persistent'), `features: ${features.join(' ')}`);
+  });
+
+  await t.test('a stranger cannot join: clear error in status and log, retried, no crash', async () => {
+    const m = makeClone('mallory-agent', { room, jid: 'mallory@localhost', password: MALLORY_PASSWORD });
+    try {
+      await m.t.start();
+      const err = await waitFor(() => m.t.status().error, { what: 'join error in status' });
+      assert.match(err, new RegExp(`cannot join room ${room}: registration-required`));
+      assert.notEqual(m.t.status().state, 'online');
+      await waitFor(() => m.lines.filter((l) => l.includes('will retry')).length >= 2, {
+        what: 'two retries logged',
+      });
+      assert.ok(m.lines.some((l) => l.includes('registration-required')));
+    } finally {
+      await m.t.stop();
+    }
+  });
+
+  await t.test('forged, replayed, garbage, 1 MB and option-injection signals: all rejected', async (t) => {
+    // An owner makes mallory a member: a participant who sees every signal but lacks the key.
+    await tool.client.send(
+      xml(
+        'iq',
+        { type: 'set', to: room, id: 'aff1' },
+        xml(
+          'query',
+          { xmlns: 'http://jabber.org/protocol/muc#admin' },
+          xml('item', { affiliation: 'member', jid: 'mallory@localhost' }),
+        ),
+      ),
+    );
+    await waitFor(() => tool.received.find((s) => s.attrs.id === 'aff1' && s.attrs.type === 'result'), {
+      what: 'membership granted',
+    });
+    const self = await rawJoin(mallory, room, 'mallory');
+    assert.notEqual(self.attrs.type, 'error', self.toString());
+
+    // Mallory records a genuine signal to replay it.
+    const genuine = sha();
+    a.t.announce({ refs: { 'refs/heads/main': genuine }, pushedTo: [] });
+    await waitFor(() => has(b, genuine), { what: 'B receives the genuine signal' });
+    const captured = await waitFor(
+      () =>
+        mallory.received
+          .filter((s) => s.name === 'message')
+          .map((s) => s.getChild('signal', SIGNAL_NS))
+          .find((s) => s?.getChild('ref')?.attrs.sha === genuine),
+      { what: 'mallory sees the genuine signal' },
+    );
+    const gotBefore = b.got.length;
+    const rejectedBefore = b.t.status().rejected;
+
+    const now = Date.now();
+    const fields = (over: Partial<SignalFields>): SignalFields => ({
+      repo: REPO,
+      node: 'node-a',
+      seq: now * 1000 + 5_000_000,
+      ts: now,
+      refs: { 'refs/heads/main': sha() },
+      pushedTo: [],
+      ...over,
+    });
+    /** Builds a <signal/> by hand (the encoder refuses bad values), MAC'd with `key` over the fields. */
+    const handmade = (f: SignalFields, key: Buffer): XmlElement =>
+      xml(
+        'signal',
+        { xmlns: SIGNAL_NS, v: '1', repo: f.repo, node: f.node, seq: String(f.seq), ts: String(f.ts) },
+        ...Object.entries(f.refs).map(([name, s]) => xml('ref', { name, sha: s })),
+        ...f.pushedTo.map((id) => xml('pushed', { to: id })),
+        xml('mac', { alg: 'hmac-sha256' }, signalMac(key, f)),
+      );
+    const wrongKey = randomBytes(32);
+    const attacks: Array<[string, XmlElement | XmlElement[], string]> = [
+      ['forged with a wrong key', encodeSignal(fields({}), wrongKey), 'bad-mac'],
+      ['forged as a new node', encodeSignal(fields({ node: 'node-z' }), wrongKey), 'bad-mac'],
+      ['genuine fields, MAC tampered', tamperMac(encodeSignal(fields({}), KEY)), 'bad-mac'],
+      ['replayed genuine signal', captured, 'replay'],
+      ['stale timestamp (valid MAC)', encodeSignal(fields({ ts: now - 3_600_000 }), KEY), 'stale'],
+      ['foreign repository', encodeSignal(fields({ repo: 'other-repo' }), KEY), 'foreign-repo'],
+      ['garbage text', xml('signal', { xmlns: SIGNAL_NS }, 'garbage <&> \u00e9'), 'malformed'],
+      [
+        'no MAC',
+        xml('signal', { xmlns: SIGNAL_NS, v: '1', repo: REPO, node: 'x', seq: '1', ts: '1' }),
+        'malformed',
+      ],
+      ['unknown child', xml('signal', { xmlns: SIGNAL_NS, v: '1' }, xml('script', {}, 'x')), 'malformed'],
+      [
+        'two signals',
+        [
+          encodeSignal(fields({ seq: now * 1000 + 9e6 }), KEY),
+          encodeSignal(fields({ seq: now * 1000 + 9e6 + 1 }), KEY),
+        ],
+        'malformed',
+      ],
+      ['1 MB signal', xml('signal', { xmlns: SIGNAL_NS, v: '1', junk: 'A'.repeat(1 << 20) }), 'oversized'],
+      [
+        'ref --upload-pack=evil',
+        handmade(fields({ refs: { '--upload-pack=evil': sha() } }), KEY),
+        'malformed',
+      ],
+      ['ref refs/heads/../x', handmade(fields({ refs: { 'refs/heads/../x': sha() } }), KEY), 'malformed'],
+      [
+        'sha ext::sh',
+        handmade(fields({ refs: { 'refs/heads/main': 'ext::sh -c touch% /tmp/pwned' } }), KEY),
+        'malformed',
+      ],
+      ['node --evil', handmade(fields({ node: '--evil' }), KEY), 'malformed'],
+      ['pushedTo ext::', handmade(fields({ pushedTo: ['ext::sh'] }), KEY), 'malformed'],
+      ['repo ../../etc', handmade(fields({ repo: '../../etc' }), KEY), 'malformed'],
+    ];
+    for (const [, payload] of attacks) {
+      const children = Array.isArray(payload) ? payload : [payload];
+      await mallory.client.send(xml('message', { to: room, type: 'groupchat' }, ...children));
+    }
+    // A private message through the room is not a room signal, whatever it carries.
+    await mallory.client.send(
+      xml(
+        'message',
+        { to: `${room}/node-b`, type: 'chat' },
+        encodeSignal(fields({ seq: now * 1000 + 7e6 }), KEY),
+      ),
+    );
+    // (No control characters in the garbage: they are not XML, and the server would close the
+    // sender's stream rather than forward them.)
+    const expected = attacks.length + 1;
+    await waitFor(() => b.t.status().rejected - rejectedBefore >= expected, {
+      what: `B counts ${expected} rejections`,
+      timeoutMs: 10_000,
+    }).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; reasons so far: ${b.reasons.join(', ')}; mallory got errors: ${mallory.received
+          .filter((st) => st.attrs.type === 'error')
+          .map((st) => st.toString().slice(0, 300))
+          .join(' | ')}`,
+      );
+    });
+    assert.equal(b.t.status().rejected - rejectedBefore, expected);
+    assert.equal(b.got.length, gotBefore, 'nothing delivered from the attacks');
+    const reasons = b.reasons.slice(-expected);
+    assert.deepEqual(
+      reasons.slice(0, attacks.length),
+      attacks.map(([, , r]) => r),
+      'reasons in order',
+    );
+    assert.equal(reasons[attacks.length], 'wrong-route');
+    // A counts them too, except the two with a valid MAC and A's own node id (replay, stale): to A
+    // they are its own echo, dropped without counting.
+    await waitFor(() => a.t.status().rejected === attacks.length - 2, { what: 'A counts them too' });
+    assert.equal(a.connected, 1, 'A never lost its session');
+    assert.equal(b.connected, 1, 'B never lost its session');
+    t.diagnostic(`${expected} bad signals rejected in ${Date.now() - now} ms`);
+
+    // Normal signals still work afterwards, both ways.
+    const after1 = sha();
+    a.t.announce({ refs: { 'refs/heads/main': after1 }, pushedTo: [] });
+    await waitFor(() => has(b, after1), { what: 'B receives after the attacks' });
+    const after2 = sha();
+    b.t.announce({ refs: { 'refs/heads/main': after2 }, pushedTo: [] });
+    await waitFor(() => has(a, after2), { what: 'A receives after the attacks' });
+    assert.equal(a.t.status().state, 'online');
+    assert.equal(b.t.status().state, 'online');
+  });
+});
+
+test('same-account mode: only agent resources get signals; strangers are refused', async (t) => {
+  const a = makeClone('acc-a');
+  const b = makeClone('acc-b');
+  // The user's chat client on the same account, at a normal (positive) priority.
+  const chat = await rawClient(server, 'alice', PASSWORD, 'phone');
+  await chat.client.send(xml('presence', {}, xml('priority', {}, '5')));
+  const mallory = await rawClient(server, 'mallory', MALLORY_PASSWORD, 'laptop');
+  t.after(async () => {
+    await Promise.all([a.t.stop(), b.t.stop(), chat.stop(), mallory.stop()]);
+  });
+  await a.t.start();
+  await b.t.start();
+  await waitFor(
+    () =>
+      a.t instanceof SameAccountTransport &&
+      b.t instanceof SameAccountTransport &&
+      a.t.peerAddresses().length === 1 &&
+      b.t.peerAddresses().length === 1,
+    { what: 'A and B see each other' },
+  );
+  const bJid = (b.t as SameAccountTransport).peerAddresses()[0];
+  assert.equal(bJid, 'alice@localhost/res-acc-a');
+
+  const s = sha();
+  a.t.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+  await waitFor(() => has(b, s), { what: 'B receives' });
+  // A message to the bare JID would reach the chat client (highest priority): it must see none.
+  const chatMessages = chat.received.filter((st) => st.name === 'message');
+  assert.equal(chatMessages.length, 0, chatMessages.map((m) => m.toString()).join('\n'));
+  // The agent's presence is xa with a negative priority: it never takes the user's chats.
+  const agentPresence = chat.received.find(
+    (st) => st.name === 'presence' && st.attrs.from === 'alice@localhost/res-acc-a',
+  );
+  assert.ok(agentPresence, 'the chat client sees the agent presence');
+  assert.equal(agentPresence.getChildText('show'), 'xa');
+  assert.ok(Number(agentPresence.getChildText('priority')) < 0);
+
+  // A signal from another account, sent straight to the agent's full JID: refused.
+  const rejected = b.t.status().rejected;
+  const now = Date.now();
+  await mallory.client.send(
+    xml(
+      'message',
+      { to: 'alice@localhost/res-acc-b', type: 'headline' },
+      encodeSignal(
+        {
+          repo: REPO,
+          node: 'node-acc-a',
+          seq: now * 1000 + 1e7,
+          ts: now,
+          refs: { 'refs/heads/main': sha() },
+          pushedTo: [],
+        },
+        randomBytes(32),
+      ),
+    ),
+  );
+  await waitFor(() => b.t.status().rejected === rejected + 1, { what: 'B counts the stranger' });
+  assert.equal(b.reasons.at(-1), 'wrong-route');
+  // From our own account but without the key (a stolen password, say): bad MAC.
+  await chat.client.send(
+    xml(
+      'message',
+      { to: 'alice@localhost/res-acc-b', type: 'headline' },
+      encodeSignal(
+        {
+          repo: REPO,
+          node: 'node-acc-a',
+          seq: now * 1000 + 2e7,
+          ts: now,
+          refs: { 'refs/heads/main': sha() },
+          pushedTo: [],
+        },
+        randomBytes(32),
+      ),
+    ),
+  );
+  await waitFor(() => b.t.status().rejected === rejected + 2, { what: 'B counts the forgery' });
+  assert.equal(b.reasons.at(-1), 'bad-mac');
+  const s2 = sha();
+  a.t.announce({ refs: { 'refs/heads/main': s2 }, pushedTo: [] });
+  await waitFor(() => has(b, s2), { what: 'B still receives' });
+});
+
+test('wrong password: clear error in status, retried, never logged', async () => {
+  const wrong = 'wrong-' + randomBytes(8).toString('hex');
+  const c = makeClone('badpw', { password: wrong });
+  try {
+    await c.t.start();
+    const err = await waitFor(() => c.t.status().error, { what: 'auth error' });
+    assert.equal(err, 'authentication failed for alice@localhost: not-authorized');
+    assert.notEqual(c.t.status().state, 'online');
+    await waitFor(() => c.lines.filter((l) => l.includes('will retry')).length >= 3, {
+      what: 'three retries',
+    });
+    assert.ok(!c.lines.join('\n').includes(wrong), 'the password never reaches the log');
+  } finally {
+    await c.t.stop();
+  }
+  assert.equal(c.t.status().state, 'offline');
+});
+
+test('unreachable server: clear error in status, retried with backoff', async () => {
+  const port = await freePort();
+  const c = makeClone('nowhere', { service: `xmpp://127.0.0.1:${port}` });
+  try {
+    await c.t.start();
+    const err = await waitFor(() => c.t.status().error, { what: 'connect error' });
+    assert.equal(err, `cannot connect to xmpp://127.0.0.1:${port}: ECONNREFUSED`);
+    await waitFor(() => c.lines.filter((l) => l.includes('will retry')).length >= 3, {
+      what: 'three retries',
+    });
+    const delays = c.lines
+      .filter((l) => l.includes('will retry'))
+      .map((l) => (JSON.parse(l) as { retryInMs: number }).retryInMs);
+    assert.ok(
+      delays.every((d) => d > 0 && d <= 1_000),
+      `delays within the cap: ${delays.join(',')}`,
+    );
+    assert.ok(['offline', 'connecting'].includes(c.t.status().state));
+  } finally {
+    await c.t.stop();
+  }
+});
+
+test('a frozen server is caught by the keepalive; the transport recovers when it thaws', async () => {
+  const room = `frozen-${randomBytes(3).toString('hex')}@${server.muc}`;
+  const a = makeClone('ka-a', { room, timing: FAST_KEEPALIVE });
+  const b = makeClone('ka-b', { room, timing: FAST_KEEPALIVE });
+  try {
+    await a.t.start();
+    await b.t.start();
+    await waitFor(() => a.t.status().state === 'online' && b.t.status().state === 'online', {
+      what: 'online',
+    });
+    const t0 = Date.now();
+    server.freeze();
+    try {
+      await waitFor(() => a.t.status().state !== 'online', {
+        what: 'A notices the dead server',
+        timeoutMs: 10_000,
+      });
+    } finally {
+      server.thaw();
+    }
+    const detectMs = Date.now() - t0;
+    assert.match(a.t.status().error ?? '', /keepalive|timed out|closed/);
+    await waitFor(() => a.t.status().state === 'online' && b.t.status().state === 'online', {
+      what: 'both back online',
+      timeoutMs: 20_000,
+    });
+    const s = sha();
+    a.t.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+    await waitFor(() => has(b, s), { what: 'B receives after the thaw' });
+    assert.ok(detectMs < 5_000, `dead server detected in ${detectMs} ms`);
+  } finally {
+    await Promise.all([a.t.stop(), b.t.stop()]);
+  }
+});
+
+function tamperMac(el: XmlElement): XmlElement {
+  const mac = el.getChild('mac');
+  if (!mac) throw new Error('no mac');
+  const text = mac.text();
+  mac.children = [(text[0] === '0' ? '1' : '0') + text.slice(1)];
+  return el;
+}
