@@ -1,0 +1,178 @@
+// Crashes, outages and the failure modes measured in `git annex assistant`: none of them may lose
+// data or stop syncing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpDir, read, write, git } from '../helpers/repos.js';
+import { converged, clean, tree } from '../helpers/agents.js';
+import { waitFor } from '../helpers/wait.js';
+import { direct } from '../helpers/topology.js';
+
+async function pair(t: import('node:test').TestContext) {
+  const tmp = tmpDir();
+  const topo = direct(tmp.path, ['a', 'b']);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  const [a, b] = topo.clones as [string, string];
+  const [agentA, agentB] = topo.agents as [(typeof topo.agents)[0], (typeof topo.agents)[0]];
+  return { topo, a, b, agentA, agentB };
+}
+
+test('kill -9 in the middle of a burst, then restart: nothing is lost', async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  await topo.startAll();
+  mkdirSync(join(a, 'burst'));
+  for (let i = 0; i < 2000; i++) {
+    writeFileSync(join(a, 'burst', `f${i}.txt`), `content ${i}\n`);
+    if (i === 700) await agentA.kill9();
+  }
+  await agentA.start();
+  await waitFor(() => git(b, 'ls-files', 'burst').split('\n').filter(Boolean).length === 2000, {
+    timeoutMs: 60_000,
+    what: 'all 2,000 files on b after the restart',
+  });
+  await converged(topo.clones, { timeoutMs: 60_000 });
+  assert.equal(read(b, 'burst/f1999.txt'), 'content 1999\n');
+  assert.ok(clean(a));
+});
+
+test('a peer offline during changes catches up when it starts, in both directions', async (t) => {
+  const { topo, a, b, agentA, agentB } = await pair(t);
+  await agentA.start();
+  write(a, 'while-b-was-down.txt', 'from a\n');
+  write(b, 'written-on-b-while-down.txt', 'from b\n');
+  // a pushes into b's synced/main even though b's agent is down.
+  await waitFor(
+    () =>
+      git(b, 'for-each-ref', 'refs/heads/synced/main').trim() !== '' &&
+      git(a, 'status', '--porcelain').trim() === '',
+    {
+      what: 'a to commit and push',
+    },
+  );
+  await agentB.start();
+  await converged(topo.clones, { what: 'b to catch up at start' });
+  assert.equal(read(b, 'while-b-was-down.txt'), 'from a\n');
+  assert.equal(read(a, 'written-on-b-while-down.txt'), 'from b\n');
+});
+
+test('a remote that is down shows in status, and is caught up when it is back', async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  await topo.startAll();
+  git(a, 'config', 'remote.b.url', join(a, '..', 'nowhere'));
+  write(a, 'during-outage.txt', 'x\n');
+  const st = await waitFor(
+    async () => {
+      const s = await agentA.status();
+      return s.remotes.find((r) => r.name === 'b' && r.error) ? s : null;
+    },
+    { what: 'status to report the remote down' },
+  );
+  assert.equal(st.remotes.find((r) => r.name === 'b')!.lastPushOk, false);
+  git(a, 'config', 'remote.b.url', b);
+  await waitFor(() => read(b, 'during-outage.txt') === 'x\n', {
+    timeoutMs: 30_000,
+    what: 'the retry to deliver',
+  });
+  await waitFor(async () => (await agentA.status()).remotes.every((r) => r.error === null), {
+    what: 'status to clear',
+  });
+});
+
+test('start after kill -9 with a stale index.lock and a half-done merge: no wait, no leftovers', async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  // A conflicting merge left half-done by a human or a dead process.
+  write(a, 'm.txt', 'base\n');
+  git(a, 'add', '.');
+  git(a, 'commit', '-q', '-m', 'base');
+  git(b, 'pull', '-q', 'a', 'main');
+  write(b, 'm.txt', 'b side\n');
+  git(b, 'commit', '-q', '-am', 'b');
+  write(a, 'm.txt', 'a side\n');
+  git(a, 'commit', '-q', '-am', 'a');
+  git(a, 'fetch', '-q', 'b');
+  try {
+    git(a, 'merge', 'b/main');
+  } catch {
+    // the conflict is the point
+  }
+  assert.ok(existsSync(join(a, '.git', 'MERGE_HEAD')));
+  const lock = join(a, '.git', 'index.lock');
+  writeFileSync(lock, '');
+  utimesSync(lock, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+  writeFileSync(join(a, '.git', 'autosync', 'agent.pid'), '999999\n'); // a dead agent's lock
+  const t0 = Date.now();
+  await agentA.start();
+  write(a, 'after-crash.txt', 'ok\n');
+  await topo.agents[1]!.start();
+  await waitFor(() => read(b, 'after-crash.txt') === 'ok\n', { what: 'a change after recovery to reach b' });
+  assert.ok(Date.now() - t0 < 30_000, 'recovery did not wait out a lock timeout');
+  assert.ok(!existsSync(lock));
+  assert.ok(!existsSync(join(a, '.git', 'MERGE_HEAD')));
+  await converged(topo.clones);
+  for (const v of tree(a).values()) assert.ok(!v.includes('<<<<<<<'));
+});
+
+test('temp files renamed or deleted before they are added never block later commits', async (t) => {
+  const { topo, a, b } = await pair(t);
+  await topo.startAll();
+  for (let i = 0; i < 200; i++) {
+    const tmp = join(a, `.~save${i}.tmp`);
+    writeFileSync(tmp, `draft ${i}\n`);
+    if (i % 2) rmSync(tmp);
+    else renameSync(tmp, join(a, `saved-${i}.txt`));
+  }
+  write(a, 'final.txt', 'final\n');
+  await waitFor(() => read(b, 'final.txt') === 'final\n' && read(b, 'saved-198.txt') === 'draft 198\n', {
+    what: 'later files to arrive',
+  });
+  await converged(topo.clones);
+  assert.ok(![...tree(b).keys()].some((p) => p.endsWith('.tmp')), 'no temp file was committed');
+});
+
+test('an index.lock held by another git process does not crash the committer', async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  await topo.startAll();
+  const pid = (await agentA.status()).pid;
+  const lock = join(a, '.git', 'index.lock');
+  for (let i = 0; i < 10; i++) {
+    writeFileSync(lock, ''); // a fresh lock: another git is working right now
+    write(a, `during-lock-${i}.txt`, `${i}\n`);
+    await waitFor(() => git(a, 'status', '--porcelain').includes(`during-lock-${i}`), {
+      what: 'file visible',
+    });
+    rmSync(lock);
+  }
+  await waitFor(() => read(b, 'during-lock-9.txt') === '9\n', {
+    what: 'files written under the lock to arrive',
+  });
+  const st = await agentA.status();
+  assert.equal(st.pid, pid, 'same agent process');
+  assert.ok(((st.services ?? []) as Array<{ state: string }>).every((s) => s.state === 'running'));
+});
+
+test('an edit echoing back from the peer never makes the saved file vanish or change', async (t) => {
+  const { topo, a, b } = await pair(t);
+  await topo.startAll();
+  for (let round = 0; round < 5; round++) {
+    const body = `round ${round}\n`.repeat(100);
+    write(a, 'echo.txt', body);
+    const seenWrong: string[] = [];
+    const deadline = Date.now() + 20_000;
+    // Watch the writer's copy until the peer has it and has pushed its merge back, and a bit beyond.
+    let arrivedAt = 0;
+    while (Date.now() < deadline) {
+      const here = existsSync(join(a, 'echo.txt')) ? readFileSync(join(a, 'echo.txt'), 'utf8') : null;
+      if (here !== body) seenWrong.push(here === null ? 'missing' : 'changed');
+      if (!arrivedAt && read(b, 'echo.txt') === body) arrivedAt = Date.now();
+      if (arrivedAt && Date.now() - arrivedAt > 300) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(arrivedAt, 'the edit reached b');
+    assert.deepEqual(seenWrong, [], `round ${round}: the saved file was never missing or different`);
+  }
+  await converged(topo.clones);
+});
