@@ -453,3 +453,46 @@ function tamperMac(el: XmlElement): XmlElement {
   mac.children = [(text[0] === '0' ? '1' : '0') + text.slice(1)];
   return el;
 }
+
+test('debug option: stanzas logged with SASL payloads and MACs removed', async () => {
+  const { log, lines } = captureLogger('debug');
+  const got: PeerAnnouncement[] = [];
+  const mk = (name: string, debug: boolean) =>
+    createTransport({
+      jid: 'alice@localhost',
+      service: server.service,
+      resource: `res-${name}`,
+      password: PASSWORD,
+      repoId: REPO,
+      nodeId: `node-${name}`,
+      key: KEY,
+      log: debug ? log : captureLogger().log,
+      handlers: { onPeerRefs: (a) => void got.push(a), onConnected: () => {} },
+      timing: TIMING,
+      debug,
+    });
+  const a = mk('dbg-a', true);
+  const b = mk('dbg-b', false);
+  try {
+    await a.start();
+    await b.start();
+    await waitFor(
+      () =>
+        (a as SameAccountTransport).peerAddresses().length === 1 &&
+        (b as SameAccountTransport).peerAddresses().length === 1,
+      { what: 'peers known' },
+    );
+    const s = sha();
+    a.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+    await waitFor(() => got.some((x) => x.refs['refs/heads/main'] === s), { what: 'delivered' });
+    const text = lines.join('\n');
+    assert.ok(text.includes('xmpp >') && text.includes('xmpp <'), 'stanzas are logged');
+    assert.ok(text.includes(s), 'the signal itself is logged');
+    assert.ok(!text.includes('hmac-sha256'), 'no MAC element in the log');
+    const plainAuth = Buffer.from(`\u0000alice\u0000${PASSWORD}`).toString('base64');
+    assert.ok(!text.includes(PASSWORD) && !text.includes(plainAuth), 'no password, not even base64');
+    assert.ok(!text.includes(KEY.toString('hex')) && !text.includes(KEY.toString('base64')));
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
