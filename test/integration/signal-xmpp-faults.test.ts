@@ -496,3 +496,28 @@ test('debug option: stanzas logged with SASL payloads and MACs removed', async (
     await Promise.all([a.stop(), b.stop()]);
   }
 });
+
+test('TLS: a certificate that does not verify is refused (STARTTLS and direct TLS), password never sent', async (t) => {
+  const tlsServer = await startProsody({ tls: true });
+  try {
+    await tlsServer.register('alice', PASSWORD);
+    for (const service of [tlsServer.service, tlsServer.tlsService!]) {
+      const c = makeClone(`tls-${service.startsWith('xmpps') ? 'direct' : 'starttls'}`, { service });
+      try {
+        await c.t.start();
+        const err = await waitFor(() => c.t.status().error, { what: `TLS error for ${service}` });
+        assert.match(
+          err,
+          /TLS certificate of .* not accepted: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/,
+        );
+        assert.notEqual(c.t.status().state, 'online');
+        t.diagnostic(err);
+      } finally {
+        await c.t.stop();
+      }
+    }
+    assert.ok(!/authenticated|Authenticated/.test(tlsServer.logText()), 'no login happened');
+  } finally {
+    await tlsServer.stop();
+  }
+});
