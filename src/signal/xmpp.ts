@@ -378,11 +378,14 @@ export abstract class XmppTransport implements SignalTransport {
       raw?.setNoDelay?.(true);
       raw?.setKeepAlive?.(true, this.timing.pingIntervalMs);
     });
-    c.on('disconnect', () => {
+    // 'close' is the server ending the stream, 'disconnect' the socket closing: either ends the session.
+    const lost = () => {
       if (!this.isCurrent(conn)) return;
       const err = conn.lastError ?? new StepError(`connection to ${this.endpoint.service} closed`);
       this.connFailed(conn, err);
-    });
+    };
+    c.on('close', lost);
+    c.on('disconnect', lost);
     c.on('nonza', (el: XmlElement) => {
       if (el.is('features', NS_STREAM) && el.getChild('bind', NS_BIND)) {
         conn.smOffered = el.getChild('sm', NS_SM) !== undefined;
@@ -470,7 +473,9 @@ export abstract class XmppTransport implements SignalTransport {
    * room. So nothing is sent until stream management is enabled, refused, or not offered.
    */
   private async waitForStreamManagement(conn: Conn): Promise<void> {
-    if (conn.smOffered === false) return;
+    // Only the stream-feature path sends <enable/> after bind. Not offered, or negotiated inline
+    // (SASL2/bind2, where it completes before start() resolves): nothing to wait for.
+    if (conn.smOffered !== true) return;
     if (conn.client.streamManagement.enabled) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
