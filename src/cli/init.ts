@@ -35,8 +35,6 @@ export async function init(cwd: string, flags: Map<string, string | true>): Prom
   if (info.mode === 'annex') {
     // Annexed files stay ordinary editable files (unlocked), never read-only symlinks.
     await setIfUnset('annex.addunlocked', 'true');
-    // The agent commits; git-annex's own auto-commit would race with it.
-    await setIfUnset('annex.autocommit', 'false');
   }
   const interactive = process.stdin.isTTY && process.stdout.isTTY && !flags.has('--yes');
   if (interactive) await wizard(runner, info.stateDir);

@@ -157,7 +157,7 @@ export class GitSync {
           await this.runner.git(
             ['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'],
             {
-              input: live.join('\0') + '\0',
+              input: live.join('\0'), // no trailing NUL: git-annex would read it as an empty path
             },
           );
           // annex add skips files it considers unchanged; `git add -u` catches mode-only and git-side edits.

@@ -1,0 +1,88 @@
+// Annex mode, git side: files go to git or to the annex by annex.largefiles, annexed files stay
+// unlocked (ordinary writable files), and the agent interoperates with `git annex sync` run by hand.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lstatSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { tmpDir, read, write, git, GIT_ENV } from '../helpers/repos.js';
+import { cli } from '../helpers/agents.js';
+import { waitFor } from '../helpers/wait.js';
+import { cloud, direct } from '../helpers/topology.js';
+
+const annex = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['annex', ...args], {
+    cwd,
+    env: GIT_ENV,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+test('annex mode: largefiles decides git or annex; annexed files stay unlocked; peers converge', async (t) => {
+  const tmp = tmpDir();
+  const topo = cloud(tmp.path, ['a', 'b'], { annex: true });
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  const [a, b] = topo.clones as [string, string];
+  for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'largerthan=10kb');
+  await topo.startAll();
+  assert.equal((await topo.agents[0]!.status()).mode, 'annex');
+  write(a, 'small.txt', 'goes to git\n');
+  write(a, 'big.bin', Buffer.alloc(64 * 1024, 7));
+  await waitFor(
+    () => read(b, 'small.txt') === 'goes to git\n' && git(b, 'ls-files', 'big.bin').trim() === 'big.bin',
+    {
+      what: 'both files on b',
+    },
+  );
+  // big.bin is annexed (a key), small.txt is not.
+  const big = annex(a, 'find', '--include=*', 'big.bin').trim();
+  assert.equal(big, 'big.bin');
+  assert.equal(annex(a, 'find', '--include=*', 'small.txt').trim(), '');
+  // Unlocked: a regular writable file on the writer, not a symlink into .git/annex.
+  const st = lstatSync(join(a, 'big.bin'));
+  assert.ok(st.isFile() && !st.isSymbolicLink());
+  accessSync(join(a, 'big.bin'), constants.W_OK);
+  // b has the commit (the content itself is the transfer layer's job): the same HEAD on both.
+  await waitFor(() => git(a, 'rev-parse', 'HEAD') === git(b, 'rev-parse', 'HEAD'), { what: 'same HEAD' });
+  // b knows from the location log that a has big.bin's content.
+  await waitFor(() => annex(b, 'whereis', 'big.bin').includes('1 copy'), { what: 'location log on b' });
+});
+
+test('interop: a clone where a person runs `git annex sync` by hand, in both directions', async (t) => {
+  const tmp = tmpDir();
+  const topo = direct(tmp.path, ['a', 'x'], { annex: true });
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  const [a, x] = topo.clones as [string, string];
+  for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'nothing');
+  // Only a runs an agent; x is driven by hand.
+  await topo.agents[0]!.start();
+  write(x, 'by-hand.txt', 'synced by a person\n');
+  annex(x, 'add', 'by-hand.txt');
+  annex(x, 'sync', '--no-content', '--quiet');
+  await waitFor(() => read(a, 'by-hand.txt') === 'synced by a person\n', {
+    what: 'hand sync to reach the agent',
+  });
+
+  write(a, 'from-agent.txt', 'synced by the agent\n');
+  await waitFor(
+    () =>
+      git(a, 'status', '--porcelain').trim() === '' && git(a, 'log', '-1', '--format=%s').includes('added'),
+    {
+      what: 'the agent to commit',
+    },
+  );
+  await waitFor(
+    () => {
+      annex(x, 'sync', '--no-content', '--quiet');
+      return read(x, 'from-agent.txt') === 'synced by the agent\n';
+    },
+    { what: '`git annex sync` on x to get the agent’s change', intervalMs: 300 },
+  );
+  assert.equal(cli(['-C', a, 'status', '--json']).code, 0);
+});
