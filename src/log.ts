@@ -23,7 +23,8 @@ export const REDACT_PATHS = [
 
 export interface LogOptions {
   file?: string;
-  pretty?: boolean;
+  /** Also log to stderr: pretty on a TTY, JSON lines otherwise (`start --foreground`). */
+  stderr?: boolean;
   level?: string;
 }
 
@@ -33,12 +34,15 @@ export function createLogger(opts: LogOptions): Logger {
   if (opts.file) {
     streams.push({ stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }), level });
   }
-  if (opts.pretty) {
+  if (opts.stderr && process.stderr.isTTY) {
     // pino-pretty is loaded lazily: a headless agent never pays for it.
     streams.push({
       stream: pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: true } }),
       level,
     });
+  } else if (opts.stderr) {
+    // Not a terminal (a service manager, a pipe): JSON lines, one per event, like the log file.
+    streams.push({ stream: pino.destination({ dest: 2, sync: false }), level });
   }
   if (streams.length === 0) return pino({ level: 'silent' });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.multistream(streams));

@@ -80,7 +80,7 @@ export class Agent {
   ) {
     this.log = createLogger({
       file: join(info.stateDir, 'agent.log'),
-      pretty: opts.foreground === true,
+      stderr: opts.foreground === true,
       level: opts.debug ? 'debug' : undefined,
     });
     this.runner = new Runner(info.workTree);

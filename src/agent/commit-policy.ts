@@ -9,6 +9,12 @@
 export interface CommitPolicy {
   /** Editors save in one to three writes a few ms apart; 30 ms of quiet means the save is done. */
   quietMs: number;
+  /**
+   * While a deleted path is pending, wait this long: a rename or move is a delete and an add, and
+   * the add can trail the delete by tens of ms on a loaded machine. Both in one commit let git record
+   * a rename. Deletions are not latency-critical, so the extra wait costs nothing a user sees.
+   */
+  renameQuietMs: number;
   /** Above this many pending paths we are in a burst. */
   burstThreshold: number;
   /** In a burst, wait this long for the writes to settle before committing. */
@@ -21,6 +27,7 @@ export interface CommitPolicy {
 
 export const DEFAULT_POLICY: CommitPolicy = {
   quietMs: 30,
+  renameQuietMs: 150,
   // A person saving several files at once stays below this; a script writing a tree goes far above.
   burstThreshold: 50,
   // Long enough that a script writing files back to back (sub-ms gaps, or pauses for a slow disk)
@@ -38,6 +45,8 @@ export interface Pending {
   firstAt: number;
   /** Time of the newest change. */
   lastAt: number;
+  /** How many pending paths are deletions (possibly half of a rename). */
+  deletes?: number;
 }
 
 export type Decision = { kind: 'idle' } | { kind: 'wait'; ms: number } | { kind: 'commit'; limit: number };
@@ -45,7 +54,8 @@ export type Decision = { kind: 'idle' } | { kind: 'wait'; ms: number } | { kind:
 export function decide(p: Pending, now: number, policy: CommitPolicy = DEFAULT_POLICY): Decision {
   if (p.count === 0) return { kind: 'idle' };
   if (p.count >= policy.maxBatch) return { kind: 'commit', limit: policy.maxBatch };
-  const quiet = p.count > policy.burstThreshold ? policy.burstQuietMs : policy.quietMs;
+  const quiet =
+    p.count > policy.burstThreshold ? policy.burstQuietMs : p.deletes ? policy.renameQuietMs : policy.quietMs;
   const quietUntil = p.lastAt + quiet;
   const deadline = p.firstAt + policy.maxWaitMs;
   if (now >= quietUntil || now >= deadline) return { kind: 'commit', limit: policy.maxBatch };

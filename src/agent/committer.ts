@@ -20,6 +20,8 @@ const RETRY_MAX_MS = 60_000;
 export class Committer implements Service {
   readonly name = 'committer';
   private pending = new Map<string, FileSeen>();
+  /** Pending paths that no longer exist (deletes, or the old half of a rename). */
+  private deleted = new Set<string>();
   private firstAt = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -67,6 +69,8 @@ export class Committer implements Service {
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
     this.pending.set(rel, { eventAt: now, ...st });
+    if (st.size === null) this.deleted.add(rel);
+    else this.deleted.delete(rel);
     this.schedule();
   }
 
@@ -82,7 +86,7 @@ export class Committer implements Service {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const d = decide(
-      { count: this.pending.size, firstAt: this.firstAt, lastAt: this.lastAt },
+      { count: this.pending.size, firstAt: this.firstAt, lastAt: this.lastAt, deletes: this.deleted.size },
       Date.now(),
       this.policy,
     );
@@ -125,7 +129,10 @@ export class Committer implements Service {
       return;
     }
     const taken = new Map(batch.map((p) => [p, this.pending.get(p)!]));
-    for (const p of batch) this.pending.delete(p);
+    for (const p of batch) {
+      this.pending.delete(p);
+      this.deleted.delete(p);
+    }
     if (this.pending.size > 0) this.firstAt = now;
     try {
       const result = await this.sync.commit(batch);
@@ -142,7 +149,11 @@ export class Committer implements Service {
       }
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
-      for (const [p, seen] of taken) if (!this.pending.has(p)) this.pending.set(p, seen);
+      for (const [p, seen] of taken) {
+        if (this.pending.has(p)) continue;
+        this.pending.set(p, seen);
+        if (seen.size === null) this.deleted.add(p);
+      }
       this.failures++;
       this.lastError = e instanceof Error ? e.message : String(e);
       this.log.error({ err: this.lastError, attempt: this.failures }, 'commit failed; will retry');
