@@ -521,3 +521,49 @@ test('TLS: a certificate that does not verify is refused (STARTTLS and direct TL
     await tlsServer.stop();
   }
 });
+
+test('busy room: joining while the room is flooded keeps the stream-management count right', async (t) => {
+  const room = `busy-${randomBytes(3).toString('hex')}@${server.muc}`;
+  const chatter = await rawClient(server, 'alice', PASSWORD, 'chatter');
+  await rawJoin(chatter, room, 'chatter');
+  let flooding = true;
+  let sent = 0;
+  const flood = (async () => {
+    while (flooding) {
+      await chatter.client.send(
+        xml('message', { to: room, type: 'groupchat' }, xml('body', {}, `line ${sent++}`)),
+      );
+      if (sent % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const clones = ['busy-a', 'busy-b', 'busy-c'].map((n) => makeClone(n, { room }));
+  try {
+    await Promise.all(clones.map((c) => c.t.start()));
+    await waitFor(() => clones.every((c) => c.t.status().state === 'online'), {
+      what: 'all online',
+      timeoutMs: 15_000,
+    });
+    // Let several stream-management ack rounds pass under load.
+    const until = Date.now() + 1_500;
+    await waitFor(() => Date.now() > until, { what: 'load period' });
+    const s = sha();
+    clones[0]!.t.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+    await waitFor(() => has(clones[1]!, s) && has(clones[2]!, s), { what: 'B and C receive under load' });
+    flooding = false;
+    await flood;
+    t.diagnostic(`${sent} chat lines flooded the room`);
+    for (const c of clones) {
+      assert.equal(c.connected, 1, 'no session was lost');
+      assert.equal(
+        c.lines.filter((l) => l.includes('will retry')).length,
+        0,
+        c.lines.filter((l) => l.includes('will retry')).join('\n'),
+      );
+      assert.equal(c.t.status().rejected, 0, 'chat lines are not signals and are not counted');
+    }
+  } finally {
+    flooding = false;
+    await flood.catch(() => {});
+    await Promise.all([...clones.map((c) => c.t.stop()), chatter.stop()]);
+  }
+});
