@@ -273,7 +273,7 @@ export abstract class XmppTransport implements SignalTransport {
 
   /** Waits for a stanza matching `match`, bounded by timeoutMs; rejects if the connection dies. */
   protected waitStanza(conn: Conn, match: (st: XmlElement) => boolean, timeoutMs: number, what: string) {
-    return new Promise<XmlElement>((resolve, reject) => {
+    const p = new Promise<XmlElement>((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.waiters.delete(w);
         reject(new StepError(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
@@ -293,6 +293,10 @@ export abstract class XmppTransport implements SignalTransport {
       };
       conn.waiters.add(w);
     });
+    // Marked handled: if the caller never gets to await it (its send failed first), a later
+    // rejection must not surface as an unhandled rejection and end the process.
+    p.catch(() => {});
+    return p;
   }
 
   /** An iq request with its own deadline (the library's would keep a timer alive after stop). */
