@@ -49,6 +49,23 @@ test('annex mode: largefiles decides git or annex; annexed files stay unlocked; 
   await waitFor(() => git(a, 'rev-parse', 'HEAD') === git(b, 'rev-parse', 'HEAD'), { what: 'same HEAD' });
   // b knows from the location log that a has big.bin's content.
   await waitFor(() => annex(b, 'whereis', 'big.bin').includes('1 copy'), { what: 'location log on b' });
+
+  // A quiet network stays quiet in annex mode too: no git-annex branch ping-pong between the peers.
+  const refs = () => topo.clones.map((c) => git(c, 'for-each-ref', 'refs/heads')).join('|');
+  let last = refs();
+  await waitFor(
+    async () => {
+      await new Promise((r) => setTimeout(r, 1000)); // observation window, not a sync point
+      const now = refs();
+      const same = now === last;
+      last = now;
+      return same;
+    },
+    { what: 'refs to stop moving', timeoutMs: 20_000 },
+  );
+  const settled = refs();
+  await new Promise((r) => setTimeout(r, 3000)); // observation window: nothing may move in it
+  assert.equal(refs(), settled, 'no ref moved while idle');
 });
 
 test('interop: a clone where a person runs `git annex sync` by hand, in both directions', async (t) => {

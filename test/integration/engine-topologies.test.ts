@@ -94,3 +94,27 @@ test('shared bare cloud: three clones converge, and a burst of 5,000 files takes
   assert.ok(commits >= 1 && commits <= 5, `5,000 files took ${commits} commits`);
   assert.equal(read(b, 'burst/f4999.txt'), '4999\n');
 });
+
+test('gitignored files and directories are never committed, even when written in bulk', async (t) => {
+  const tmp = tmpDir();
+  const topo = direct(tmp.path, ['a', 'b']);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  const [a, b] = topo.clones as [string, string];
+  write(a, '.gitignore', '*.log\nbuild/\n');
+  git(a, 'add', '.gitignore');
+  git(a, 'commit', '-q', '-m', 'ignore');
+  git(b, 'pull', '-q', 'a', 'main');
+  await topo.startAll();
+  write(a, 'debug.log', 'noise\n');
+  for (let i = 0; i < 300; i++) write(a, `build/out/${i}.o`, 'obj');
+  write(a, 'kept.txt', 'kept\n');
+  await waitFor(() => read(b, 'kept.txt') === 'kept\n', { what: 'the tracked file to arrive' });
+  await waitFor(() => git(a, 'rev-parse', 'HEAD') === git(b, 'rev-parse', 'HEAD'), {
+    what: 'heads to agree',
+  });
+  assert.equal(git(a, 'ls-files', 'build', 'debug.log').trim(), '', 'ignored paths stay out of git');
+  assert.equal(read(b, 'debug.log'), null);
+});

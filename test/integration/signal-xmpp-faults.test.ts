@@ -56,6 +56,8 @@ interface Clone {
 function makeClone(
   name: string,
   o: {
+    repoId?: string;
+    key?: Buffer;
     room?: string | null;
     jid?: string;
     password?: string;
@@ -75,9 +77,9 @@ function makeClone(
     room: o.room ?? null,
     resource: `res-${name}`,
     password: o.password ?? PASSWORD,
-    repoId: REPO,
+    repoId: o.repoId ?? REPO,
     nodeId: `node-${name}`,
-    key: KEY,
+    key: o.key ?? KEY,
     log,
     bus,
     handlers: {
@@ -289,13 +291,17 @@ test('room mode: members-only room, and a member without the key gets nothing ac
 test('same-account mode: only agent resources get signals; strangers are refused', async (t) => {
   const a = makeClone('acc-a');
   const b = makeClone('acc-b');
+  // An agent of another repository on the same account: not a peer, gets nothing, counts nothing.
+  const other = makeClone('acc-other', { repoId: 'other-repo', key: randomBytes(32) });
   // The user's chat client on the same account, at a normal (positive) priority.
   const chat = await rawClient(server, 'alice', PASSWORD, 'phone');
   await chat.client.send(xml('presence', {}, xml('priority', {}, '5')));
   const mallory = await rawClient(server, 'mallory', MALLORY_PASSWORD, 'laptop');
   t.after(async () => {
-    await Promise.all([a.t.stop(), b.t.stop(), chat.stop(), mallory.stop()]);
+    await Promise.all([a.t.stop(), b.t.stop(), other.t.stop(), chat.stop(), mallory.stop()]);
   });
+  await other.t.start();
+  await waitFor(() => other.t.status().state === 'online', { what: 'the other repository agent online' });
   await a.t.start();
   await b.t.start();
   await waitFor(
@@ -368,6 +374,10 @@ test('same-account mode: only agent resources get signals; strangers are refused
   const s2 = sha();
   a.t.announce({ refs: { 'refs/heads/main': s2 }, pushedTo: [] });
   await waitFor(() => has(b, s2), { what: 'B still receives' });
+  assert.deepEqual((other.t as SameAccountTransport).peerAddresses(), []);
+  assert.equal(other.got.length, 0);
+  assert.equal(other.t.status().rejected, 0, 'other repositories never see our signals');
+  assert.equal(a.t.status().rejected, 0);
 });
 
 test('wrong password: clear error in status, retried, never logged', async () => {

@@ -71,7 +71,7 @@ test(
     git(A, 'config', 'remote.desk.annex-ignore', 'true');
     writeBig(join(A, 'big.bin'), 64 * 1024 * 1024);
     const [k] = addAndCommit(A, ['big.bin']);
-  annex(A, 'sync', '--no-content', '--quiet');
+    annex(A, 'sync', '--no-content', '--quiet');
     // 4 MiB/s: 16 s for the file, so it is surely still running when we cancel.
     const s = await startService(A, { bwlimit: { cloud: '4MiB' } });
     t.after(s.stop);
