@@ -3,7 +3,7 @@
 // signal to every such FULL JID, never to the bare JID (which the server would route to the
 // user's chat clients). Its own presence is <show>xa</show> with a negative priority, so the
 // server never picks an agent for the user's chats.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import { SIGNAL_NS } from './codec.js';
 import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
@@ -12,15 +12,32 @@ import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
 const PRESENCE_PRIORITY = '-1';
 /** Other agent resources tracked; an account has a handful of devices, 64 bounds a misbehaving one. */
 const MAX_RESOURCES = 64;
+/** 128 bits of the keyed tag: unguessable without the key, short in every presence stanza. */
+const TAG_HEX = 32;
+
+/**
+ * The repository tag in our presence marker: HMAC(key, label + repo id). Agents of the same
+ * repository compute the same tag and so find each other; agents of other repositories on the same
+ * account are told apart (they get no signals of ours, and count no foreign-repo rejections); and
+ * roster contacts, who also see this presence, learn nothing about the repository.
+ */
+export function presenceTag(key: Buffer, repoId: string): string {
+  return createHmac('sha256', key)
+    .update(`git-autosync presence tag v1\n${repoId}`)
+    .digest('hex')
+    .slice(0, TAG_HEX);
+}
 
 export class SameAccountTransport extends XmppTransport {
   readonly kind = 'xmpp-account' as const;
-  /** Full JID -> when its presence was last seen. Only resources that announce the agent marker. */
+  /** Full JID -> when its presence was last seen. Only agents of this repository (same tag). */
   private readonly resources = new Map<string, number>();
   private ownJid = '';
+  private readonly tag: string;
 
   constructor(opts: XmppTransportOptions) {
     super(opts);
+    this.tag = presenceTag(opts.key, opts.repoId);
   }
 
   /** Full JIDs that signals currently go to (for status displays and tests). */
@@ -31,9 +48,10 @@ export class SameAccountTransport extends XmppTransport {
   protected async startSession(conn: Conn): Promise<void> {
     this.resources.clear();
     this.ownJid = conn.client.jid?.toString() ?? '';
-    // The <agent/> marker tells the other clones "send signals here"; a chat client of the same
-    // account has no marker and gets nothing. The server answers this initial presence with the
-    // presence of the account's other available resources.
+    // The <agent/> marker tells the other clones of this repository "send signals here"; a chat
+    // client of the same account has no marker and gets nothing, an agent of another repository
+    // has another tag. The server answers this initial presence with the presence of the
+    // account's other available resources.
     await this.send(
       conn,
       xml(
@@ -42,7 +60,7 @@ export class SameAccountTransport extends XmppTransport {
         xml('show', {}, 'xa'),
         xml('priority', {}, PRESENCE_PRIORITY),
         xml('status', {}, 'git-autosync agent'),
-        xml('agent', { xmlns: SIGNAL_NS }),
+        xml('agent', { xmlns: SIGNAL_NS, tag: this.tag }),
       ),
     );
   }
@@ -70,7 +88,7 @@ export class SameAccountTransport extends XmppTransport {
     if (!this.isOwnOtherResource(from)) return;
     const type = st.attrs.type;
     if (type === undefined || type === 'available') {
-      if (st.getChild('agent', SIGNAL_NS)) {
+      if (st.getChild('agent', SIGNAL_NS)?.attrs.tag === this.tag) {
         this.resources.delete(from);
         this.resources.set(from, Date.now());
         if (this.resources.size > MAX_RESOURCES) {
