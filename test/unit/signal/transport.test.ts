@@ -95,3 +95,16 @@ test('debug log text: SASL payloads hidden, MACs removed, bounded', () => {
   assert.ok(msg.getChild('signal', SIGNAL_NS)!.getChild('mac'), 'the original stanza is untouched');
   assert.ok(redactForLog(xml('message', {}, xml('body', {}, 'x'.repeat(100_000)))).length <= 4096);
 });
+
+test('default resource: stable, distinct per clone path, a valid id', async () => {
+  const { defaultResource } = await import('../../../src/signal/index.js');
+  const { isId } = await import('../../../src/signal/validate.js');
+  const a = defaultResource('/home/u/notes', 'laptop.local');
+  assert.equal(a, defaultResource('/home/u/notes', 'laptop.local'));
+  assert.notEqual(a, defaultResource('/home/u/notes2', 'laptop.local'));
+  assert.match(a, /^git-autosync\.laptop\.local\.[0-9a-f]{10}$/);
+  for (const host of ['Ünïcode host', '-dash', '', 'x'.repeat(300)]) {
+    const r = defaultResource('/r', host);
+    assert.ok(isId(r) && r.length <= 128, r);
+  }
+});
