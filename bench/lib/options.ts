@@ -52,13 +52,13 @@ export const FULL_PARAMS: BenchParams = {
 
 /** --quick: a smoke test for CI. Enough runs for a median, the same burst size so it is comparable. */
 export const QUICK_PARAMS: BenchParams = {
-  isolatedRuns: 4,
+  isolatedRuns: 3,
   isolatedGapMs: 4000,
   continuousWrites: 4,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
   idleSettleMs: 2000,
-  idleWindowMs: 10_000,
+  idleWindowMs: 8000,
   arrivalTimeoutMs: 15_000,
   burstTimeoutMs: 60_000,
 };
