@@ -39,20 +39,37 @@ function allSystems(): System[] {
   return [new AutosyncSystem(false), new AutosyncSystem(true), new AssistantSystem()];
 }
 
+/**
+ * --only takes scenario names and system ids alike (`--only burst`, `--only assistant`,
+ * `--only idle,autosync`): each kind narrows its own dimension, and a kind not named stays whole.
+ */
+function splitOnly(o: BenchOptions): { scenarios: string[] | null; systems: string[] | null } {
+  if (!o.only) return { scenarios: null, systems: null };
+  const scenarioNames = new Set(SCENARIOS.map((s) => s.name));
+  const systemIds = new Set(allSystems().map((s) => s.id));
+  const scenarios: string[] = [];
+  const systems: string[] = [];
+  for (const n of o.only) {
+    if (scenarioNames.has(n)) scenarios.push(n);
+    else if (systemIds.has(n)) systems.push(n);
+    else throw new Error(`unknown scenario or system ${n}`);
+  }
+  return { scenarios: scenarios.length ? scenarios : null, systems: systems.length ? systems : null };
+}
+
 function selectSystems(o: BenchOptions): System[] {
   const all = allSystems();
   const known = new Set(all.map((s) => s.id));
   for (const id of o.systems ?? []) if (!known.has(id)) throw new Error(`unknown system ${id}`);
   // The annex variant of git-autosync doubles the candidate's share of the run; --quick leaves it out.
   const defaults = o.quick ? ['autosync', 'assistant'] : ['autosync', 'autosync-annex', 'assistant'];
-  const wanted = new Set(o.systems ?? defaults);
+  const wanted = new Set(splitOnly(o).systems ?? o.systems ?? defaults);
   return all.filter((s) => wanted.has(s.id) && !(o.skipAnchor && s.anchor));
 }
 
 function selectScenarios(o: BenchOptions) {
-  const known = new Set(SCENARIOS.map((s) => s.name));
-  for (const n of o.only ?? []) if (!known.has(n)) throw new Error(`unknown scenario ${n}`);
-  return SCENARIOS.filter((s) => !o.only || o.only.includes(s.name));
+  const names = splitOnly(o).scenarios;
+  return SCENARIOS.filter((s) => !names || names.includes(s.name));
 }
 
 async function machine(): Promise<Record<string, unknown>> {

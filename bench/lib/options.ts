@@ -3,7 +3,7 @@
 
 export interface BenchOptions {
   quick: boolean;
-  /** Scenario names to run; null = all. */
+  /** Scenario names and/or system ids to run (see run.ts); null = all. */
   only: string[] | null;
   /** System ids to run; null = the default set. */
   systems: string[] | null;
@@ -63,10 +63,12 @@ export const QUICK_PARAMS: BenchParams = {
   burstTimeoutMs: 60_000,
 };
 
-export const USAGE = `usage: npm run bench -- [--quick] [--only <scenario>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
+export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
+  --only takes scenario names and system ids:
   scenarios: isolated, continuous, burst, idle
-  systems:   autosync, autosync-annex, assistant
-env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1`;
+  systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
+env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1,
+     BENCH_AUTOSYNC_CLI=<path to another build's dist/src/cli/main.js>`;
 
 const truthy = (v: string | undefined) =>
   v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';

@@ -10,8 +10,13 @@ import { exec } from '../lib/exec.js';
 import type { Topology } from '../lib/topology.js';
 import type { AgentPair, System } from './types.js';
 
-/** The compiled CLI, found from this file's place in dist/ (dist/bench/systems -> dist/src/cli). */
-export const CLI = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+/**
+ * The compiled CLI, found from this file's place in dist/ (dist/bench/systems -> dist/src/cli).
+ * BENCH_AUTOSYNC_CLI overrides it, e.g. to benchmark another checkout's build against this one.
+ */
+export const CLI =
+  process.env.BENCH_AUTOSYNC_CLI ??
+  resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 /** `init` may run `git annex init` and write config; a few seconds at most. */
 const INIT_TIMEOUT_MS = 60_000;
