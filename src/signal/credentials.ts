@@ -1,7 +1,8 @@
 // Credentials and connection security for XMPP. Where the password comes from (env, a private
 // file, the OS keyring, in that order), how it is stored, and the one policy that decides whether a
 // connection may authenticate at all: TLS with a verified certificate, or plaintext to loopback only.
-// Nothing here logs or returns a secret inside an error message.
+// Nothing here logs or returns a secret inside an error message. Messages avoid the word
+// "password" followed by a space: log.ts scrub() would redact the next word as if it were one.
 import {
   closeSync,
   fstatSync,
@@ -70,7 +71,7 @@ export async function findPassword(q: PasswordLookup): Promise<{ password: strin
     }
   }
   throw new CredentialError(
-    `no XMPP password for ${q.jid}: set ${PASSWORD_ENV}, or autosync.xmpp.passwordFile (mode 0600), ` +
+    `${q.jid} has no XMPP password; set ${PASSWORD_ENV}, or autosync.xmpp.passwordFile (mode 0600), ` +
       `or store it in the OS keyring (service "${KEYRING_SERVICE}", account "${q.jid}")${note}`,
   );
 }
@@ -83,19 +84,19 @@ export function readPasswordFile(path: string): string {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new CredentialError(`cannot read password file ${path}: ${code}`);
+    throw new CredentialError(`cannot read ${path} (autosync.xmpp.passwordFile): ${code}`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new CredentialError(`password file ${path} is not a regular file`);
+    if (!st.isFile()) throw new CredentialError(`${path} (autosync.xmpp.passwordFile) is not a regular file`);
     if ((st.mode & 0o077) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
       throw new CredentialError(
-        `password file ${path} is readable by group or others (mode ${mode}); run: chmod 600 ${path}`,
+        `${path} (autosync.xmpp.passwordFile) is readable by group or others (mode ${mode}); run: chmod 600 ${path}`,
       );
     }
     if (st.size > MAX_PASSWORD_FILE)
-      throw new CredentialError(`password file ${path} is too large to be a password`);
+      throw new CredentialError(`${path} (autosync.xmpp.passwordFile) is too large to hold a password`);
     const buf = Buffer.alloc(MAX_PASSWORD_FILE + 1);
     const n = readSync(fd, buf, 0, buf.length, 0);
     // One trailing newline is what editors and `echo` add; it is not part of the password.
@@ -103,7 +104,7 @@ export function readPasswordFile(path: string): string {
       .subarray(0, n)
       .toString('utf8')
       .replace(/\r?\n$/, '');
-    if (text.length === 0) throw new CredentialError(`password file ${path} is empty`);
+    if (text.length === 0) throw new CredentialError(`${path} (autosync.xmpp.passwordFile) is empty`);
     return text;
   } finally {
     closeSync(fd);

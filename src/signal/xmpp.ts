@@ -95,7 +95,12 @@ export interface XmppTransportOptions {
   room?: string | null;
   /** Stable resource of this clone. */
   resource: string;
-  password: string;
+  /**
+   * The password, or a lookup run before every connection attempt (e.g. () => findPassword(...)).
+   * A failing lookup shows in status().error and is retried like a connection failure, so a
+   * password stored later (keyring, file) is picked up without restarting the agent.
+   */
+  password: string | (() => Promise<string>);
   repoId: string;
   nodeId: string;
   key: Buffer;
@@ -332,7 +337,7 @@ export abstract class XmppTransport implements SignalTransport {
     }, delayMs);
   }
 
-  private newConn(): Conn {
+  private newConn(password: string): Conn {
     const c = xmppClient({
       service: this.endpoint.service,
       domain: this.domain,
@@ -344,7 +349,7 @@ export abstract class XmppTransport implements SignalTransport {
           remoteAddress: sock?.remoteAddress ?? sock?.socket?.remoteAddress,
           offered: mechanisms,
         });
-        await authenticate({ username: this.username, password: this.opts.password }, mechanism);
+        await authenticate({ username: this.username, password }, mechanism);
       },
     });
     // Our own loop reconnects, with backoff; the library's fixed 1 s retry would fight it.
@@ -413,7 +418,20 @@ export abstract class XmppTransport implements SignalTransport {
 
   private async attempt(): Promise<void> {
     if (!this.running) return;
-    const conn = this.newConn();
+    let password: string;
+    this.state = 'connecting';
+    try {
+      const p = this.opts.password;
+      password =
+        typeof p === 'string'
+          ? p
+          : await this.withDeadline(p(), this.timing.connectTimeoutMs, 'credential lookup');
+    } catch (e) {
+      if (this.running && !this.conn && !this.retryTimer) this.retryLater(e);
+      return;
+    }
+    if (!this.running || this.conn || this.retryTimer) return;
+    const conn = this.newConn(password);
     this.conn = conn;
     this.state = 'connecting';
     let timer: NodeJS.Timeout | undefined;
@@ -502,6 +520,11 @@ export abstract class XmppTransport implements SignalTransport {
     this.conn = null;
     this.retire(conn, err);
     destroySocket(conn.client.socket);
+    this.retryLater(err);
+  }
+
+  /** Records why we are offline and schedules the next attempt (if still running). */
+  private retryLater(err: unknown): void {
     const reason = this.describe(err);
     this.error = reason;
     this.state = 'offline';

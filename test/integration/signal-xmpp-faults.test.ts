@@ -20,6 +20,7 @@ import { createTransport, SameAccountTransport, type XmppTransport } from '../..
 import { encodeSignal, signalMac, SIGNAL_NS, type SignalFields } from '../../src/signal/codec.js';
 import type { PeerAnnouncement } from '../../src/signal/types.js';
 import type { XmppTiming } from '../../src/signal/xmpp.js';
+import { findPassword, PASSWORD_ENV } from '../../src/signal/credentials.js';
 
 const PASSWORD = 'pw-' + randomBytes(8).toString('hex');
 const MALLORY_PASSWORD = 'pw-' + randomBytes(8).toString('hex');
@@ -575,5 +576,37 @@ test('busy room: joining while the room is flooded keeps the stream-management c
     flooding = false;
     await flood.catch(() => {});
     await Promise.all([...clones.map((c) => c.t.stop()), chatter.stop()]);
+  }
+});
+
+test('password looked up per attempt: missing at first (clear error), found later without a restart', async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const { log, lines } = captureLogger();
+  let connected = 0;
+  const t = createTransport({
+    jid: 'alice@localhost',
+    service: server.service,
+    resource: 'res-lookup',
+    password: async () => (await findPassword({ jid: 'alice@localhost', env, keyring: null })).password,
+    repoId: REPO,
+    nodeId: 'node-lookup',
+    key: KEY,
+    log,
+    handlers: { onPeerRefs: () => {}, onConnected: () => void connected++ },
+    timing: TIMING,
+  });
+  try {
+    await t.start();
+    const err = await waitFor(() => t.status().error, { what: 'missing password error' });
+    assert.match(err, /^alice@localhost has no XMPP password; set GIT_AUTOSYNC_XMPP_PASSWORD/);
+    assert.equal(t.status().state === 'online', false);
+    env[PASSWORD_ENV] = PASSWORD;
+    await waitFor(() => t.status().state === 'online' && connected === 1, {
+      what: 'online once the password exists',
+    });
+    assert.equal(t.status().error, null);
+    assert.ok(!lines.join('\n').includes(PASSWORD));
+  } finally {
+    await t.stop();
   }
 });

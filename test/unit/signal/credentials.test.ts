@@ -30,7 +30,7 @@ const fakeKeyring = (value: string | null): Keyring => ({
 });
 const brokenKeyring: Keyring = {
   get: async () => {
-    throw new KeyringUnavailableError('no secret service on this host');
+    throw new KeyringUnavailableError('no keyring daemon on this host');
   },
   set: async () => {},
 };
@@ -67,7 +67,10 @@ test('password file readable by group or others is refused with a clear error', 
 
 test('password file: missing, empty, symlink, directory are errors', (t) => {
   const d = tmp(t);
-  assert.throws(() => readPasswordFile(join(d, 'nope')), /cannot read password file .*ENOENT/);
+  assert.throws(
+    () => readPasswordFile(join(d, 'nope')),
+    /cannot read .*nope \(autosync\.xmpp\.passwordFile\): ENOENT/,
+  );
   const empty = join(d, 'empty');
   writeFileSync(empty, '\n', { mode: 0o600 });
   assert.throws(() => readPasswordFile(empty), /is empty/);
@@ -121,15 +124,17 @@ test('an unsafe password file is an error, not a fall-through to the keyring', a
 });
 
 test('no password anywhere: clear error; a missing keyring is "not available", not a crash', async () => {
+  const { scrub } = await import('../../../src/log.js');
   await assert.rejects(findPassword({ jid: 'a@b', env: {}, keyring: brokenKeyring }), (e: Error) => {
     assert.ok(e instanceof CredentialError);
-    assert.match(e.message, /no XMPP password for a@b/);
+    assert.match(e.message, /^a@b has no XMPP password; set GIT_AUTOSYNC_XMPP_PASSWORD/);
     assert.match(e.message, /not available/);
     assert.match(e.message, /GIT_AUTOSYNC_XMPP_PASSWORD/);
+    assert.equal(scrub(e.message), e.message, 'the log scrubber leaves the message intact');
     return true;
   });
   await assert.rejects(findPassword({ jid: 'a@b', env: {}, keyring: fakeKeyring(null) }), /has no entry/);
-  await assert.rejects(findPassword({ jid: 'a@b', env: {}, keyring: null }), /no XMPP password/);
+  await assert.rejects(findPassword({ jid: 'a@b', env: {}, keyring: null }), /has no XMPP password/);
 });
 
 test('the real OS keyring on a headless host answers or says unavailable, never crashes', async () => {
