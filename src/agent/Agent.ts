@@ -84,6 +84,13 @@ export class Agent {
       level: opts.debug ? 'debug' : undefined,
     });
     this.runner = new Runner(info.workTree);
+    if (this.log.isLevelEnabled('trace')) {
+      this.runner.trace = (args, waitMs, runMs) =>
+        this.log.trace(
+          { git: args.slice(0, 3).join(' '), waitMs: Math.round(waitMs), runMs: Math.round(runMs) },
+          'git',
+        );
+    }
     this.sync = new GitSync(info, this.runner, this.log);
     this.supervisor = new Supervisor(this.log, this.bus);
     this.control = new ControlServer(join(info.stateDir, 'control.sock'), (req) => this.onControl(req));

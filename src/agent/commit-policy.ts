@@ -7,7 +7,7 @@
 // one commit so a huge burst is still committed in steps git handles comfortably.
 
 export interface CommitPolicy {
-  /** Editors save in one to three writes a few ms apart; 30 ms of quiet means the save is done. */
+  /** Editors save in one to three writes a few ms apart; 20 ms of quiet means the save is done. */
   quietMs: number;
   /**
    * While a deleted path is pending, wait this long: a rename or move is a delete and an add, and
@@ -26,7 +26,7 @@ export interface CommitPolicy {
 }
 
 export const DEFAULT_POLICY: CommitPolicy = {
-  quietMs: 30,
+  quietMs: 20,
   renameQuietMs: 150,
   // A person saving several files at once stays below this; a script writing a tree goes far above.
   burstThreshold: 50,

@@ -61,6 +61,19 @@ export class Committer implements Service {
     }
   }
 
+  /** Notes every path that differs from HEAD and is not pending yet (after a burst, at start). */
+  private async reconcile(): Promise<void> {
+    try {
+      const missed = (await this.sync.pendingPaths()).filter((p) => !this.pending.has(p));
+      if (missed.length > 0) {
+        this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
+        for (const p of missed) this.note(p);
+      }
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'reconciliation scan failed');
+    }
+  }
+
   /** Called by the watcher for every changed path. Never blocks. */
   note(rel: string): void {
     const now = Date.now();
@@ -147,6 +160,9 @@ export class Committer implements Service {
         });
         this.onCommitted(result);
       }
+      // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
+      // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
+      if (batch.length > this.policy.burstThreshold) void this.reconcile();
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
       for (const [p, seen] of taken) {

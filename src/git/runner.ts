@@ -59,13 +59,19 @@ export class Runner {
 
   /** Runs `git args...` (or `git annex ...` when args[0] is 'annex'). Rejects with a typed GitError. */
   async git(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const queued = performance.now();
     await this.acquire();
+    const started = performance.now();
     try {
       return await runProcess(this.binary, args, { cwd: this.cwd, ...opts });
     } finally {
       this.release();
+      this.trace?.(args, started - queued, performance.now() - started);
     }
   }
+
+  /** Optional per-command timing (waited for a slot, ran), for debug logs and benchmarks. */
+  trace: ((args: readonly string[], waitMs: number, runMs: number) => void) | null = null;
 
   async run<T>(cmd: Command<T>, opts: RunOptions = {}): Promise<T> {
     const r = await this.git(cmd.args, { okCodes: cmd.okCodes, input: cmd.input, ...opts });

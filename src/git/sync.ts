@@ -19,7 +19,7 @@ import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { GitError, LockedError, PushRejectedError } from './errors.js';
-import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
 export interface CommitResult {
@@ -86,6 +86,16 @@ export class GitSync {
     return this.info.branch;
   }
 
+  /** A branch's sha from its loose ref file (git commit always writes one); null if packed or absent. */
+  private looseRef(branch: string): string | null {
+    try {
+      const v = readFileSync(join(this.info.gitDir, 'refs', 'heads', ...branch.split('/')), 'utf8').trim();
+      return /^[0-9a-f]{40,64}$/.test(v) ? v : null;
+    } catch {
+      return null;
+    }
+  }
+
   async head(): Promise<string | null> {
     const r = await this.runner.git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], { okCodes: [1] });
     return r.code === 0 ? r.stdout.trim() : null;
@@ -142,7 +152,7 @@ export class GitSync {
     ].filter(Boolean);
     const message = `git-autosync on ${hostname()}: ${counts.join(', ')}`;
     await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '-m', message]);
-    const sha = (await this.head())!;
+    const sha = this.looseRef(this.branch) ?? (await this.head())!;
     return { sha, added, modified, deleted, message };
   }
 
@@ -211,26 +221,24 @@ export class GitSync {
 
   // ----------------------------------------------------------------------------------------- merge
 
-  /** Refs that peers' work arrives on: pushed-in synced/<branch>, and fetched remote branches. */
-  async incomingRefs(): Promise<Map<string, string>> {
-    const b = this.branch;
-    return this.runner.run(
-      forEachRef([`refs/heads/synced/${b}`, `refs/remotes/*/${b}`, `refs/remotes/*/synced/${b}`]),
-    );
-  }
-
   /** Merges every incoming ref that HEAD does not already contain. Returns what was merged. */
   async mergeIncoming(): Promise<MergeResult[]> {
     const results: MergeResult[] = [];
     if (this.info.mode === 'annex') await this.mergeAnnexBranch();
-    const refs = await this.incomingRefs();
-    const seen = new Set<string>();
+    // One call reads our branch with the incoming refs: the common case (nothing new) costs one process.
+    const b = this.branch;
+    const refs = await this.runner.run(
+      forEachRef([
+        `refs/heads/${b}`,
+        `refs/heads/synced/${b}`,
+        `refs/remotes/*/${b}`,
+        `refs/remotes/*/synced/${b}`,
+      ]),
+    );
+    const seen = new Set<string>([refs.get(`refs/heads/${b}`) ?? '']);
     for (const [ref, sha] of refs) {
       if (seen.has(sha)) continue;
       seen.add(sha);
-      const head = await this.head();
-      if (head === sha) continue;
-      if (head && (await this.runner.run(isAncestor(sha, head)))) continue;
       const r = await this.mergeOne(ref, sha);
       if (r) results.push(r);
     }
@@ -277,8 +285,11 @@ export class GitSync {
       await this.runner.git(['merge', '--ff-only', '-q', sha]);
       return { from: ref, head: sha, conflicts: 0, fastForward: true };
     }
-    if (await this.runner.run(isAncestor(sha, head))) return null;
-    if (await this.runner.run(isAncestor(head, sha))) {
+    if (head === sha) return null;
+    // One merge-base answers both questions: already contained (base = theirs), or fast-forward (base = ours).
+    const base = (await this.runner.git(['merge-base', head, sha], { okCodes: [1] })).stdout.trim();
+    if (base === sha) return null;
+    if (base === head) {
       await this.runner.git(['merge', '--ff-only', '-q', sha]);
       return { from: ref, head: sha, conflicts: 0, fastForward: true };
     }
@@ -380,21 +391,20 @@ export class GitSync {
   /** True when the remote's tracking refs lag behind ours: there is something to push. */
   async needsPush(remote: string): Promise<boolean> {
     const b = this.branch;
-    const local = await this.runner.run(forEachRef([`refs/heads/${b}`, 'refs/heads/git-annex']));
-    const tracked = await this.runner.run(
-      forEachRef([`refs/remotes/${remote}/synced/${b}`, `refs/remotes/${remote}/synced/git-annex`]),
+    const refs = await this.runner.run(
+      forEachRef([
+        `refs/heads/${b}`,
+        'refs/heads/git-annex',
+        `refs/remotes/${remote}/synced/${b}`,
+        `refs/remotes/${remote}/synced/git-annex`,
+      ]),
     );
-    const mine = local.get(`refs/heads/${b}`);
-    if (mine && tracked.get(`refs/remotes/${remote}/synced/${b}`) !== mine) return true;
-    const annex = local.get('refs/heads/git-annex');
-    if (
-      this.info.mode === 'annex' &&
-      annex &&
-      tracked.get(`refs/remotes/${remote}/synced/git-annex`) !== annex
-    ) {
-      return true;
-    }
-    return false;
+    const mine = refs.get(`refs/heads/${b}`);
+    if (mine && refs.get(`refs/remotes/${remote}/synced/${b}`) !== mine) return true;
+    const annex = refs.get('refs/heads/git-annex');
+    return (
+      this.info.mode === 'annex' && !!annex && refs.get(`refs/remotes/${remote}/synced/git-annex`) !== annex
+    );
   }
 
   /**

@@ -1,10 +1,10 @@
 // One long-lived git-annex batch process (a "lane"): `git-annex copy --to=R --batch-keys` or
-// `git-annex get --from=R --batch-keys`, with --json --json-progress. Keys go in on stdin, one at a
-// time; the lane sends the next only after git-annex answered the previous one. One in flight per
-// lane is deliberate: with -J, git-annex answers out of order and answers "nothing to do" with a bare
-// blank line that names no key, so answers could not be matched to keys. Parallelism comes from
-// running several lanes instead, which also lets one transfer be cancelled by killing its lane
-// without touching the others.
+// `git-annex get --from=R --batch-keys`, with --json --json-progress. Keys go in on stdin. Without
+// -J, git-annex handles them one after another and answers in input order, so answers are matched to
+// keys first-in first-out, which is the only way to match a bare blank line ("nothing to do"; it
+// names no key). That is why we never use -J here: with it, answers come out of order. Parallelism
+// comes from running several lanes; a lane may be fed a few keys ahead (pipelining) so that git-annex
+// never idles between small files while we react to the previous answer.
 //
 // git-annex commits location changes to the git-annex branch only when the process exits, so a lane
 // is closed as soon as it has no more work (see workers.ts), and the agent then pushes.
@@ -38,6 +38,8 @@ const CHILD_ENV: Record<string, string> = {
 export interface LaneResult {
   key: string;
   ok: boolean;
+  /** The lane died before git-annex started on this key (it was queued behind another). */
+  notStarted?: boolean;
   /** git-annex answered with a blank line: nothing to do (already there, or not available). */
   noop: boolean;
   /** Another process holds the transfer lock for this key (it is already moving). */
@@ -111,7 +113,8 @@ const BUSY_RE = /transfer already in progress|unable to take transfer lock/i;
 
 export class AnnexLane {
   private child: ChildProcess | null = null;
-  private current: { key: string; resolve: (r: LaneResult) => void } | null = null;
+  /** Keys written to git-annex and not yet answered, in order; the head is the one running. */
+  private pending: Array<{ key: string; resolve: (r: LaneResult) => void }> = [];
   private stderrTail = '';
   private stallTimer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -132,8 +135,14 @@ export class AnnexLane {
     return this.child !== null && !this.exitedFlag;
   }
 
+  /** The key git-annex is working on now. */
   get busyKey(): string | null {
-    return this.current?.key ?? null;
+    return this.pending[0]?.key ?? null;
+  }
+
+  /** Keys handed to git-annex and not answered yet (running + pipelined). */
+  get inFlight(): number {
+    return this.pending.length;
   }
 
   start(): void {
@@ -149,19 +158,20 @@ export class AnnexLane {
       child.on('close', (code, signal) => {
         this.exitedFlag = true;
         this.clearStall();
-        const cur = this.current;
-        this.current = null;
-        if (cur) {
-          const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-          const tail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
-          cur.resolve({
-            key: cur.key,
+        const all = this.pending;
+        this.pending = [];
+        const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        const tail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+        all.forEach((p, i) =>
+          p.resolve({
+            key: p.key,
             ok: false,
             noop: false,
-            busy: BUSY_RE.test(this.stderrTail),
+            notStarted: i > 0,
+            busy: i === 0 && BUSY_RE.test(this.stderrTail),
             error: `git-annex ${why}${tail ? `: ${tail}` : ''}`,
-          });
-        }
+          }),
+        );
         resolve();
       });
     });
@@ -179,9 +189,11 @@ export class AnnexLane {
     rl.on('line', (line) => this.onLine(line));
   }
 
-  /** Transfers one key. Resolves (never rejects) with the outcome. One call at a time. */
+  /**
+   * Hands one key to git-annex; resolves (never rejects) with its outcome once git-annex answers.
+   * May be called again before that (pipelining): answers come back in the same order.
+   */
   transfer(key: string): Promise<LaneResult> {
-    if (this.current) throw new Error('lane busy: one key at a time');
     if (!isValidKey(key))
       return Promise.resolve({ key, ok: false, noop: false, busy: false, error: 'invalid key' });
     if (!this.alive) {
@@ -190,12 +202,13 @@ export class AnnexLane {
         ok: false,
         noop: false,
         busy: false,
+        notStarted: true,
         error: 'git-annex lane not running',
       });
     }
-    this.stderrTail = '';
     return new Promise((resolve) => {
-      this.current = { key, resolve };
+      if (this.pending.length === 0) this.stderrTail = '';
+      this.pending.push({ key, resolve });
       this.touch();
       this.child!.stdin!.write(`${key}\n`);
     });
@@ -210,7 +223,7 @@ export class AnnexLane {
     clearTimeout(timer);
   }
 
-  /** Kills the whole process group now (cancel, pause, stall). The current key fails. */
+  /** Kills the whole process group now (cancel, pause, stall). Pending keys fail. */
   kill(): void {
     const pid = this.child?.pid;
     if (!pid || this.exitedFlag) return;
@@ -232,7 +245,7 @@ export class AnnexLane {
 
   private onLine(line: string): void {
     this.touch();
-    const cur = this.current;
+    const cur = this.pending[0];
     const p = parseLaneLine(line);
     if (!cur) return;
     if (p.kind === 'progress') {
@@ -240,12 +253,15 @@ export class AnnexLane {
       return;
     }
     if (p.kind === 'blank' || p.kind === 'result') {
+      // Without -J answers are in input order; a result naming another key would mean they are not,
+      // and matching it to the head would misreport it. Skip it; the stall timer bounds the wait.
       if (p.kind === 'result' && p.key !== null && p.key !== cur.key) return;
-      this.current = null;
-      this.clearStall();
+      this.pending.shift();
       const err = p.kind === 'result' ? p.error : null;
       const busy = p.kind === 'result' && !p.ok && BUSY_RE.test(`${err ?? ''} ${this.stderrTail}`);
       const stderrLine = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+      this.stderrTail = '';
+      this.touch();
       cur.resolve({
         key: cur.key,
         ok: p.kind === 'blank' ? true : p.ok,
@@ -258,7 +274,7 @@ export class AnnexLane {
 
   private touch(): void {
     this.clearStall();
-    if (!this.current) return;
+    if (this.pending.length === 0) return;
     this.stallTimer = setTimeout(() => {
       this.stderrTail += '\nno progress from git-annex; transfer stalled';
       this.kill();

@@ -178,7 +178,7 @@ export class TransferService implements Service {
     const active = this.pool?.active() ?? [];
     const q = this.queue;
     return {
-      queued: q ? q.all().filter((e) => !this.pool?.isActive(entryId(e))).length : 0,
+      queued: q ? q.all().filter((e) => !this.pool?.isRunning(entryId(e))).length : 0,
       active,
       failed: q?.failed.length ?? 0,
     };
@@ -281,7 +281,7 @@ export class TransferService implements Service {
       if (d.remote !== null && this.queue?.isPaused(d.remote)) continue;
       if (d.remote === null && this.queue?.paused.all) continue;
       // Never drop a key that is being moved right now (it may be the source of an upload).
-      if (this.pool?.active().some((a) => a.key === d.key)) continue;
+      if (this.pool?.busyKeys().has(d.key)) continue;
       const g = `${d.remote ?? ''}\n${d.reason}`;
       const list = groups.get(g) ?? [];
       list.push(d);

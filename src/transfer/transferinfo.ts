@@ -125,8 +125,28 @@ export class TransferDir {
    * null: content arriving from any remote counts ("nothing fetched that is already arriving").
    */
   running(direction: Direction, uuid: string | null, key: string): RunningTransfer | null {
-    if (!isValidKey(key)) return null;
+    return this.snapshot().running(direction, uuid, key);
+  }
+
+  /**
+   * Reads /proc/locks once and answers many `running` questions against it: the scheduler asks
+   * about every queued entry in one pass, and re-reading the lock table per entry made that pass
+   * quadratic.
+   */
+  snapshot(): {
+    running: (direction: Direction, uuid: string | null, key: string) => RunningTransfer | null;
+  } {
     const locks = this.readLocks();
+    return { running: (direction, uuid, key) => this.runningWith(locks, direction, uuid, key) };
+  }
+
+  private runningWith(
+    locks: ProcLock[] | null,
+    direction: Direction,
+    uuid: string | null,
+    key: string,
+  ): RunningTransfer | null {
+    if (!isValidKey(key)) return null;
     const uuids = uuid ? [uuid] : safeReaddir(join(this.root, direction)).filter(isValidUuid);
     for (const u of uuids) {
       const t = this.check(join(this.root, direction, u), key, locks);

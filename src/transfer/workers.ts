@@ -30,6 +30,9 @@ const DEFER_MS = 2_000;
 const MAX_DEFERRALS = 1_800;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
+/** Keys handed to a lane ahead of its answer, so git-annex goes straight from one small file to
+ * the next; few, because a pipelined key is stuck behind the running one until that finishes. */
+const PIPELINE_DEPTH = 4;
 
 export interface ActiveTransfer {
   direction: Direction;
@@ -61,13 +64,15 @@ export interface WorkerPoolOptions {
 
 interface LaneSlot {
   lane: AnnexLane;
-  entry: TransferEntry | null;
+  /** Entries handed to the lane, in order; the head is running, the rest are pipelined. */
+  entries: TransferEntry[];
+  /** Progress of the head entry. */
   bytes: number;
   size: number;
   transferred: number;
-  /** Why we killed it, so the result is not counted as a failure. */
+  /** Why we killed it, so the results are not counted as failures. */
   killReason: 'cancel' | 'pause' | 'stop' | null;
-  /** Settings changed (bandwidth): close after the current key instead of taking another. */
+  /** Settings changed (bandwidth): take no more keys, close when drained. */
   stale: boolean;
   closing: boolean;
 }
@@ -112,26 +117,36 @@ export class WorkerPool {
     this.wakeup.request();
   }
 
+  /** Transfers git-annex is working on now (one per lane). */
   active(): ActiveTransfer[] {
-    return this.lanes
-      .filter((s) => s.entry !== null)
-      .map((s) => ({
-        direction: s.entry!.direction,
-        key: s.entry!.key,
-        remote: s.entry!.remote,
-        bytes: s.bytes,
-        size: s.size,
-      }));
+    const out: ActiveTransfer[] = [];
+    for (const s of this.lanes) {
+      const e = s.entries[0];
+      if (e) out.push({ direction: e.direction, key: e.key, remote: e.remote, bytes: s.bytes, size: s.size });
+    }
+    return out;
   }
 
+  /** Running now (head of a lane). Pipelined entries still count as queued for status. */
+  isRunning(id: string): boolean {
+    return this.lanes.some((s) => s.entries[0] !== undefined && entryId(s.entries[0]) === id);
+  }
+
+  /** Keys handed to lanes (running or pipelined). */
+  busyKeys(): Set<string> {
+    return new Set(this.lanes.flatMap((s) => s.entries.map((e) => e.key)));
+  }
+
+  /** Handed to a lane (running or pipelined): must not be handed out again. */
   isActive(id: string): boolean {
-    return this.lanes.some((s) => s.entry !== null && entryId(s.entry) === id);
+    return this.lanes.some((s) => s.entries.some((e) => entryId(e) === id));
   }
 
-  /** Stops any running transfer of `key` (the queue entry is removed by the caller). */
+  /** Stops any running transfer of `key` (the queue entry is removed by the caller). Entries
+   * pipelined behind it in the same lane go back to the queue untouched. */
   cancel(key: string): void {
     for (const s of this.lanes) {
-      if (s.entry?.key === key) {
+      if (s.entries.some((e) => e.key === key)) {
         s.killReason = 'cancel';
         s.lane.kill();
       }
@@ -143,14 +158,14 @@ export class WorkerPool {
   pause(remote?: string): void {
     for (const s of this.lanes) {
       if (remote === undefined || s.lane.remote === remote) {
-        if (s.entry) s.killReason = 'pause';
+        if (s.entries.length > 0) s.killReason = 'pause';
         s.lane.kill();
       }
     }
     this.kick();
   }
 
-  /** Sets (or clears, with null) the bandwidth limit for a remote; applies from its next key. */
+  /** Sets (or clears, with null) the bandwidth limit for a remote; applies from its next lane. */
   setBandwidthLimit(remote: string, limit: string | null): void {
     if (limit === null) this.bw.delete(remote);
     else this.bw.set(remote, limit);
@@ -182,68 +197,64 @@ export class WorkerPool {
     this.timer.unref();
   }
 
-  private startable(e: TransferEntry, now: number): boolean {
-    return e.notBefore <= now && !this.o.queue.isPaused(e.remote) && !this.isActive(entryId(e));
+  private startable(e: TransferEntry, now: number, active: ReadonlySet<string>): boolean {
+    return e.notBefore <= now && !this.o.queue.isPaused(e.remote) && !active.has(entryId(e));
+  }
+
+  private usable(s: LaneSlot, e: TransferEntry): boolean {
+    return (
+      !s.closing &&
+      !s.stale &&
+      s.lane.alive &&
+      s.killReason === null &&
+      s.lane.remote === e.remote &&
+      s.lane.direction === e.direction
+    );
   }
 
   private fill(): void {
     if (this.stopping) return;
     const now = Date.now();
     const q = this.o.queue;
+    const locks = this.o.transferDir.snapshot();
+    const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
     for (const e of q.all()) {
-      if (this.busyCount() >= this.slots) break;
-      if (!this.startable(e, now)) continue;
-      if (this.runningElsewhere(e)) {
+      if (!this.startable(e, now, active)) continue;
+      if (this.runningElsewhere(e, locks)) {
         const deferrals = (e.deferrals ?? 0) + 1;
         if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
         else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
         continue;
       }
-      let slot = this.lanes.find(
-        (s) =>
-          !s.entry &&
-          !s.closing &&
-          !s.stale &&
-          s.lane.alive &&
-          s.lane.remote === e.remote &&
-          s.lane.direction === e.direction,
-      );
+      // An idle lane for this remote first, then a new lane while slots allow, then pipelining
+      // behind a running key of the same remote.
+      let slot = this.lanes.find((s) => s.entries.length === 0 && this.usable(s, e));
+      if (!slot && this.lanes.length < this.slots) slot = this.openLane(e.direction, e.remote);
       if (!slot) {
-        if (this.lanes.length >= this.slots) {
-          // All lanes exist; free one that is idle on another remote, and come back when it is closed.
-          const idle = this.lanes.find((s) => !s.entry && !s.closing);
-          if (idle) void this.closeLane(idle);
-          break;
-        }
-        slot = this.openLane(e.direction, e.remote);
+        slot = this.lanes
+          .filter((s) => s.entries.length < PIPELINE_DEPTH && this.usable(s, e))
+          .sort((a, b) => a.entries.length - b.entries.length)[0];
       }
+      if (!slot) {
+        // No lane for this remote can take it; free one that sits idle on another remote.
+        const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
+        if (idle) void this.closeLane(idle);
+        continue;
+      }
+      active.add(entryId(e));
       this.runOn(slot, e);
     }
-    // Lanes with nothing left to start close now, which commits the location log.
+    // Idle lanes with nothing left to start close now, which commits the location log.
     for (const s of this.lanes) {
-      if (s.entry || s.closing) continue;
+      if (s.entries.length > 0 || s.closing) continue;
       const more =
-        !s.stale &&
-        q
-          .all()
-          .some(
-            (e) =>
-              e.remote === s.lane.remote &&
-              e.direction === s.lane.direction &&
-              this.startable(e, now) &&
-              !this.runningElsewhere(e),
-          );
-      if (!more || !s.lane.alive) void this.closeLane(s);
+        !s.stale && s.lane.alive && q.all().some((e) => this.usable(s, e) && this.startable(e, now, active));
+      if (!more) void this.closeLane(s);
     }
-  }
-
-  private busyCount(): number {
-    return this.lanes.filter((s) => s.entry !== null).length;
   }
 
   /** Another process (not one of our lanes) holds git-annex's transfer lock for this entry. */
-  private runningElsewhere(e: TransferEntry): boolean {
-    const td = this.o.transferDir;
+  private runningElsewhere(e: TransferEntry, td: ReturnType<TransferDir['snapshot']>): boolean {
     const r =
       e.direction === 'upload'
         ? td.running('upload', this.o.remoteUuid(e.remote), e.key)
@@ -256,7 +267,7 @@ export class WorkerPool {
   private openLane(direction: Direction, remote: string): LaneSlot {
     const slot: LaneSlot = {
       lane: null as unknown as AnnexLane,
-      entry: null,
+      entries: [],
       bytes: 0,
       size: 0,
       transferred: 0,
@@ -272,7 +283,7 @@ export class WorkerPool {
       annexBinary: this.o.annexBinary,
       stallMs: this.o.stallMs,
       onProgress: (key, bytes, size) => {
-        if (slot.entry?.key !== key) return;
+        if (slot.entries[0]?.key !== key) return;
         slot.bytes = bytes;
         if (size !== null) slot.size = size;
       },
@@ -284,6 +295,7 @@ export class WorkerPool {
   }
 
   private async closeLane(s: LaneSlot): Promise<void> {
+    if (s.closing) return;
     s.closing = true;
     await s.lane.close();
     this.lanes = this.lanes.filter((x) => x !== s);
@@ -298,12 +310,23 @@ export class WorkerPool {
     this.kick();
   }
 
-  private runOn(s: LaneSlot, e: TransferEntry): void {
-    s.entry = e;
+  private resetHead(s: LaneSlot): void {
+    const head = s.entries[0];
     s.bytes = 0;
-    s.size = e.size ?? keySize(e.key) ?? 0;
-    s.killReason = null;
-    this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote: e.remote, state: 'started' });
+    s.size = head ? (head.size ?? keySize(head.key) ?? 0) : 0;
+    if (head) {
+      this.o.bus?.emit('transfer', {
+        direction: head.direction,
+        key: head.key,
+        remote: head.remote,
+        state: 'started',
+      });
+    }
+  }
+
+  private runOn(s: LaneSlot, e: TransferEntry): void {
+    s.entries.push(e);
+    if (s.entries.length === 1) this.resetHead(s);
     void s.lane.transfer(e.key).then((res) => this.finish(s, e, res));
   }
 
@@ -311,8 +334,10 @@ export class WorkerPool {
     const q = this.o.queue;
     const id = entryId(e);
     const reason = s.killReason;
-    s.entry = null;
-    s.killReason = null;
+    const wasHead = s.entries[0] === e;
+    s.entries = s.entries.filter((x) => x !== e);
+    if (wasHead) this.resetHead(s);
+    if (s.entries.length === 0) s.killReason = null;
     const emit = (state: string) =>
       this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote: e.remote, state });
     if (res.ok) {
@@ -324,8 +349,9 @@ export class WorkerPool {
         { direction: e.direction, key: e.key, remote: e.remote, noop: res.noop },
         'transfer done',
       );
-    } else if (reason === 'cancel' || reason === 'stop' || reason === 'pause') {
-      emit(reason === 'cancel' ? 'cancelled' : 'interrupted');
+    } else if (reason === 'cancel' || reason === 'stop' || reason === 'pause' || res.notStarted) {
+      // Not a failure: it stays queued (unless cancel removed it) and resumes later.
+      emit(reason === 'cancel' && q.isHeld(e.key) ? 'cancelled' : 'interrupted');
     } else if (res.busy) {
       q.update(id, { notBefore: Date.now() + DEFER_MS, deferrals: (e.deferrals ?? 0) + 1 });
       emit('deferred');
@@ -349,7 +375,7 @@ export class WorkerPool {
         emit('failed');
       }
     }
-    if (s.stale || !s.lane.alive) void this.closeLane(s);
+    if (s.entries.length === 0 && (s.stale || !s.lane.alive)) void this.closeLane(s);
     this.kick();
   }
 }

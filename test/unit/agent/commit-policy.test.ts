@@ -11,7 +11,7 @@ test('decide: table', () => {
       'lone save, still in quiet period',
       { count: 1, firstAt: 1000, lastAt: 1000 },
       1010,
-      { kind: 'wait', ms: 20 },
+      { kind: 'wait', ms: 10 },
     ],
     [
       'lone save, quiet long enough',

@@ -19,13 +19,73 @@ test('variantName keeps the extension and marks hidden files at the end', () => 
 
 test('resolvePath: table', () => {
   const e = (oid: string) => ({ mode: '100644', oid });
-  const rows: Array<[string, Map<1 | 2 | 3, { mode: string; oid: string }>, [number, number], Array<[string, string]>]> = [
-    ['newer side keeps the name', new Map([[1, e('c'.repeat(40))], [2, e(A)], [3, e(B)]]), [200, 100], [['f.txt', A], ['f.variant-bbbbbbbb.txt', B]]],
-    ['newer second side', new Map([[2, e(A)], [3, e(B)]]), [100, 200], [['f.txt', B], ['f.variant-aaaaaaaa.txt', A]]],
-    ['tie: larger blob id wins', new Map([[2, e(A)], [3, e(B)]]), [100, 100], [['f.txt', B], ['f.variant-aaaaaaaa.txt', A]]],
-    ['modify/delete keeps the modified file', new Map([[1, e(A)], [2, e(B)]]), [1, 2], [['f.txt', B]]],
-    ['delete/modify keeps the modified file', new Map([[1, e(A)], [3, e(B)]]), [2, 1], [['f.txt', B]]],
-    ['identical on both sides', new Map([[2, e(A)], [3, e(A)]]), [1, 2], [['f.txt', A]]],
+  const rows: Array<
+    [string, Map<1 | 2 | 3, { mode: string; oid: string }>, [number, number], Array<[string, string]>]
+  > = [
+    [
+      'newer side keeps the name',
+      new Map([
+        [1, e('c'.repeat(40))],
+        [2, e(A)],
+        [3, e(B)],
+      ]),
+      [200, 100],
+      [
+        ['f.txt', A],
+        ['f.variant-bbbbbbbb.txt', B],
+      ],
+    ],
+    [
+      'newer second side',
+      new Map([
+        [2, e(A)],
+        [3, e(B)],
+      ]),
+      [100, 200],
+      [
+        ['f.txt', B],
+        ['f.variant-aaaaaaaa.txt', A],
+      ],
+    ],
+    [
+      'tie: larger blob id wins',
+      new Map([
+        [2, e(A)],
+        [3, e(B)],
+      ]),
+      [100, 100],
+      [
+        ['f.txt', B],
+        ['f.variant-aaaaaaaa.txt', A],
+      ],
+    ],
+    [
+      'modify/delete keeps the modified file',
+      new Map([
+        [1, e(A)],
+        [2, e(B)],
+      ]),
+      [1, 2],
+      [['f.txt', B]],
+    ],
+    [
+      'delete/modify keeps the modified file',
+      new Map([
+        [1, e(A)],
+        [3, e(B)],
+      ]),
+      [2, 1],
+      [['f.txt', B]],
+    ],
+    [
+      'identical on both sides',
+      new Map([
+        [2, e(A)],
+        [3, e(A)],
+      ]),
+      [1, 2],
+      [['f.txt', A]],
+    ],
   ];
   for (const [name, stages, [t1, t2], want] of rows) {
     const got = resolvePath('f.txt', stages, [{ time: t1 }, { time: t2 }]).map((x) => [x.path, x.oid]);
@@ -35,8 +95,22 @@ test('resolvePath: table', () => {
 
 test('resolution is symmetric: swapping the sides gives the same entries', () => {
   const e = (oid: string) => ({ mode: '100644', oid });
-  const one = resolvePath('x/y.md', new Map([[2, e(A)], [3, e(B)]]), [{ time: 5 }, { time: 9 }]);
-  const two = resolvePath('x/y.md', new Map([[2, e(B)], [3, e(A)]]), [{ time: 9 }, { time: 5 }]);
+  const one = resolvePath(
+    'x/y.md',
+    new Map([
+      [2, e(A)],
+      [3, e(B)],
+    ]),
+    [{ time: 5 }, { time: 9 }],
+  );
+  const two = resolvePath(
+    'x/y.md',
+    new Map([
+      [2, e(B)],
+      [3, e(A)],
+    ]),
+    [{ time: 9 }, { time: 5 }],
+  );
   assert.deepEqual(one, two);
 });
 
