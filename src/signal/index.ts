@@ -1,5 +1,16 @@
 // Entry point of the signal layer: picks the transport for the configuration. Room mode when a
-// room is configured, same-account mode otherwise.
+// room is configured, same-account mode otherwise. Wiring, in the agent:
+//
+//   const transport = createTransport({
+//     jid, service, room,                          // autosync.xmpp.*
+//     resource: resource ?? defaultResource(workTree),
+//     password: async () => (await findPassword({ jid, passwordFile })).password,
+//     repoId, nodeId, key,                         // key: Buffer from autosync.keyFile
+//     log, bus, handlers: { onPeerRefs, onConnected },
+//   });
+//   supervisor.add(transport);                     // a Service; start() never throws on network errors
+//   transport.announce({ refs, pushedTo });         // after each push
+//   status.signal = transport.status();
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SameAccountTransport } from './account.js';
