@@ -405,8 +405,14 @@ export abstract class XmppTransport implements SignalTransport {
     });
     c.on('stanza', (st: XmlElement) => this.onStanza(conn, st));
     if (this.opts.debug) {
-      c.on('element', (el: XmlElement) => this.log.debug({ xmpp: 'in', stanza: redactForLog(el) }, 'xmpp <'));
-      c.on('send', (el: XmlElement) => this.log.debug({ xmpp: 'out', stanza: redactForLog(el) }, 'xmpp >'));
+      // Stanza logging at debug level; the redacted copy is only built when that level is on.
+      const trace = (dir: 'in' | 'out', el: XmlElement) => {
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ xmpp: dir, stanza: redactForLog(el) }, dir === 'in' ? 'xmpp <' : 'xmpp >');
+        }
+      };
+      c.on('element', (el: XmlElement) => trace('in', el));
+      c.on('send', (el: XmlElement) => trace('out', el));
     }
     c.streamManagement.on('ack', (st: XmlElement) => {
       if (!this.unacked) return;
