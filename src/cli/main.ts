@@ -123,7 +123,11 @@ async function main(argv: string[]): Promise<number> {
 
 async function startForeground(args: Args): Promise<number> {
   const { Agent } = await import('../agent/Agent.js');
-  const agent = await Agent.open(args.cwd, { foreground: true, debug: args.debug });
+  // A daemon child's stderr is agent.out, kept for start-up errors only: its log goes to agent.log.
+  const agent = await Agent.open(args.cwd, {
+    foreground: !args.flags.has('--daemon-child'),
+    debug: args.debug,
+  });
   await agent.start();
   const onSignal = () => void agent.stop();
   process.once('SIGINT', onSignal);
