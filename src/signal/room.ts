@@ -57,7 +57,9 @@ export class MucRoomTransport extends XmppTransport {
       (st) =>
         st.name === 'presence' &&
         inRoom(st.attrs.from, this.room) &&
-        (st.attrs.type === 'error' || (sameJid(st.attrs.from, this.occupant) && statusCodes(st).has('110'))),
+        // Our own occupant JID answering: the self-presence (status 110 on servers that send it).
+        (st.attrs.type === 'error' ||
+          (sameJid(st.attrs.from, this.occupant) && st.attrs.type !== 'unavailable')),
       this.timing.joinTimeoutMs,
       `joining room ${this.room}`,
     );

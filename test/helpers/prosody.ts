@@ -124,7 +124,7 @@ c2s_stanza_size_limit = ${opts.stanzaLimit ?? 4 * 1024 * 1024} -- lets a 1 MB ju
 modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "smacks", "carbons"${tlsPort ? ', "tls"' : ''} }
 VirtualHost "localhost"
 Component "conference.localhost" "muc"
-  muc_room_locking = false
+  muc_room_locking = ${opts.roomLocking ? 'true' : 'false'}
 `;
 }
 
@@ -161,6 +161,8 @@ function selfSignedCert(certDir: string): Promise<void> {
 export interface ProsodyOptions {
   /** Offer STARTTLS and direct TLS with a fresh self-signed certificate (which clients must refuse). */
   tls?: boolean;
+  /** Prosody's default (new rooms locked until configured); tests default to unlocked. */
+  roomLocking?: boolean;
   iterations?: number;
   stanzaLimit?: number;
   logLevel?: string;

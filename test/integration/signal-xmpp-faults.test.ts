@@ -610,3 +610,27 @@ test('password looked up per attempt: missing at first (clear error), found late
     await t.stop();
   }
 });
+
+test('room locking (Prosody default): the creator configures the new room and the others get in', async () => {
+  const locked = await startProsody({ roomLocking: true });
+  try {
+    await locked.register('alice', PASSWORD);
+    const room = `locked-${randomBytes(3).toString('hex')}@${locked.muc}`;
+    const a = makeClone('lock-a', { room, service: locked.service });
+    const b = makeClone('lock-b', { room, service: locked.service });
+    try {
+      await a.t.start();
+      await waitFor(() => a.t.status().state === 'online', { what: 'A creates and joins' });
+      assert.ok(a.lines.some((l) => l.includes('created the signal room and configured it')));
+      await b.t.start();
+      await waitFor(() => b.t.status().state === 'online', { what: 'B joins the configured room' });
+      const s = sha();
+      a.t.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+      await waitFor(() => has(b, s), { what: 'B receives' });
+    } finally {
+      await Promise.all([a.t.stop(), b.t.stop()]);
+    }
+  } finally {
+    await locked.stop();
+  }
+});
