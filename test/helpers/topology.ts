@@ -1,7 +1,8 @@
 // Topologies of real clones for integration tests: direct peers, a chain, a shared bare "cloud".
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { GIT_ENV, git, initRepo, write } from './repos.js';
+import type { TestContext } from 'node:test';
+import { GIT_ENV, git, initRepo, write, tmpDir } from './repos.js';
 import { AgentProc, cli } from './agents.js';
 
 export interface Topology {
@@ -90,4 +91,15 @@ export function cloud(root: string, names: string[], opts: { annex?: boolean } =
   if (opts.annex) git(seed, 'push', '-q', cloudPath, 'git-annex');
   const paths = names.map((n) => cloneOf(cloudPath, join(root, n), !!opts.annex));
   return make(root, paths, cloudPath);
+}
+
+/** Builds a topology in a fresh temp dir and tears it down (agents stopped, dir removed) after the test. */
+export function using(t: TestContext, build: (root: string) => Topology): Topology {
+  const tmp = tmpDir();
+  const topo = build(tmp.path);
+  t.after(async () => {
+    await topo.stopAll();
+    tmp.cleanup();
+  });
+  return topo;
 }

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpDir, initRepo, write, git, read } from '../helpers/repos.js';
 import { cli, converged } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
-import { direct } from '../helpers/topology.js';
+import { direct, using } from '../helpers/topology.js';
 
 function oneLine(stderr: string, re: RegExp) {
   const lines = stderr.trim().split('\n');
@@ -110,14 +110,9 @@ test('start, second start refused, status --json, pause/resume, stop; no remotes
 });
 
 test('notifyCommand runs after each push with the refs; a hanging hook never stalls syncing', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   const [a, b] = topo.clones as [string, string];
-  const out = join(tmp.path, 'hook.out');
+  const out = join(topo.root, 'hook.out');
   git(
     a,
     'config',
@@ -136,12 +131,7 @@ test('notifyCommand runs after each push with the refs; a hanging hook never sta
 });
 
 test('a quiet network stays quiet: idle agents make no commits, no pushes, no git calls', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   await topo.startAll();
   write(topo.clones[0]!, 'x.txt', 'x\n');
   await converged(topo.clones);

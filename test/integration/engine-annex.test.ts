@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { lstatSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { tmpDir, read, write, git, GIT_ENV } from '../helpers/repos.js';
+import { read, write, git, GIT_ENV } from '../helpers/repos.js';
 import { cli } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
-import { cloud, direct } from '../helpers/topology.js';
+import { cloud, direct, using } from '../helpers/topology.js';
 
 const annex = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['annex', ...args], {
@@ -19,12 +19,7 @@ const annex = (cwd: string, ...args: string[]) =>
   });
 
 test('annex mode: largefiles decides git or annex; annexed files stay unlocked; peers converge', async (t) => {
-  const tmp = tmpDir();
-  const topo = cloud(tmp.path, ['a', 'b'], { annex: true });
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => cloud(root, ['a', 'b'], { annex: true }));
   const [a, b] = topo.clones as [string, string];
   for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'largerthan=10kb');
   await topo.startAll();
@@ -69,12 +64,7 @@ test('annex mode: largefiles decides git or annex; annexed files stay unlocked; 
 });
 
 test('interop: a clone where a person runs `git annex sync` by hand, in both directions', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'x'], { annex: true });
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'x'], { annex: true }));
   const [a, x] = topo.clones as [string, string];
   for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'nothing');
   // Only a runs an agent; x is driven by hand.

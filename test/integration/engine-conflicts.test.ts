@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir, write, git } from '../helpers/repos.js';
+import { write, git } from '../helpers/repos.js';
 import { converged, clean, cli, type AgentProc } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
-import { direct, cloud } from '../helpers/topology.js';
+import { direct, cloud, using } from '../helpers/topology.js';
 
 /** Pauses every agent's remotes, so edits made now are concurrent: nobody hears of the others. */
 function pauseAll(agents: AgentProc[]): void {
@@ -31,12 +31,7 @@ async function committed(repo: string, path: string) {
 }
 
 test('two peers edit the same text and binary files at once: both versions kept, identical trees', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   const [a, b] = topo.clones as [string, string];
   write(a, 'shared.txt', 'base\n');
   write(a, 'doomed.txt', 'base\n');
@@ -78,12 +73,7 @@ test('two peers edit the same text and binary files at once: both versions kept,
 });
 
 test('three peers edit the same file at once: all three versions kept, identical trees', async (t) => {
-  const tmp = tmpDir();
-  const topo = cloud(tmp.path, ['a', 'b', 'c']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => cloud(root, ['a', 'b', 'c']));
   await topo.startAll();
   pauseAll(topo.agents);
   for (const [i, c] of topo.clones.entries()) write(c, 'plan.md', `plan ${i}\n`);

@@ -4,18 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir, read, write, git } from '../helpers/repos.js';
+import { read, write, git } from '../helpers/repos.js';
 import { converged, clean, tree } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
-import { direct } from '../helpers/topology.js';
+import { direct, using } from '../helpers/topology.js';
 
 async function pair(t: import('node:test').TestContext) {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   const [a, b] = topo.clones as [string, string];
   const [agentA, agentB] = topo.agents as [(typeof topo.agents)[0], (typeof topo.agents)[0]];
   return { topo, a, b, agentA, agentB };

@@ -3,18 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir, read, write, git } from '../helpers/repos.js';
+import { read, write, git } from '../helpers/repos.js';
 import { converged, commitCount, clean } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
-import { direct, chain, cloud } from '../helpers/topology.js';
+import { direct, chain, cloud, using } from '../helpers/topology.js';
 
 test('A<->B direct: add, modify, delete, rename, nested directories, empty files', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   await topo.startAll();
   const [a, b] = topo.clones as [string, string];
 
@@ -53,12 +48,7 @@ test('A<->B direct: add, modify, delete, rename, nested directories, empty files
 });
 
 test('chain A-B-C: changes travel through B in both directions', async (t) => {
-  const tmp = tmpDir();
-  const topo = chain(tmp.path, ['a', 'b', 'c']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => chain(root, ['a', 'b', 'c']));
   await topo.startAll();
   const [a, , c] = topo.clones as [string, string, string];
   write(a, 'from-a.txt', 'a\n');
@@ -69,12 +59,7 @@ test('chain A-B-C: changes travel through B in both directions', async (t) => {
 });
 
 test('shared bare cloud: three clones converge, and a burst of 5,000 files takes a few commits', async (t) => {
-  const tmp = tmpDir();
-  const topo = cloud(tmp.path, ['a', 'b', 'c']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => cloud(root, ['a', 'b', 'c']));
   await topo.startAll();
   const [a, b, c] = topo.clones as [string, string, string];
   write(b, 'x.txt', 'from b\n');
@@ -96,12 +81,7 @@ test('shared bare cloud: three clones converge, and a burst of 5,000 files takes
 });
 
 test('gitignored files and directories are never committed, even when written in bulk', async (t) => {
-  const tmp = tmpDir();
-  const topo = direct(tmp.path, ['a', 'b']);
-  t.after(async () => {
-    await topo.stopAll();
-    tmp.cleanup();
-  });
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
   const [a, b] = topo.clones as [string, string];
   write(a, '.gitignore', '*.log\nbuild/\n');
   git(a, 'add', '.gitignore');
