@@ -142,7 +142,13 @@ export class Agent {
     this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, () => this.pusher.request());
     this.merger.paused = (r) => this.pusher.state(r).paused;
     this.sync.flushHook = () => this.committer.flush();
-    const watcher = new Watcher(this.info.workTree, this.runner, this.log, (p) => this.committer.note(p));
+    const watcher = new Watcher(
+      this.info.workTree,
+      this.runner,
+      this.log,
+      (p) => this.committer.note(p),
+      (d) => this.committer.noteDir(d),
+    );
     this.signal = new RefsWatch({
       gitDir: this.info.gitDir,
       workTree: this.info.workTree,

@@ -16,10 +16,14 @@ import { backoffDelay } from './service.js';
 /** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 60_000;
+/** New directories arrive in bursts (a merge, `cp -r`); one scan after they settle covers them all. */
+const DIR_SETTLE_MS = 150;
 
 export class Committer implements Service {
   readonly name = 'committer';
   private pending = new Map<string, FileSeen>();
+  private newDirs = new Set<string>();
+  private dirTimer: NodeJS.Timeout | null = null;
   /** Pending paths that no longer exist (deletes, or the old half of a rename). */
   private deleted = new Set<string>();
   private firstAt = 0;
@@ -57,14 +61,32 @@ export class Committer implements Service {
     } finally {
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
+      if (this.dirTimer) clearTimeout(this.dirTimer);
+      this.dirTimer = null;
       this.timer = null;
     }
   }
 
-  /** Notes every path that differs from HEAD and is not pending yet (after a burst, at start). */
-  private async reconcile(): Promise<void> {
+  /**
+   * Called when a directory appears. Its watch is set up asynchronously, and a file created inside
+   * it in that window (a rename into a directory a merge just made, say) raises no event. One scoped
+   * `git status` after the new directories settle finds such files.
+   */
+  noteDir(rel: string): void {
+    this.newDirs.add(rel);
+    if (this.dirTimer || this.stopped) return;
+    this.dirTimer = setTimeout(() => {
+      this.dirTimer = null;
+      const dirs = [...this.newDirs];
+      this.newDirs.clear();
+      void this.reconcile(dirs);
+    }, DIR_SETTLE_MS);
+  }
+
+  /** Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs). */
+  private async reconcile(under: string[] = []): Promise<void> {
     try {
-      const missed = (await this.sync.pendingPaths()).filter((p) => !this.pending.has(p));
+      const missed = (await this.sync.pendingPaths(under)).filter((p) => !this.pending.has(p));
       if (missed.length > 0) {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
         for (const p of missed) this.note(p);

@@ -19,6 +19,8 @@ export class Watcher implements Service {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly onChange: (rel: string) => void,
+    /** A directory appeared: files created in it while its watch was being set up may be unseen. */
+    private readonly onDirAdded: (rel: string) => void = () => {},
   ) {}
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -41,6 +43,10 @@ export class Watcher implements Service {
       }
     };
     fsw.on('add', emit).on('change', emit).on('unlink', emit);
+    fsw.on('addDir', (p: string) => {
+      const rel = relative(this.workTree, p).split(sep).join('/');
+      if (rel && !rel.startsWith('..')) this.onDirAdded(rel);
+    });
     fsw.on('error', (err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOSPC') {

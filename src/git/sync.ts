@@ -101,9 +101,11 @@ export class GitSync {
     return r.code === 0 ? r.stdout.trim() : null;
   }
 
-  /** Paths that differ from HEAD (for start-up catch-up and `sync`). */
-  async pendingPaths(): Promise<string[]> {
-    const entries = await this.runner.run(status());
+  /** Paths that differ from HEAD (for start-up catch-up and `sync`), optionally only below some dirs. */
+  async pendingPaths(under: string[] = []): Promise<string[]> {
+    const cmd = status();
+    if (under.length > 0) cmd.args.push('--', ...under);
+    const entries = await this.runner.run(cmd, { env: LITERAL });
     return entries.map((e) => e.path);
   }
 

@@ -98,6 +98,10 @@ export function parseLaneLine(line: string): ParsedLine {
   }
   if (typeof o.success === 'boolean') {
     const msgs = Array.isArray(o['error-messages']) ? (o['error-messages'] as unknown[]).map(String) : [];
+    // A failure git-annex explains only in the note ("unable to check cloud": remote unreachable).
+    if (msgs.length === 0 && !o.success && typeof o.note === 'string' && !/^(to|from) /.test(o.note)) {
+      msgs.push(o.note);
+    }
     return {
       kind: 'result',
       key: isValidKey(o.key) ? o.key : null,

@@ -239,7 +239,11 @@ export class TransferService implements Service {
   async scanOnce(): Promise<void> {
     const q = this.queue;
     if (!q) return;
-    const inv = await this.reader.read({ annexDir: this.annexDir, defaultWantAll: this.o.defaultWantAll });
+    const inv = await this.reader.read({
+      annexDir: this.annexDir,
+      defaultWantAll: this.o.defaultWantAll,
+      down: this.pool?.downRemotes(),
+    });
     for (const [r, u] of inv.remoteUuids) this.remoteUuids.set(r, u);
     const p = plan(inv.repos, inv.keys);
     const now = Date.now();

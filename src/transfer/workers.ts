@@ -28,6 +28,14 @@ const RETRY_MAX_MS = 5 * 60_000;
 const DEFER_MS = 2_000;
 /** Deferrals before we stop waiting for someone else's transfer (~1 h at DEFER_MS): bounded. */
 const MAX_DEFERRALS = 1_800;
+/** A remote that failed as unreachable is left alone for 5 s, doubling to 10 min while it stays
+ * down, so a laptop away from its LAN does not burn attempts on every queued key. */
+const DOWN_BASE_MS = 5_000;
+const DOWN_MAX_MS = 10 * 60_000;
+/** Errors that say the remote is not there at all, as opposed to a problem with one key. */
+const UNREACHABLE_RE =
+  /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
+
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
 /** Keys handed to a lane ahead of its answer, so git-annex goes straight from one small file to
@@ -86,6 +94,8 @@ export class WorkerPool {
   private readonly slots: number;
   private readonly maxAttempts: number;
   private readonly bw: Map<string, string>;
+  private readonly downUntil = new Map<string, number>();
+  private readonly downStrikes = new Map<string, number>();
 
   constructor(private readonly o: WorkerPoolOptions) {
     this.slots = Math.max(1, Math.min(32, Math.floor(o.slots ?? DEFAULT_SLOTS)));
@@ -130,6 +140,12 @@ export class WorkerPool {
   /** Running now (head of a lane). Pipelined entries still count as queued for status. */
   isRunning(id: string): boolean {
     return this.lanes.some((s) => s.entries[0] !== undefined && entryId(s.entries[0]) === id);
+  }
+
+  /** Remotes currently considered down (unreachable); the planner picks other sources. */
+  downRemotes(): Set<string> {
+    const now = Date.now();
+    return new Set([...this.downUntil].filter(([, t]) => t > now).map(([r]) => r));
   }
 
   /** Keys handed to lanes (running or pipelined). */
@@ -192,13 +208,19 @@ export class WorkerPool {
     const now = Date.now();
     let next = Infinity;
     for (const e of this.o.queue.all()) if (e.notBefore > now && e.notBefore < next) next = e.notBefore;
+    for (const t of this.downUntil.values()) if (t > now && t < next) next = t;
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.kick(), Math.min(next - now + 5, RETRY_MAX_MS));
     this.timer.unref();
   }
 
   private startable(e: TransferEntry, now: number, active: ReadonlySet<string>): boolean {
-    return e.notBefore <= now && !this.o.queue.isPaused(e.remote) && !active.has(entryId(e));
+    return (
+      e.notBefore <= now &&
+      (this.downUntil.get(e.remote) ?? 0) <= now &&
+      !this.o.queue.isPaused(e.remote) &&
+      !active.has(entryId(e))
+    );
   }
 
   private usable(s: LaneSlot, e: TransferEntry): boolean {
@@ -341,6 +363,8 @@ export class WorkerPool {
     const emit = (state: string) =>
       this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote: e.remote, state });
     if (res.ok) {
+      this.downUntil.delete(e.remote);
+      this.downStrikes.delete(e.remote);
       q.remove(id);
       if (!res.noop) s.transferred++;
       this.o.onTransferDone?.(e);
