@@ -271,7 +271,12 @@ export class AnnexLane {
         ok: p.kind === 'blank' ? true : p.ok,
         noop: p.kind === 'blank',
         busy,
-        error: p.kind === 'result' && !p.ok ? (err && err !== 'failed' ? err : stderrLine || 'failed') : null,
+        // git-annex's message is often generic ("Transfer failed"); the cause (ssh: Connection
+        // refused) is on stderr, and the unreachable check needs it.
+        error:
+          p.kind === 'result' && !p.ok
+            ? [err && err !== 'failed' ? err : '', stderrLine].filter(Boolean).join(': ') || 'failed'
+            : null,
       });
     }
   }

@@ -246,6 +246,12 @@ export class WorkerPool {
         const deferrals = (e.deferrals ?? 0) + 1;
         if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
         else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
+        this.o.bus?.emit('transfer', {
+          direction: e.direction,
+          key: e.key,
+          remote: e.remote,
+          state: 'deferred',
+        });
         continue;
       }
       // An idle lane for this remote first, then a new lane while slots allow, then pipelining
@@ -360,8 +366,10 @@ export class WorkerPool {
     s.entries = s.entries.filter((x) => x !== e);
     if (wasHead) this.resetHead(s);
     if (s.entries.length === 0) s.killReason = null;
+    // Captured now: a fallback below moves the entry to another remote.
+    const remote = e.remote;
     const emit = (state: string) =>
-      this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote: e.remote, state });
+      this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote, state });
     if (res.ok) {
       this.downUntil.delete(e.remote);
       this.downStrikes.delete(e.remote);
@@ -382,11 +390,23 @@ export class WorkerPool {
     } else {
       const attempts = e.attempts + 1;
       const err = res.error ?? 'failed';
+      const unreachable = UNREACHABLE_RE.test(err);
       this.o.log.warn(
-        { direction: e.direction, key: e.key, remote: e.remote, attempts, err },
+        { direction: e.direction, key: e.key, remote: e.remote, attempts, unreachable, err },
         'transfer failed',
       );
-      if (attempts < this.maxAttempts) {
+      if (unreachable) {
+        const strikes = (this.downStrikes.get(e.remote) ?? 0) + 1;
+        this.downStrikes.set(e.remote, strikes);
+        this.downUntil.set(e.remote, Date.now() + backoffDelay(strikes, DOWN_BASE_MS, DOWN_MAX_MS));
+      }
+      if (unreachable && e.direction === 'download' && e.fallbacks && e.fallbacks.length > 0) {
+        // Another holder may be right here on the LAN: do not wait for this one to come back.
+        // The list only shrinks, so this is bounded by the number of holders.
+        const [next, ...rest] = e.fallbacks;
+        q.update(id, { remote: next, fallbacks: rest, attempts: 0, notBefore: 0, lastError: err });
+        emit('fallback');
+      } else if (attempts < this.maxAttempts) {
         const delay = backoffDelay(attempts, this.o.retryBaseMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
         q.update(id, { attempts, notBefore: Date.now() + delay, lastError: err });
         emit('retrying');
