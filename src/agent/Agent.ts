@@ -21,7 +21,11 @@ import { Pusher } from './pusher.js';
 import { loadConfig, type AgentConfig } from './config.js';
 import { acquirePidLock, type PidLock } from './lock.js';
 import { ControlServer, type ControlRequest } from './control.js';
+import { createHash } from 'node:crypto';
 import { RefsWatch } from '../signal/refs-watch.js';
+import { createTransport, defaultResource, findPassword } from '../signal/index.js';
+import { readKey } from '../git/repo.js';
+import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
 import { createLogger, type Logger } from '../log.js';
@@ -63,7 +67,11 @@ export class Agent {
   private committer!: Committer;
   private merger!: Merger;
   private pusher!: Pusher;
+  /** What peers are told through: XMPP when an account is set, else the refs watch. */
   private signal!: SignalTransport;
+  private refsWatch!: RefsWatch;
+  /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
+  private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
   private control: ControlServer;
   private lock: PidLock | null = null;
@@ -149,15 +157,21 @@ export class Agent {
       (p) => this.committer.note(p),
       (d) => this.committer.noteDir(d),
     );
-    this.signal = new RefsWatch({
+    // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
+    this.refsWatch = new RefsWatch({
       gitDir: this.info.gitDir,
       workTree: this.info.workTree,
-      remotes: () => this.remoteList,
+      remotes: () => (this.config.watchRemotes ? this.remoteList : []),
       onLocalRefs: () => this.merger.requestMerge(),
       onRemoteRefs: (r) => this.merger.requestFetch([r]),
     });
-
-    const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.signal];
+    this.signal = this.refsWatch;
+    const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
+    if (this.config.xmpp.jid) {
+      await this.loadRemoteUuids();
+      this.signal = this.createXmpp(this.config.xmpp.jid);
+      services.push(this.signal);
+    }
     for (const s of services) this.supervisor.add(s);
     await this.supervisor.startAll();
     await this.control.start();
@@ -182,26 +196,110 @@ export class Agent {
     return this.stopping;
   }
 
+  /**
+   * The repository id in signals: the same on every clone that shares the key, different for every
+   * other repository (autosync.repoId overrides). Derived, so pairing needs only the key copied.
+   */
+  private repoId(key: Buffer): string {
+    return (
+      this.config.repoId ??
+      createHash('sha256').update('git-autosync repository id\0').update(key).digest('hex').slice(0, 32)
+    );
+  }
+
+  private createXmpp(jid: string): SignalTransport {
+    const key = readKey(this.config.keyFile);
+    const resource = this.config.xmpp.resource ?? defaultResource(this.info.workTree);
+    const passwordFile = this.config.xmpp.passwordFile ?? undefined;
+    return createTransport({
+      jid,
+      service: this.config.xmpp.service ?? undefined,
+      room: this.config.xmpp.room ?? undefined,
+      resource,
+      password: async () => (await findPassword({ jid, passwordFile })).password,
+      repoId: this.repoId(key),
+      // In a room the node id is our nickname, so it must be unique per clone: the resource is.
+      nodeId: resource,
+      key,
+      log: this.log,
+      bus: this.bus,
+      debug: this.opts.debug,
+      handlers: {
+        onPeerRefs: (a) => void this.onPeerRefs(a.refs, a.pushedTo),
+        onConnected: () => {
+          // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
+          this.merger.requestFetch();
+          void this.announceOwnRefs([]).catch(() => undefined);
+        },
+      },
+    });
+  }
+
+  /**
+   * A verified signal from a peer. Nothing in it becomes a path, URL or option: SHAs are checked
+   * against our object store through stdin, and pushedTo ids only select among our own remotes.
+   */
+  private async onPeerRefs(refs: Record<string, string>, pushedTo: string[]): Promise<void> {
+    try {
+      const shas = Object.values(refs).filter(isSha);
+      const r = await this.runner.git(['cat-file', '--batch-check=%(objectname)'], {
+        input: shas.join('\n') + '\n',
+      });
+      const missing = r.stdout.split('\n').filter((l) => l.endsWith(' missing')).length;
+      if (missing === 0) {
+        // We have every commit already: at most a merge is left to do, no fetch.
+        this.merger.requestMerge();
+        return;
+      }
+      const byUuid = new Map([...this.remoteUuids].map(([name, uuid]) => [uuid, name]));
+      const targets = pushedTo.map((id) => byUuid.get(id)).filter((n): n is string => n !== undefined);
+      this.merger.requestFetch(targets.length > 0 ? targets : undefined);
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
+      this.merger.requestFetch();
+    }
+  }
+
+  private async loadRemoteUuids(): Promise<void> {
+    const r = await this.runner.git(['config', '--get-regexp', '^remote\\..*\\.annex-uuid$'], {
+      okCodes: [1],
+    });
+    for (const line of r.stdout.split('\n')) {
+      const m = /^remote\.(.+)\.annex-uuid ([0-9a-f-]{36})$/.exec(line);
+      if (m) this.remoteUuids.set(m[1]!, m[2]!);
+    }
+  }
+
+  private async ownRefs(): Promise<Record<string, string>> {
+    return this.runner.run({
+      args: [
+        'for-each-ref',
+        '--format=%(objectname) %(refname)',
+        `refs/heads/${this.info.branch}`,
+        'refs/heads/git-annex',
+      ],
+      parse: (r) =>
+        Object.fromEntries(
+          r.stdout
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split(' ').reverse() as [string, string]),
+        ),
+    });
+  }
+
+  private async announceOwnRefs(remotes: string[]): Promise<Record<string, string>> {
+    const refs = await this.ownRefs();
+    const pushedTo = remotes.map((r) => this.remoteUuids.get(r)).filter((u): u is string => u !== undefined);
+    this.signal.announce({ refs, pushedTo });
+    return refs;
+  }
+
   private onPushed(results: PushResult[]): void {
     void (async () => {
-      const refs = await this.runner.run({
-        args: [
-          'for-each-ref',
-          '--format=%(objectname) %(refname)',
-          `refs/heads/${this.info.branch}`,
-          'refs/heads/git-annex',
-        ],
-        parse: (r) =>
-          Object.fromEntries(
-            r.stdout
-              .trim()
-              .split('\n')
-              .filter(Boolean)
-              .map((l) => l.split(' ').reverse() as [string, string]),
-          ),
-      });
       const remotes = results.map((r) => r.remote);
-      this.signal.announce({ refs, pushedTo: remotes });
+      const refs = await this.announceOwnRefs(remotes);
       this.hook.notify({ remotes, refs });
     })().catch((e) => this.log.warn({ err: String(e) }, 'post-push notification failed'));
   }

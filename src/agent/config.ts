@@ -15,6 +15,14 @@ export interface AgentConfig {
     passwordFile: string | null;
   };
   keyFile: string;
+  /**
+   * Watch the refs of remotes that are bare repositories on local paths (autosync.watchRemotes).
+   * On by default: a shared folder then needs no XMPP account. Off, peers learn only through pushes
+   * into this clone and through XMPP.
+   */
+  watchRemotes: boolean;
+  /** Repository id in signals (autosync.repoId); default: derived from the key. */
+  repoId: string | null;
   notifyCommand: string | null;
   /** Ceiling of the retry interval for a remote that stays down (autosync.retryMaxInterval, seconds). */
   retryMaxMs: number;
@@ -49,6 +57,8 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
       passwordFile: path(get('autosync.xmpp.passwordFile')),
     },
     keyFile: path(get('autosync.keyFile')) ?? join(info.stateDir, 'key'),
+    repoId: get('autosync.repoId'),
+    watchRemotes: !/^(false|no|off|0)$/i.test(get('autosync.watchRemotes') ?? 'true'),
     notifyCommand: get('autosync.notifyCommand'),
     retryMaxMs: num('autosync.retryMaxInterval', DEFAULT_RETRY_MAX_MS / 1000, 1, 7 * 24 * 3600) * 1000,
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
