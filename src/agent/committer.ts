@@ -89,7 +89,7 @@ export class Committer implements Service {
       const missed = (await this.sync.pendingPaths(under)).filter((p) => !this.pending.has(p));
       if (missed.length > 0) {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
-        for (const p of missed) this.note(p);
+        for (const p of missed) this.note(p, statOf(join(this.sync.info.workTree, p)).mtimeMs ?? undefined);
       }
     } catch (e) {
       this.log.warn({ err: String(e) }, 'reconciliation scan failed');
@@ -97,13 +97,15 @@ export class Committer implements Service {
   }
 
   /** Called by the watcher for every changed path. Never blocks. */
-  note(rel: string): void {
+  note(rel: string, seenAt?: number): void {
     const now = Date.now();
     this.log.debug({ path: rel }, 'changed');
     const st = statOf(join(this.sync.info.workTree, rel));
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
-    this.pending.set(rel, { eventAt: now, ...st });
+    // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
+    const eventAt = seenAt === undefined ? now : Math.min(now, seenAt);
+    this.pending.set(rel, { eventAt, ...st });
     if (st.size === null) this.deleted.add(rel);
     else this.deleted.delete(rel);
     this.schedule();
@@ -146,6 +148,9 @@ export class Committer implements Service {
   }
 
   private async commitBatch(all: boolean): Promise<void> {
+    // Directories that just appeared may hold files the watcher has not reported: find them first,
+    // so a file moved into a new directory is committed together with its deletion (a rename).
+    if (this.newDirs.size > 0) await this.reconcile([...this.newDirs]);
     const now = Date.now();
     const batch: string[] = [];
     for (const [path, seen] of this.pending) {
