@@ -22,6 +22,9 @@ import { loadConfig, type AgentConfig } from './config.js';
 import { acquirePidLock, type PidLock } from './lock.js';
 import { ControlServer, type ControlRequest } from './control.js';
 import { createHash } from 'node:crypto';
+import { TransferService } from '../transfer/service.js';
+import { keysAddedInRange } from '../transfer/commitkeys.js';
+import type { CommitResult } from '../git/sync.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
 import { readKey } from '../git/repo.js';
@@ -73,6 +76,8 @@ export class Agent {
   /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
   private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
+  /** Annex mode only: moves content (flood sync, the cloud bridge). */
+  private transfers: TransferService | null = null;
   private control: ControlServer;
   private lock: PidLock | null = null;
   private remoteList: Array<{ name: string; url: string }> = [];
@@ -146,8 +151,12 @@ export class Agent {
       (results) => this.onPushed(results),
       this.config.retryMaxMs,
     );
-    this.committer = new Committer(this.sync, this.log, this.bus, () => this.pusher.request());
-    this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, () => this.pusher.request());
+    this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
+    this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, () => {
+      this.pusher.request();
+      // Files that arrived without their content: the scanner finds what is wanted here.
+      this.transfers?.requestScan();
+    });
     this.merger.paused = (r) => this.pusher.state(r).paused;
     this.sync.flushHook = () => this.committer.flush();
     const watcher = new Watcher(
@@ -167,6 +176,20 @@ export class Agent {
     });
     this.signal = this.refsWatch;
     const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
+    if (this.info.mode === 'annex') {
+      this.transfers = new TransferService({
+        runner: this.runner,
+        repoDir: this.info.workTree,
+        autosyncDir: this.info.stateDir,
+        log: this.log,
+        bus: this.bus,
+        slots: this.config.transferSlots,
+        // Content moved and git-annex logged where it is now: push the git-annex branch, which
+        // also signals the peers.
+        onLocationsChanged: () => this.pusher.request(),
+      });
+      services.push(this.transfers);
+    }
     if (this.config.xmpp.jid) {
       await this.loadRemoteUuids();
       this.signal = this.createXmpp(this.config.xmpp.jid);
@@ -229,6 +252,7 @@ export class Agent {
         onConnected: () => {
           // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
           this.merger.requestFetch();
+          this.transfers?.requestScan();
           void this.announceOwnRefs([]).catch(() => undefined);
         },
       },
@@ -296,6 +320,20 @@ export class Agent {
     return refs;
   }
 
+  private onCommitted(c: CommitResult): void {
+    this.pusher.request();
+    const transfers = this.transfers;
+    if (!transfers) return;
+    // Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
+    keysAddedInRange(this.runner, c.parent, c.sha).then(
+      (keys) => transfers.enqueueKeys(keys),
+      (e: unknown) => {
+        this.log.warn({ err: String(e) }, 'could not list the new keys of a commit; scanning instead');
+        transfers.requestScan();
+      },
+    );
+  }
+
   private onPushed(results: PushResult[]): void {
     void (async () => {
       const remotes = results.map((r) => r.remote);
@@ -318,11 +356,17 @@ export class Agent {
           throw new Error(`no remote named '${req.remote}'`);
         }
         this.pusher.setPaused(req.remote ?? null, paused);
+        if (paused) this.transfers?.pause(req.remote);
+        else this.transfers?.resume(req.remote);
         return { paused, remote: req.remote ?? null };
       }
       case 'notify':
         this.merger.requestFetch(req.remotes?.filter((r) => this.remoteList.some((x) => x.name === r)));
         return { fetching: true };
+      case 'cancel':
+        if (!this.transfers) throw new Error('no transfers: this is not a git-annex repository');
+        this.transfers.cancel(req.key);
+        return { cancelled: req.key };
       case 'flush':
         await this.committer.flush();
         return { head: await this.sync.head() };
@@ -355,7 +399,7 @@ export class Agent {
         error: s.error ?? this.merger.fetchErrors.get(s.name) ?? null,
       })),
       signal: this.signal.status(),
-      transfers: { queued: 0, active: [], failed: 0 },
+      transfers: this.transfers?.status() ?? { queued: 0, active: [], failed: 0 },
       services: this.supervisor.statuses(),
       node: nodeId(this.info),
       host: hostname(),

@@ -12,6 +12,7 @@ export type ControlRequest =
   | { cmd: 'resume'; remote?: string }
   | { cmd: 'notify'; remotes?: string[] }
   | { cmd: 'sync' }
+  | { cmd: 'cancel'; key: string }
   | { cmd: 'flush' };
 
 /** A request line longer than this is not from our CLI. */

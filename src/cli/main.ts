@@ -28,6 +28,7 @@ verbs:
   pause [--remote R]        pause syncing (or one remote); local commits continue
   resume [--remote R]       resume syncing
   notify [--remote R]       tell the running agent that remote refs changed (for hooks)
+  cancel KEY                cancel a content transfer (annex mode); it is not retried
   demo                      watch clones sync live in a temp dir (no account needed)
   pair                      pair with another device over XMPP
 
@@ -76,6 +77,7 @@ const KNOWN: Record<string, string[]> = {
   pause: ['--remote'],
   resume: ['--remote'],
   notify: ['--remote'],
+  cancel: [],
   demo: ['--keep', '--annex'],
   pair: ['--offer', '--accept'],
 };
@@ -107,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
       return pauseResume(args.cwd, args.verb, args.flags.get('--remote'));
     case 'notify':
       return notify(args.cwd, args.flags.get('--remote'));
+    case 'cancel':
+      return cancel(args.cwd, args.positional);
     case 'demo':
       return (await import('./demo.js')).demo({
         keep: args.flags.has('--keep'),
@@ -339,6 +343,25 @@ async function notify(cwd: string, remote: string | true | undefined): Promise<n
   } catch {
     throw new UserError('no agent is running for this repository', 1);
   }
+  return 0;
+}
+
+async function cancel(cwd: string, positional: string[]): Promise<number> {
+  const key = positional[0];
+  // An annex key: backend, optional fields, "--", name. Checked here so nothing odd reaches the agent.
+  if (positional.length !== 1 || !key || !/^[A-Za-z0-9]+(-[a-zA-Z][0-9]+)*--[^\s/]{1,256}$/.test(key)) {
+    throw new UserError('cancel takes one git-annex key, as shown by `git autosync status`');
+  }
+  const info = await discover(cwd);
+  try {
+    await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'cancel', key }, 10_000);
+  } catch (e) {
+    if (/ENOENT|ECONNREFUSED/.test(String((e as NodeJS.ErrnoException).code))) {
+      throw new UserError('no agent is running for this repository', 1);
+    }
+    throw new UserError(e instanceof Error ? e.message : String(e), 1);
+  }
+  process.stdout.write(`git-autosync: cancelled ${key}\n`);
   return 0;
 }
 

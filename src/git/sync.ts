@@ -24,6 +24,8 @@ import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
 export interface CommitResult {
   sha: string;
+  /** HEAD before this commit (null on an unborn branch): the range whose new annex keys to send. */
+  parent: string | null;
   added: number;
   modified: number;
   deleted: number;
@@ -153,9 +155,10 @@ export class GitSync {
       deleted ? `${deleted} deleted` : '',
     ].filter(Boolean);
     const message = `git-autosync on ${hostname()}: ${counts.join(', ')}`;
+    const parent = this.looseRef(this.branch) ?? (await this.head());
     await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '-m', message]);
     const sha = this.looseRef(this.branch) ?? (await this.head())!;
-    return { sha, added, modified, deleted, message };
+    return { sha, parent, added, modified, deleted, message };
   }
 
   /** git mode: `git add -A`; annex mode: `git annex add` so annex.largefiles decides git or annex. */
