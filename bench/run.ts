@@ -155,6 +155,8 @@ async function main(): Promise<number> {
       log(`${s.id}: ${(e as Error).message}`);
     }
   }
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const diagnosticsDir = join(RESULTS_DIR, `failures-${stamp}`);
   const setupFailures = new Map<string, number>();
   const records: RunRecord[] = [];
   for (const sc of scenarios) {
@@ -175,8 +177,12 @@ async function main(): Promise<number> {
       const loadAtStart = os.loadavg()[0] ?? 0;
       log(`${sys.id}/${sc.name}: starting (load ${loadAtStart.toFixed(2)})`);
       try {
-        const result = await withSession(sys, sc.name, params, { keep: opts.keep, log }, (session) =>
-          sc.run(session),
+        const result = await withSession(
+          sys,
+          sc.name,
+          params,
+          { keep: opts.keep, log, diagnosticsDir },
+          (session) => sc.run(session),
         );
         records.push({ ...base, ok: true, durationMs: Date.now() - t0, loadAtStart, result });
         setupFailures.set(sys.id, 0);
@@ -222,7 +228,6 @@ async function main(): Promise<number> {
     comparisons,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const json = JSON.stringify(out, null, 2) + '\n';
   writeFileSync(join(RESULTS_DIR, `${stamp}.json`), json);
   writeFileSync(join(RESULTS_DIR, 'latest.json'), json);

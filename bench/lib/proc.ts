@@ -124,22 +124,29 @@ export interface MemorySample {
   /** Sum of Pss: shared pages divided among their users, so it adds up honestly across a tree. */
   pssKb: number;
   processes: number;
+  /** Per process, so the JSON shows where the memory is (main process vs helpers). */
+  detail: { pid: number; comm: string; rssKb: number; pssKb: number }[];
 }
 
 export function treeMemory(roots: readonly number[], procs = listProcesses()): MemorySample {
-  const out: MemorySample = { rssKb: 0, pssKb: 0, processes: 0 };
+  const out: MemorySample = { rssKb: 0, pssKb: 0, processes: 0, detail: [] };
   for (const pid of treePids(roots, procs)) {
+    let rssKb: number;
+    let pssKb = 0;
     try {
-      out.rssKb += parseKbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS') ?? 0;
-      out.processes++;
+      rssKb = parseKbField(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS') ?? 0;
     } catch {
       continue; // exited meanwhile
     }
     try {
-      out.pssKb += parseKbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss') ?? 0;
+      pssKb = parseKbField(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss') ?? 0;
     } catch {
       /* smaps_rollup needs Linux >= 4.14 and our own uid; RSS alone is still reported */
     }
+    out.rssKb += rssKb;
+    out.pssKb += pssKb;
+    out.processes++;
+    out.detail.push({ pid, comm: procs.get(pid)?.comm ?? '?', rssKb, pssKb });
   }
   return out;
 }

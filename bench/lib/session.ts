@@ -2,7 +2,7 @@
 // started, a warm-up that proves changes flow both ways, then the scenario, then teardown (always,
 // also on error). Anything that fails before the scenario proper is a SetupError, which run.ts uses
 // to skip that system's remaining scenarios instead of failing each of them slowly.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentPair, System } from '../systems/types.js';
 import { git } from './exec.js';
@@ -33,12 +33,13 @@ export async function withSession<T>(
   system: System,
   scenario: string,
   params: BenchParams,
-  opts: { keep: boolean; log: (msg: string) => void },
+  opts: { keep: boolean; log: (msg: string) => void; diagnosticsDir?: string },
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
   const log = (msg: string) => opts.log(`${system.id}/${scenario}: ${msg}`);
   let topo: Topology | undefined;
   let agents: AgentPair | undefined;
+  let diagnostics: string | null = null;
   try {
     try {
       topo = await makePeers({ annex: system.annex, label: `${system.id}-${scenario}` });
@@ -61,10 +62,31 @@ export async function withSession<T>(
       );
     }
     return await fn(session);
+  } catch (e) {
+    // The temp dirs go away below; keep what is needed to find out why (git state now, while the
+    // agents still run, and their logs once they have stopped).
+    if (topo && opts.diagnosticsDir) {
+      diagnostics = join(opts.diagnosticsDir, `${system.id}-${scenario}`);
+      await saveGitState(topo, diagnostics).catch(() => {});
+      if (e instanceof Error) e.message += ` (diagnostics in ${diagnostics})`;
+    }
+    throw e;
   } finally {
     if (agents) {
       const [okA, okB] = await Promise.all([agents.a.stop(), agents.b.stop()]);
       if (!okA || !okB) log('an agent did not stop within the timeout and was killed');
+      if (diagnostics) {
+        for (const [name, agent] of [
+          ['A', agents.a],
+          ['B', agents.b],
+        ] as const) {
+          try {
+            copyFileSync(agent.logPath, join(diagnostics, `agent-${name}.log`));
+          } catch {
+            /* no log to keep */
+          }
+        }
+      }
     }
     if (topo) {
       if (opts.keep) {
@@ -113,6 +135,31 @@ async function warmUp(s: Session): Promise<void> {
   await waitForConvergence(s, CONVERGE_TIMEOUT_MS);
   s.log(`warm-up done in ${Date.now() - t0} ms`);
   await sleep(POST_WARMUP_SETTLE_MS);
+}
+
+/** Refs, recent history and work-tree status of both clones, into dir/git-state.log (.log: gitignored). */
+async function saveGitState(topo: Topology, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const parts: string[] = [];
+  for (const [name, clone] of [
+    ['A', topo.a],
+    ['B', topo.b],
+  ] as const) {
+    for (const args of [
+      ['for-each-ref', '--format=%(objectname) %(refname)'],
+      ['log', '--oneline', '--graph', '--all', '-n', '20'],
+      ['status', '--porcelain', '--untracked-files=all'],
+    ]) {
+      let out: string;
+      try {
+        out = await git(clone, topo.env, ...args);
+      } catch (e) {
+        out = `failed: ${(e as Error).message}`;
+      }
+      parts.push(`== ${name}: git ${args.join(' ')}\n${out.split('\n').slice(0, 60).join('\n')}`);
+    }
+  }
+  writeFileSync(join(dir, 'git-state.log'), parts.join('\n') + '\n');
 }
 
 /** Waits until A's and B's main point at the same commit. */

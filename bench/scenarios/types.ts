@@ -29,6 +29,8 @@ export interface MemoryPerAgent {
   rssKb: number;
   pssKb: number;
   processes: number;
+  /** Per process of the tree (for one agent; absent in the A/B mean). */
+  detail?: { pid: number; comm: string; rssKb: number; pssKb: number }[];
 }
 
 export interface IdleResult {
