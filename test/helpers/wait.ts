@@ -31,3 +31,41 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Asserts that a value does not change for a whole window: polls it and fails at the first change.
+ * For "nothing happens" checks (an idle agent stays idle), where there is no event to wait for.
+ */
+export async function staysTheSame<T>(
+  read: () => T | Promise<T>,
+  opts: { forMs: number; intervalMs?: number; what?: string },
+): Promise<T> {
+  const first = JSON.stringify(await read());
+  const end = Date.now() + opts.forMs;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+    const now = JSON.stringify(await read());
+    if (now !== first) throw new Error(`${opts.what ?? 'value'} changed: ${first} -> ${now}`);
+  }
+  return JSON.parse(first) as T;
+}
+
+/** Waits until a value has stopped changing for settleMs (e.g. a log that is still being written). */
+export async function settles<T>(
+  read: () => T | Promise<T>,
+  opts: { settleMs: number; timeoutMs?: number; what?: string },
+): Promise<void> {
+  let last = JSON.stringify(await read());
+  let since = Date.now();
+  await waitFor(
+    async () => {
+      const now = JSON.stringify(await read());
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= opts.settleMs;
+    },
+    { timeoutMs: opts.timeoutMs ?? 30_000, what: opts.what ?? 'value to settle', intervalMs: 50 },
+  );
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { tmpDir, initRepo, write, git, read } from '../helpers/repos.js';
 import { cli, converged } from '../helpers/agents.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, settles, staysTheSame } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
 
 function oneLine(stderr: string, re: RegExp) {
@@ -138,25 +138,13 @@ test('a quiet network stays quiet: idle agents make no commits, no pushes, no gi
   const logSize = () =>
     topo.clones.map((c) => readFileSync(join(c, '.git', 'autosync', 'agent.log'), 'utf8').split('\n').length);
   const heads = () => topo.clones.map((c) => git(c, 'rev-parse', 'HEAD').trim());
-  // Let the echo of the last change settle: log lines stop growing.
-  let last = logSize().join();
-  await waitFor(
-    async () => {
-      await new Promise((r) => setTimeout(r, 300)); // observation window, not a sync point
-      const now = logSize().join();
-      const same = now === last;
-      last = now;
-      return same;
-    },
-    { what: 'agents to go quiet' },
-  );
+  // Let the echo of the last change settle: the logs stop growing.
+  await settles(logSize, { settleMs: 300, what: 'agents to go quiet' });
   const h0 = heads();
-  const l0 = logSize();
   const cpu0 = topo.agents.map((a) => cpuTicks(a.child!.pid!));
-  const window = 3000;
-  await new Promise((r) => setTimeout(r, window)); // observation window: nothing may happen in it
+  // Nothing may happen for 3 s: no commit, no push/merge/fetch (debug level logs every change).
+  await staysTheSame(() => [heads(), logSize()], { forMs: 3000, what: 'heads and logs of idle agents' });
   assert.deepEqual(heads(), h0, 'no commits');
-  assert.deepEqual(logSize(), l0, 'no pushes, merges or fetches logged (debug level logs every change)');
   const cpu1 = topo.agents.map((a) => cpuTicks(a.child!.pid!));
   for (let i = 0; i < cpu0.length; i++) {
     // 100 ticks per second: a polling loop would burn several ticks in 3 s; idle burns ~0.

@@ -1,13 +1,14 @@
-// Annex mode, git side: files go to git or to the annex by annex.largefiles, annexed files stay
-// unlocked (ordinary writable files), and the agent interoperates with `git annex sync` run by hand.
+// Annex mode: files go to git or to the annex by annex.largefiles, annexed files stay unlocked
+// (ordinary writable files), their content follows, and the agent interoperates with a person who
+// runs `git annex sync` by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { read, write, git, GIT_ENV } from '../helpers/repos.js';
-import { cli } from '../helpers/agents.js';
-import { waitFor } from '../helpers/wait.js';
+import { cli, converged } from '../helpers/agents.js';
+import { waitFor, settles, staysTheSame } from '../helpers/wait.js';
 import { cloud, direct, using } from '../helpers/topology.js';
 
 const annex = (cwd: string, ...args: string[]) =>
@@ -40,27 +41,18 @@ test('annex mode: largefiles decides git or annex; annexed files stay unlocked; 
   const st = lstatSync(join(a, 'big.bin'));
   assert.ok(st.isFile() && !st.isSymbolicLink());
   accessSync(join(a, 'big.bin'), constants.W_OK);
-  // b has the commit (the content itself is the transfer layer's job): the same HEAD on both.
-  await waitFor(() => git(a, 'rev-parse', 'HEAD') === git(b, 'rev-parse', 'HEAD'), { what: 'same HEAD' });
-  // b knows from the location log that a has big.bin's content.
-  await waitFor(() => annex(b, 'whereis', 'big.bin').includes('1 copy'), { what: 'location log on b' });
+  // The content follows the commit (a -> cloud -> b), and the trees converge byte for byte.
+  await waitFor(() => read(b, 'big.bin') === Buffer.alloc(64 * 1024, 7).toString('utf8'), {
+    what: 'big.bin content on b',
+    timeoutMs: 60_000,
+  });
+  await converged(topo.clones, { timeoutMs: 60_000 });
+  assert.match(annex(b, 'whereis', 'big.bin'), /\((\d+) copies\)/);
 
   // A quiet network stays quiet in annex mode too: no git-annex branch ping-pong between the peers.
   const refs = () => topo.clones.map((c) => git(c, 'for-each-ref', 'refs/heads')).join('|');
-  let last = refs();
-  await waitFor(
-    async () => {
-      await new Promise((r) => setTimeout(r, 1000)); // observation window, not a sync point
-      const now = refs();
-      const same = now === last;
-      last = now;
-      return same;
-    },
-    { what: 'refs to stop moving', timeoutMs: 20_000 },
-  );
-  const settled = refs();
-  await new Promise((r) => setTimeout(r, 3000)); // observation window: nothing may move in it
-  assert.equal(refs(), settled, 'no ref moved while idle');
+  await settles(refs, { settleMs: 1000, timeoutMs: 20_000, what: 'refs to stop moving' });
+  await staysTheSame(refs, { forMs: 3000, what: 'refs of idle annex peers' });
 });
 
 test('interop: a clone where a person runs `git annex sync` by hand, in both directions', async (t) => {
