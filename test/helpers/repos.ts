@@ -1,5 +1,5 @@
 // Temp repositories for tests: real git (and git-annex) in a fresh temp dir per test, removed after.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -52,7 +52,12 @@ export function write(repo: string, rel: string, content: string | Buffer): void
   writeFileSync(p, content);
 }
 
+/** The file's text, or null when it does not exist (also if it vanishes between a check and a read). */
 export function read(repo: string, rel: string): string | null {
-  const p = join(repo, rel);
-  return existsSync(p) ? readFileSync(p, 'utf8') : null;
+  try {
+    return readFileSync(join(repo, rel), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
 }
