@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers } from './lib/agent.js';
 import { exec, versionOf } from './lib/exec.js';
-import { type BenchOptions, paramsFor, parseOptions, USAGE } from './lib/options.js';
+import { type BenchOptions, type BenchParams, paramsFor, parseOptions, USAGE } from './lib/options.js';
 import { clockTicksPerSecond } from './lib/proc.js';
 import { burstTable, comparisonTable, errorsList, idleTable, propagationTable } from './lib/report.js';
 import { SetupError, withSession } from './lib/session.js';
@@ -125,12 +125,14 @@ async function main(): Promise<number> {
   let opts: BenchOptions;
   let systems: System[];
   let scenarios: typeof SCENARIOS;
+  let params: BenchParams;
   try {
     opts = parseOptions(process.argv.slice(2), process.env);
     if (opts.help) {
       process.stdout.write(USAGE + '\n');
       return 0;
     }
+    params = paramsFor(opts, process.env);
     systems = selectSystems(opts);
     scenarios = selectScenarios(opts);
   } catch (e) {
@@ -138,7 +140,6 @@ async function main(): Promise<number> {
     return 2;
   }
   installCleanupHandlers(destroyAllTopologies);
-  const params = paramsFor(opts);
   const startedAt = new Date();
   const info = await machine();
   log(

@@ -68,7 +68,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [-
   scenarios: isolated, continuous, burst, idle
   systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
 env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1,
-     BENCH_AUTOSYNC_CLI=<path to another build's dist/src/cli/main.js>`;
+     BENCH_AUTOSYNC_CLI=<path to another build's dist/src/cli/main.js>,
+     BENCH_PARAMS='{"continuousWrites":30}' (override any parameter, see bench/lib/options.ts)`;
 
 const truthy = (v: string | undefined) =>
   v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -129,6 +130,28 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
   return o;
 }
 
-export function paramsFor(o: BenchOptions): BenchParams {
-  return o.quick ? QUICK_PARAMS : FULL_PARAMS;
+/**
+ * The parameter set for the options, with BENCH_PARAMS (a JSON object of BenchParams fields) laid
+ * over it, for experiments such as a longer continuous run; unknown or non-numeric fields throw.
+ */
+export function paramsFor(o: BenchOptions, env: NodeJS.ProcessEnv = {}): BenchParams {
+  const base = o.quick ? QUICK_PARAMS : FULL_PARAMS;
+  if (!env.BENCH_PARAMS) return base;
+  let extra: unknown;
+  try {
+    extra = JSON.parse(env.BENCH_PARAMS);
+  } catch {
+    throw new Error('BENCH_PARAMS is not valid JSON');
+  }
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {
+    throw new Error('BENCH_PARAMS must be a JSON object');
+  }
+  const out: BenchParams = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    if (!(k in base)) throw new Error(`BENCH_PARAMS: unknown parameter ${k}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new Error(`BENCH_PARAMS: ${k} must be a number ≥ 0`);
+    out[k as keyof BenchParams] = v;
+  }
+  return out;
 }

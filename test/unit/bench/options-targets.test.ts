@@ -30,6 +30,19 @@ test('paramsFor: --quick takes fewer repetitions but the same burst size', () =>
   assert.equal(QUICK_PARAMS.burstFiles, FULL_PARAMS.burstFiles);
 });
 
+test('paramsFor: BENCH_PARAMS overrides single fields and rejects nonsense', () => {
+  const o = parseOptions([], {});
+  assert.equal(paramsFor(o, { BENCH_PARAMS: '{"continuousWrites":30}' }).continuousWrites, 30);
+  assert.equal(
+    paramsFor(o, { BENCH_PARAMS: '{"continuousWrites":30}' }).isolatedRuns,
+    FULL_PARAMS.isolatedRuns,
+  );
+  assert.throws(() => paramsFor(o, { BENCH_PARAMS: '{"nope":1}' }), /unknown parameter nope/);
+  assert.throws(() => paramsFor(o, { BENCH_PARAMS: '{"burstFiles":"many"}' }), /must be a number/);
+  assert.throws(() => paramsFor(o, { BENCH_PARAMS: '[1]' }), /JSON object/);
+  assert.throws(() => paramsFor(o, { BENCH_PARAMS: '{' }), /not valid JSON/);
+});
+
 function rec(system: string, scenario: string, result: ScenarioResult | undefined, ok = true): RunRecord {
   return {
     system,
