@@ -23,14 +23,22 @@ export interface BenchParams {
    * sleep to end, while from 4 s on it is pushed at once (~150 ms). 5 s leaves a margin.
    */
   isolatedGapMs: number;
-  /** Continuous editing: writes, one every continuousIntervalMs, each to a new file. */
+  /**
+   * Continuous editing: writes, one every continuousIntervalMs, each to a new file. The assistant's
+   * pusher runs on a ~2.07 s cycle, so against 2 s writes its latency is a sawtooth that climbs
+   * ~70 ms per write from ~0.15 s to ~2.2 s and wraps after ~28 writes. Fewer writes would sample
+   * only the bottom of that ramp and flatter it; 30 writes (60 s) cover one whole cycle.
+   */
   continuousWrites: number;
   continuousIntervalMs: number;
   /** Files in the burst. */
   burstFiles: number;
   /** Wait after warm-up before idle sampling starts, so start-up scans are over. */
   idleSettleMs: number;
-  /** Idle sampling window. At 100 ticks/s, 30 s resolves 0.033 % of a core per agent. */
+  /**
+   * Idle sampling window. At 100 ticks/s, 20 s resolves 0.05 % of a core per agent, 0.025 % in the
+   * A/B mean: enough to decide a 0.1 % target, and it keeps a full run under 10 minutes.
+   */
   idleWindowMs: number;
   /** How long one small file may take to arrive before that run counts as a timeout. */
   arrivalTimeoutMs: number;
@@ -41,11 +49,11 @@ export interface BenchParams {
 export const FULL_PARAMS: BenchParams = {
   isolatedRuns: 12,
   isolatedGapMs: 5000,
-  continuousWrites: 12,
+  continuousWrites: 30,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
   idleSettleMs: 5000,
-  idleWindowMs: 30_000,
+  idleWindowMs: 20_000,
   arrivalTimeoutMs: 20_000,
   burstTimeoutMs: 120_000,
 };
