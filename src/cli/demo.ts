@@ -111,6 +111,9 @@ export async function demo(opts: { keep: boolean; annex: boolean }): Promise<num
     writeFileSync(join(desktop, 'notes.txt'), 'buy milk\nand bread\n');
     await until('edit on laptop', () => read(join(laptop, 'notes.txt')) === 'buy milk\nand bread\n');
     say(`   laptop sees the edit ${(performance.now() - t2).toFixed(0)} ms later`);
+    // Step 3 renames the file on the server: wait until the edit is there too, or the rename and the
+    // edit would be concurrent (and both versions would be kept, as the conflict rules say).
+    await until('edit on server', () => read(join(server, 'notes.txt')) === 'buy milk\nand bread\n');
 
     say('\n3. server makes a folder, renames notes.txt into it, and adds 200 files at once');
     mkdirSync(join(server, 'lists'), { recursive: true });
