@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { GIT_ENV, git, initRepo } from './repos.js';
+import { GIT_ENV, git, initRepo, tmpDir } from './repos.js';
 import { Runner } from '../../src/git/runner.js';
 import { TransferService, type TransferServiceOptions } from '../../src/transfer/service.js';
 
@@ -146,4 +146,25 @@ export async function startService(
   });
   await h.svc.start({ fail: (e) => h.failures.push(e) });
   return h;
+}
+
+/**
+ * A temp dir for one test whose teardown runs in reverse order of `defer` and removes the dir last.
+ * (node:test runs `t.after` hooks first-registered first, so a dir registered at the start would be
+ * removed while services started later still write into it.)
+ */
+export function scratch(t: { after: (fn: () => unknown) => void }, prefix = 'gas-xfer-') {
+  const d = tmpDir(prefix);
+  const stack: Array<() => unknown> = [];
+  t.after(async () => {
+    for (const f of stack.reverse()) {
+      try {
+        await f();
+      } catch {
+        // Teardown goes on: the dir must still be removed.
+      }
+    }
+    d.cleanup();
+  });
+  return { path: d.path, defer: (f: () => unknown) => void stack.push(f) };
 }

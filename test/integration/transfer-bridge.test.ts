@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { git, tmpDir, write } from '../helpers/repos.js';
+import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   addAndCommit,
@@ -16,6 +16,7 @@ import {
   syncGit,
   uuidOf,
   whereis,
+  scratch,
 } from '../helpers/annex.js';
 
 /** A and B each with the bare cloud C as remote `cloud`, C in the transfer group, all known to all. */
@@ -37,8 +38,7 @@ function syncAll(A: string, B: string): void {
 }
 
 test('bridge (bare repo): A -> C -> B, then C drops its copy', { timeout: 60_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const { A, B, C } = bareTopology(d.path);
   write(A, 'photos/p.jpg', 'a photo\n');
   write(A, 'notes/n.txt', 'a note\n');
@@ -46,7 +46,7 @@ test('bridge (bare repo): A -> C -> B, then C drops its copy', { timeout: 60_000
   syncAll(A, B);
 
   const a = await startService(A);
-  t.after(a.stop);
+  d.defer(a.stop);
   // Nobody but B lacks the content, and B is beyond A's reach: the bridge carries both keys.
   await waitFor(() => hasKey(C, kJpg!) && hasKey(C, kTxt!), { timeoutMs: 20_000, what: 'content on C' });
   await waitFor(() => a.locationsChanged > 0, { what: 'A told the agent to push locations' });
@@ -54,7 +54,7 @@ test('bridge (bare repo): A -> C -> B, then C drops its copy', { timeout: 60_000
 
   syncAll(A, B); // A's location log reaches B through C.
   const b = await startService(B);
-  t.after(b.stop);
+  d.defer(b.stop);
   await waitFor(() => hasKey(B, kJpg!) && hasKey(B, kTxt!), { timeoutMs: 20_000, what: 'content on B' });
   assert.equal(read(B, 'photos/p.jpg'), 'a photo\n');
   // B's next scan sees that everyone who wants the keys has them, and drops them from the bridge.
@@ -68,8 +68,7 @@ test('bridge (bare repo): A -> C -> B, then C drops its copy', { timeout: 60_000
 });
 
 test('preferred content: B wants only *.jpg and gets exactly those', { timeout: 60_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const { A, B, C } = bareTopology(d.path);
   annex(B, 'wanted', 'here', 'include=*.jpg');
   write(A, 'p1.jpg', 'one\n');
@@ -80,7 +79,7 @@ test('preferred content: B wants only *.jpg and gets exactly those', { timeout: 
   syncAll(A, B);
 
   const a = await startService(A);
-  t.after(a.stop);
+  d.defer(a.stop);
   await waitFor(() => hasKey(C, k1!) && hasKey(C, k2!), { timeoutMs: 20_000, what: 'jpgs on C' });
   await waitFor(() => a.svc.status().active.length === 0 && a.svc.status().queued === 0, { what: 'A idle' });
   assert.equal(hasKey(C, kTxt!), false, 'nobody beyond A wants doc.txt: the bridge does not carry it');
@@ -88,7 +87,7 @@ test('preferred content: B wants only *.jpg and gets exactly those', { timeout: 
 
   syncAll(A, B);
   const b = await startService(B);
-  t.after(b.stop);
+  d.defer(b.stop);
   await waitFor(() => hasKey(B, k1!) && hasKey(B, k2!), { timeoutMs: 20_000, what: 'jpgs on B' });
   await waitFor(() => !hasKey(C, k1!) && !hasKey(C, k2!), { timeoutMs: 20_000, what: 'C dropped the jpgs' });
   await waitFor(() => b.svc.status().active.length === 0 && b.svc.status().queued === 0, { what: 'B idle' });
@@ -105,8 +104,7 @@ test(
   'bridge (directory special remote): A -> dir -> B, then the dir copy is dropped',
   { timeout: 60_000 },
   async (t) => {
-    const d = tmpDir('gas-xfer-');
-    t.after(d.cleanup);
+    const d = scratch(t);
     // Git travels through a bare hub that wants no content ("nothing"), so content can only go
     // through the directory special remote.
     const hub = initBareAnnex(join(d.path, 'hub'), 'git hub');
@@ -127,7 +125,7 @@ test(
     syncGit(A);
 
     const a = await startService(A);
-    t.after(a.stop);
+    d.defer(a.stop);
     const cloudUuid = git(A, 'config', 'remote.cloud.annex-uuid').trim();
     await waitFor(() => whereis(A, k!).includes(cloudUuid), {
       timeoutMs: 20_000,
@@ -137,7 +135,7 @@ test(
     syncGit(A);
     syncGit(B);
     const b = await startService(B);
-    t.after(b.stop);
+    d.defer(b.stop);
     await waitFor(() => hasKey(B, k!), { timeoutMs: 20_000, what: 'content on B' });
     // Then B drops it from the directory remote: only A and B hold it.
     await waitFor(

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { git, tmpDir, write } from '../helpers/repos.js';
+import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   addAndCommit,
@@ -14,6 +14,7 @@ import {
   initBareAnnex,
   startService,
   writeBig,
+  scratch,
 } from '../helpers/annex.js';
 import { Runner } from '../../src/git/runner.js';
 import { keysAddedInRange } from '../../src/transfer/commitkeys.js';
@@ -29,8 +30,7 @@ function setup(root: string) {
 }
 
 test('pause survives a restart; resume per remote and for all', { timeout: 60_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const { A, C, D } = setup(d.path);
   write(A, 'x.txt', 'x\n');
   write(A, 'y.txt', 'y\n');
@@ -46,7 +46,7 @@ test('pause survives a restart; resume per remote and for all', { timeout: 60_00
 
   // A new service (agent restart) finds the queue and the pause in transfers.json.
   const s2 = await startService(A, { scanOnStart: false });
-  t.after(s2.stop);
+  d.defer(s2.stop);
   assert.equal(s2.svc.status().queued, 4);
   assert.deepEqual(s2.svc.details().paused, { all: true, remotes: [] });
   s2.svc.resume();
@@ -65,8 +65,7 @@ test(
   'cancel stops a running transfer and keeps scans off the key; status shows progress',
   { timeout: 60_000 },
   async (t) => {
-    const d = tmpDir('gas-xfer-');
-    t.after(d.cleanup);
+    const d = scratch(t);
     const { A, C } = setup(d.path);
     git(A, 'config', 'remote.desk.annex-ignore', 'true');
     writeBig(join(A, 'big.bin'), 64 * 1024 * 1024);
@@ -74,7 +73,7 @@ test(
     annex(A, 'sync', '--no-content', '--quiet');
     // 4 MiB/s: 16 s for the file, so it is surely still running when we cancel.
     const s = await startService(A, { bwlimit: { cloud: '4MiB' } });
-    t.after(s.stop);
+    d.defer(s.stop);
     const active = await waitFor(
       () => {
         const a = s.svc.status().active[0];
@@ -103,8 +102,7 @@ test(
 );
 
 test('bandwidth limit per remote is honoured (git remote, annex-bwlimit)', { timeout: 60_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const { A, C } = setup(d.path);
   git(A, 'config', 'remote.desk.annex-ignore', 'true');
   const size = 16 * 1024 * 1024;
@@ -113,7 +111,7 @@ test('bandwidth limit per remote is honoured (git remote, annex-bwlimit)', { tim
   annex(A, 'sync', '--no-content', '--quiet');
   const t0 = Date.now();
   const s = await startService(A, { bwlimit: { cloud: '8MiB' } });
-  t.after(s.stop);
+  d.defer(s.stop);
   await waitFor(() => hasKey(C, k!), { timeoutMs: 30_000, what: 'uploaded' });
   const secs = (Date.now() - t0) / 1000;
   // 16 MiB at 8 MiB/s: at least ~2 s (unlimited, a local copy takes well under 0.5 s).
@@ -121,8 +119,7 @@ test('bandwidth limit per remote is honoured (git remote, annex-bwlimit)', { tim
 });
 
 test('keysAddedInRange lists annexed keys of new and changed files only', async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const A = initAnnex(join(d.path, 'A'), 'A');
   write(A, 'a.bin', 'aaa\n');
   const [ka] = addAndCommit(A, ['a.bin']);

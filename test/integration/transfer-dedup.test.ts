@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
-import { git, tmpDir } from '../helpers/repos.js';
+import { git } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   addAndCommit,
@@ -15,6 +15,7 @@ import {
   initBareAnnex,
   startService,
   writeBig,
+  scratch,
 } from '../helpers/annex.js';
 import { EventBus } from '../../src/agent/bus.js';
 import { TransferDir } from '../../src/transfer/transferinfo.js';
@@ -22,8 +23,7 @@ import { TransferDir } from '../../src/transfer/transferinfo.js';
 const SIZE = 100 * 1024 * 1024;
 
 test('two services pushing the same key at once make one transfer', { timeout: 60_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const C = initBareAnnex(join(d.path, 'C'), 'cloud');
   const A = initAnnex(join(d.path, 'A'), 'laptop A');
   git(A, 'remote', 'add', 'cloud', C);
@@ -56,8 +56,8 @@ test('two services pushing the same key at once make one transfer', { timeout: 6
     });
   };
   const [s1, s2] = await Promise.all([mk('one'), mk('two')]);
-  t.after(s1.stop);
-  t.after(s2.stop);
+  d.defer(s1.stop);
+  d.defer(s2.stop);
   // Both plan the upload while paused, then start in the same tick: a real race for the lock.
   for (const s of [s1, s2]) {
     s.svc.pause();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { git, tmpDir, write } from '../helpers/repos.js';
+import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   addAndCommit,
@@ -15,13 +15,13 @@ import {
   startService,
   syncGit,
   writeBig,
+  scratch,
 } from '../helpers/annex.js';
 import { AnnexLane } from '../../src/transfer/batch.js';
 import { EventBus } from '../../src/agent/bus.js';
 
 test('lane: pipelined keys are answered in order, blank line included', { timeout: 30_000 }, async (t) => {
-  const d = tmpDir('gas-xfer-');
-  t.after(d.cleanup);
+  const d = scratch(t);
   const C = initBareAnnex(join(d.path, 'C'), 'cloud');
   const A = initAnnex(join(d.path, 'A'), 'A');
   git(A, 'remote', 'add', 'cloud', C);
@@ -32,7 +32,7 @@ test('lane: pipelined keys are answered in order, blank line included', { timeou
   const unknown = 'SHA256E-s5--0000000000000000000000000000000000000000000000000000000000000000.txt';
   const lane = new AnnexLane({ repoDir: A, direction: 'upload', remote: 'cloud' });
   lane.start();
-  t.after(() => lane.killAndWait());
+  d.defer(() => lane.killAndWait());
   const results = await Promise.all([lane.transfer(k1!), lane.transfer(unknown), lane.transfer(k2!)]);
   assert.deepEqual(
     results.map((r) => [r.key, r.ok, r.noop]),
@@ -59,8 +59,7 @@ test(
   'lane: a kill fails the running key and returns pipelined keys as not started',
   { timeout: 30_000 },
   async (t) => {
-    const d = tmpDir('gas-xfer-');
-    t.after(d.cleanup);
+    const d = scratch(t);
     const C = initBareAnnex(join(d.path, 'C'), 'cloud');
     const A = initAnnex(join(d.path, 'A'), 'A');
     git(A, 'remote', 'add', 'cloud', C);
@@ -98,8 +97,7 @@ test(
   'download falls back at once to the next holder when the cheapest is unreachable',
   { timeout: 60_000 },
   async (t) => {
-    const d = tmpDir('gas-xfer-');
-    t.after(d.cleanup);
+    const d = scratch(t);
     const near = initBareAnnex(join(d.path, 'near'), 'near');
     const far = initBareAnnex(join(d.path, 'far'), 'far');
     const A = initAnnex(join(d.path, 'A'), 'A');
@@ -123,7 +121,7 @@ test(
     bus.on('transfer', (e) => events.push(`${e.remote}:${e.state}`));
     // Only B's own copy counts for "wanted": A is not a remote of B.
     const b = await startService(B, { bus });
-    t.after(b.stop);
+    d.defer(b.stop);
     await waitFor(() => hasKey(B, k!), { timeoutMs: 30_000, what: 'content on B from far' });
     assert.ok(events.includes('near:fallback'), events.join(' '));
     await waitFor(() => events.includes('far:done'), { what: `far:done in ${events.join(' ')}` });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
-import { git, tmpDir } from '../helpers/repos.js';
+import { git } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   addAndCommit,
@@ -17,6 +17,7 @@ import {
   startService,
   syncGit,
   writeBig,
+  scratch,
 } from '../helpers/annex.js';
 import { TransferDir } from '../../src/transfer/transferinfo.js';
 
@@ -46,8 +47,7 @@ test(
   'a download killed with SIGKILL resumes without re-fetching what it had',
   { timeout: 90_000 },
   async (t) => {
-    const d = tmpDir('gas-xfer-');
-    t.after(d.cleanup);
+    const d = scratch(t);
     const C = initBareAnnex(join(d.path, 'C'), 'cloud');
     const A = initAnnex(join(d.path, 'A'), 'laptop A');
     const B = initAnnex(join(d.path, 'B'), 'laptop B');
@@ -63,7 +63,7 @@ test(
     const td = new TransferDir(join(B, '.git', 'annex'));
     // Limit the rate so the kill lands mid-way and the resumed part lasts long enough to sample.
     const b = await startService(B, { bwlimit: { cloud: '80MiB' } });
-    t.after(b.stop);
+    d.defer(b.stop);
 
     await waitFor(() => (sizeOf(partial)?.size ?? 0) >= SIZE * 0.4, {
       timeoutMs: 30_000,
