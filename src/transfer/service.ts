@@ -244,6 +244,8 @@ export class TransferService implements Service {
       defaultWantAll: this.o.defaultWantAll,
       down: this.pool?.downRemotes(),
     });
+    // stop() waits for a running scan; do not start work for a service that is going away.
+    if (this.stopping) return;
     for (const [r, u] of inv.remoteUuids) this.remoteUuids.set(r, u);
     const p = plan(inv.repos, inv.keys);
     const now = Date.now();
@@ -293,6 +295,7 @@ export class TransferService implements Service {
     }
     let dropped = 0;
     for (const [, list] of groups) {
+      if (this.stopping) break;
       const first = list[0];
       if (!first) continue;
       const args = ['annex', 'drop', '--batch', '--json', '--json-error-messages'];
