@@ -119,3 +119,64 @@ test(
     );
   },
 );
+
+test(
+  'an upload cut off by SIGKILL and an agent restart resumes from the queue file and the partial',
+  { timeout: 90_000 },
+  async (t) => {
+    const d = scratch(t);
+    const C = initBareAnnex(join(d.path, 'C'), 'cloud');
+    const A = initAnnex(join(d.path, 'A'), 'laptop A');
+    git(A, 'remote', 'add', 'cloud', C);
+    writeBig(join(A, 'big.bin'), SIZE);
+    const [key] = addAndCommit(A, ['big.bin']);
+    syncGit(A);
+    const cloudUuid = git(A, 'config', 'remote.cloud.annex-uuid').trim();
+    const partial = join(C, 'annex', 'tmp', key!);
+    const td = new TransferDir(join(A, '.git', 'annex'));
+
+    const s1 = await startService(A, { bwlimit: { cloud: '80MiB' } });
+    await waitFor(() => (sizeOf(partial)?.size ?? 0) >= SIZE * 0.4, {
+      timeoutMs: 30_000,
+      what: 'partial upload at 40%',
+    });
+    const victim = td.running('upload', cloudUuid, key!);
+    assert.ok(victim?.pid);
+    // The agent dies: its git-annex is killed, and the service goes with it.
+    process.kill(victim.pid, 'SIGKILL');
+    await s1.stop();
+    const cut = sizeOf(partial);
+    assert.ok(cut && cut.size < SIZE);
+
+    // A new agent: nothing is rescanned (scanOnStart false); the upload comes from transfers.json.
+    const s2 = await startService(A, { scanOnStart: false });
+    d.defer(s2.stop);
+    const samples: Array<{ wchar: number; size: number }> = [];
+    await waitFor(
+      () => {
+        const r = td.running('upload', cloudUuid, key!);
+        const s = sizeOf(partial);
+        if (r?.pid && r.pid !== victim.pid && s) {
+          assert.equal(s.ino, cut.ino, 'same partial file on the remote');
+          const w = wchar(r.pid);
+          if (w !== null) samples.push({ wchar: w, size: s.size });
+        }
+        return hasKey(C, key!);
+      },
+      { timeoutMs: 40_000, intervalMs: 10, what: 'content complete on C' },
+    );
+    for (const s of samples) {
+      assert.ok(
+        s.wchar <= s.size - cut.size + SLACK,
+        `wrote ${s.wchar} bytes with the partial at ${s.size} (cut at ${cut.size})`,
+      );
+    }
+    assert.equal(s2.svc.status().failed, 0);
+    console.log(
+      `upload resume: cut at ${(cut.size / 2 ** 20).toFixed(1)} MiB; ${samples.length} samples; max written ${(
+        Math.max(0, ...samples.map((s) => s.wchar)) /
+        2 ** 20
+      ).toFixed(1)} MiB`,
+    );
+  },
+);
