@@ -64,6 +64,7 @@ export interface RemoteConfig {
   ignore: boolean;
   /** Local directory for a directory special remote (annex-directory). */
   directory: string | null;
+  readonly: boolean;
 }
 
 /** Parses `git config -z --get-regexp ^remote\.` ("name\nvalue\0" records). Pure. */
@@ -80,7 +81,7 @@ export function parseRemoteConfig(z: string): RemoteConfig[] {
     if (!isValidRemoteName(name)) continue;
     let r = byName.get(name);
     if (!r) {
-      r = { name, uuid: null, url: null, cost: null, ignore: false, directory: null };
+      r = { name, uuid: null, url: null, cost: null, ignore: false, directory: null, readonly: false };
       byName.set(name, r);
     }
     const varName = m[2].toLowerCase();
@@ -88,6 +89,7 @@ export function parseRemoteConfig(z: string): RemoteConfig[] {
     else if (varName === 'url') r.url = v;
     else if (varName === 'annex-cost' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) r.cost = Number(v);
     else if (varName === 'annex-ignore') r.ignore = /^(true|yes|on|1)$/i.test(v);
+    else if (varName === 'annex-readonly') r.readonly = /^(true|yes|on|1)$/i.test(v);
     else if (varName === 'annex-directory') r.directory = v;
   }
   return [...byName.values()];
@@ -232,6 +234,7 @@ export class InventoryReader {
         reachable,
         transfer,
         explicitWanted,
+        readonly: best.x.readonly,
       });
     }
 

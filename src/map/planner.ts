@@ -30,6 +30,8 @@ export interface RepoInfo {
   transfer: boolean;
   /** Has an explicit preferred-content expression (otherwise it keeps whatever it has). */
   explicitWanted: boolean;
+  /** annex-readonly: can be read from, never written to or dropped from. */
+  readonly?: boolean;
 }
 
 export interface KeyInfo {
@@ -114,7 +116,7 @@ export function plan(repos: readonly RepoInfo[], keys: readonly KeyInfo[]): Plan
 
     if (haveHere) {
       for (const r of remotes) {
-        if (!present.has(r.uuid) && wants(r)) {
+        if (!r.readonly && !present.has(r.uuid) && wants(r)) {
           out.uploads.push({ key: k.key, remote: r.remote as string, file: k.file, size: k.size });
         }
       }
@@ -124,7 +126,7 @@ export function plan(repos: readonly RepoInfo[], keys: readonly KeyInfo[]): Plan
     // rather than treated as "everyone has it".
     if (wanters.length > 0 && lacking.length === 0) {
       for (const r of remotes) {
-        if (r.transfer && present.has(r.uuid)) {
+        if (r.transfer && !r.readonly && present.has(r.uuid)) {
           out.drops.push({ key: k.key, file: k.file, remote: r.remote as string, reason: 'bridge-done' });
         }
       }

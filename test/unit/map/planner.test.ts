@@ -167,6 +167,14 @@ const rows: Row[] = [
     drops: [],
   },
   {
+    name: 'a read-only remote is a source, never a target, and is not dropped from',
+    repos: [here, b, { ...c, readonly: true }, { ...d, readonly: true }],
+    keys: [key('up', [A], [A, B, D]), key('down', [C], [A, B]), key('done', [A, B, C], [A, B])],
+    downloads: ['down<-cloud'],
+    uploads: [],
+    drops: [],
+  },
+  {
     name: 'equal costs: remote name breaks the tie (stable order)',
     repos: [here, repo(D, { remote: 'zeta', cost: 100 }), repo(S, { remote: 'alpha', cost: 100 })],
     keys: [key('k1', [D, S], [A])],
