@@ -41,13 +41,13 @@ export interface StatusEntry {
 }
 
 /** Every path that differs from HEAD in the index or the work tree, untracked files included. */
-export function status(opts: { untracked?: boolean } = {}): Command<StatusEntry[]> {
+export function status(): Command<StatusEntry[]> {
   return {
     args: [
       'status',
       '--porcelain=v1',
       '-z',
-      opts.untracked === false ? '--untracked-files=no' : '--untracked-files=all',
+      '--untracked-files=all',
       '--no-renames',
       '--ignore-submodules=all',
     ],

@@ -286,8 +286,9 @@ export class GitSync {
   private async mergeLocked(ref: string, sha: string): Promise<MergeResult | null> {
     // git restores a tracked file that is missing from the work tree without complaint, so a delete
     // (or a rename) the watcher has not reported yet would be undone by the merge. Whatever differs
-    // from HEAD in tracked files is committed first, here, under the same lock as the merge.
-    const dirty = await this.runner.run(status({ untracked: false }));
+    // from HEAD is committed first, here, under the same lock as the merge; untracked files too, so
+    // the new name of a renamed file lands in the same commit as the delete (git sees a rename).
+    const dirty = await this.runner.run(status());
     if (dirty.length > 0) {
       const c = await this.commitLocked(dirty.map((e) => e.path));
       if (c) this.log.info({ sha: c.sha, files: dirty.length }, `${c.message} (before a merge)`);

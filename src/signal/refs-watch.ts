@@ -1,13 +1,13 @@
 // Refs watch: the embedded default signal, and the fallback when XMPP is off or down. Waits on the
-// kernel (inotify via chokidar, no polling) for changes to:
+// kernel (inotify via fs.watch, no polling) for changes to:
 //  - our own `.git/refs/heads/synced/*`, `git-annex` branches and `packed-refs`: a peer pushed into
 //    this clone, so the merger merges;
 //  - the refs of every remote that is a bare repository on a local path (a shared "cloud" directory,
 //    a USB disk): a peer pushed there, so we fetch that remote and merge.
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
-import { watch, type FSWatcher } from 'chokidar';
+import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve, basename } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, ServiceContext } from '../agent/service.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
@@ -53,7 +53,7 @@ export class RefsWatch implements SignalTransport {
   async stop(): Promise<void> {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    await Promise.all(this.watchers.map((w) => w.close()));
+    for (const w of this.watchers) w.close();
     this.watchers = [];
   }
 
@@ -65,26 +65,33 @@ export class RefsWatch implements SignalTransport {
     return { transport: 'refs-watch', state: 'online', peers: [], rejected: 0, error: null };
   }
 
+  /**
+   * Watches a repository's ref directories with plain fs.watch (inotify), not chokidar: every ref
+   * update is a rename of `<ref>.lock` onto `<ref>`, and two updates a few ms apart must both wake
+   * us; chokidar folds repeated changes of one file together, which once lost a peer's second push.
+   */
   private async watchRefs(dir: string, fire: () => void, incomingOnly: boolean): Promise<void> {
     const heads = join(dir, 'refs', 'heads');
-    const w = watch([heads, join(dir, 'packed-refs')], {
-      ignoreInitial: true,
-      followSymlinks: false,
-      ignorePermissionErrors: true,
-      atomic: false,
-      // The ref files are written under a .lock name and renamed; the rename is the event we want.
-      ignored: (p: string) => p.endsWith('.lock'),
-    });
-    const onEvent = (p: string) => {
-      if (basename(p) === 'packed-refs') return fire();
-      const rel = p.slice(heads.length + 1);
-      // In our own repository only synced/* is written by peers; our branch and git-annex moving is us
-      // (a watch on those would wake the merger for our own commits, and annex commands write git-annex).
-      if (!incomingOnly || rel.startsWith('synced/')) fire();
-    };
-    w.on('add', onEvent).on('change', onEvent);
-    await new Promise<void>((r) => w.once('ready', () => r()));
-    this.watchers.push(w);
+    // Our own branch and git-annex move because of us; in our repository only synced/* is written by
+    // peers. In a bare remote every branch is written by peers.
+    const dirs = incomingOnly ? [join(heads, 'synced')] : [heads, join(heads, 'synced')];
+    const relevant = (name: string | null) => !name || !name.endsWith('.lock');
+    for (const d of dirs) {
+      if (!existsSync(d)) continue;
+      this.add(d, (name) => relevant(name) && fire());
+    }
+    // packed-refs is rewritten (by gc, or a push into a repository whose refs are packed).
+    this.add(dir, (name) => name === 'packed-refs' && fire());
+  }
+
+  private add(path: string, onName: (name: string | null) => void): void {
+    try {
+      const w = watch(path, { persistent: true }, (_ev, name) => onName(name === null ? null : String(name)));
+      w.on('error', () => w.close());
+      this.watchers.push(w);
+    } catch {
+      // The directory vanished between the check and the watch: nothing to watch there.
+    }
   }
 
   private debounce(key: string, fn: () => void): void {
