@@ -152,6 +152,42 @@ export function treeMemory(roots: readonly number[], procs = listProcesses()): M
 }
 
 /**
+ * Voluntary context switches of every thread of every process in the tree: each one is the agent
+ * going to sleep after being woken, so the difference over a window counts wake-ups (timers, polls,
+ * inotify events). Threads matter: Node's libuv pool and V8 helpers each have their own count.
+ * Processes that exit inside the window take their count with them, so this is a lower bound.
+ */
+export function treeWakeups(roots: readonly number[], procs = listProcesses()): number {
+  let n = 0;
+  for (const pid of treePids(roots, procs)) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        n +=
+          parseCountField(
+            readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'),
+            'voluntary_ctxt_switches',
+          ) ?? 0;
+      } catch {
+        /* thread gone */
+      }
+    }
+  }
+  return n;
+}
+
+/** Value of a "key:\t123" line of a /proc status file, or null. */
+export function parseCountField(text: string, key: string): number | null {
+  const m = new RegExp(`^${key}:\\s+(\\d+)\\s*$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
  * Measures the CPU of a tree over a window. The tree is re-walked at both ends (children come and
  * go), and the result is in percent of one core, which is how `top` shows it.
  */

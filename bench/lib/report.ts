@@ -82,12 +82,13 @@ export function idleTable(records: readonly RunRecord[]): string | null {
     .filter((r) => r.scenario === 'idle')
     .map((r) => {
       const res = r.result;
-      if (!r.ok || res?.kind !== 'idle') return [r.systemLabel, '', '', '', '', '', '', '', errorCell(r)];
+      if (!r.ok || res?.kind !== 'idle') return [r.systemLabel, '', '', '', '', '', '', '', '', errorCell(r)];
       return [
         r.systemLabel,
         fmtSeconds(res.windowMs),
         fmtPercent(res.cpuPercent),
         `${res.cpuPercentA.toFixed(3)} / ${res.cpuPercentB.toFixed(3)}`,
+        res.wakeupsPerSecond == null ? '-' : res.wakeupsPerSecond.toFixed(1),
         fmtMb(res.memory.rssKb),
         fmtMb(res.memory.pssKb),
         `${res.memoryA.processes} / ${res.memoryB.processes}`,
@@ -102,6 +103,7 @@ export function idleTable(records: readonly RunRecord[]): string | null {
       { header: 'window', align: 'right' },
       { header: 'CPU/agent', align: 'right' },
       { header: 'CPU % A / B', align: 'right' },
+      { header: 'wake-ups/s', align: 'right' },
       { header: 'RSS/agent', align: 'right' },
       { header: 'PSS/agent', align: 'right' },
       { header: 'procs A / B', align: 'right' },

@@ -40,6 +40,8 @@ export interface IdleResult {
   cpuPercent: number;
   cpuPercentA: number;
   cpuPercentB: number;
+  /** Voluntary context switches per second, per agent (mean of A and B): how often it wakes up. */
+  wakeupsPerSecond?: number;
   /** Per agent (mean of A and B), process tree summed, sampled at the end of the window. */
   memory: MemoryPerAgent;
   memoryA: MemoryPerAgent;

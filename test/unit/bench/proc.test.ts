@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseKbField, parseStat, treeCpuTicks, treePids, type ProcStat } from '../../../bench/lib/proc.js';
+import {
+  parseCountField,
+  parseKbField,
+  parseStat,
+  treeCpuTicks,
+  treePids,
+  type ProcStat,
+} from '../../../bench/lib/proc.js';
 
 test('parseStat: fields after a comm that contains spaces and a closing parenthesis', () => {
   // Fields 14-17 (utime stime cutime cstime) are 11 12 13 14 here.
@@ -59,4 +66,11 @@ test('parseKbField: a "Key: n kB" line', () => {
   const status = 'Name:\tnode\nVmPeak:\t 1000 kB\nVmRSS:\t   61234 kB\n';
   assert.equal(parseKbField(status, 'VmRSS'), 61234);
   assert.equal(parseKbField(status, 'Pss'), null);
+});
+
+test('parseCountField: a "key:<tab>n" line, not a prefix of a longer key', () => {
+  const status = 'voluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n';
+  assert.equal(parseCountField(status, 'voluntary_ctxt_switches'), 120);
+  assert.equal(parseCountField(status, 'nonvoluntary_ctxt_switches'), 7);
+  assert.equal(parseCountField(status, 'ctxt'), null);
 });
