@@ -31,6 +31,10 @@ export interface SignalStatus {
   rejected: number;
   /** Last connection or authentication error, for `status` (never contains secrets). */
   error?: string | null;
+  /** Signal message stanzas sent since start (one per room message, one per full JID otherwise). */
+  sent?: number;
+  /** Verified signals from peers accepted since start. */
+  accepted?: number;
 }
 
 export interface SignalHandlers {

@@ -250,11 +250,23 @@ export abstract class XmppTransport implements SignalTransport {
     void this.flush();
   }
 
+  /** Message stanzas sent and verified signals accepted since start (benchmarks count per change). */
+  private sent = 0;
+  private accepted = 0;
+
   status(): SignalStatus {
     const peers: PeerInfo[] = [...this.peers.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([id, t]) => ({ id, lastSeen: new Date(t).toISOString() }));
-    return { transport: this.kind, state: this.state, peers, rejected: this.rejected, error: this.error };
+    return {
+      transport: this.kind,
+      state: this.state,
+      peers,
+      rejected: this.rejected,
+      error: this.error,
+      sent: this.sent,
+      accepted: this.accepted,
+    };
   }
 
   // ---- Subclass hooks -------------------------------------------------------------------------
@@ -611,6 +623,7 @@ export abstract class XmppTransport implements SignalTransport {
   private async wrapAndDeliver(conn: Conn, signals: XmlElement[]): Promise<Set<XmlElement>> {
     const messages = this.wrap(signals);
     if (messages.length > 0) await conn.client.sendMany(messages);
+    this.sent += messages.length;
     return new Set(messages);
   }
 
@@ -693,6 +706,7 @@ export abstract class XmppTransport implements SignalTransport {
       const oldest = this.peers.keys().next().value;
       if (oldest !== undefined) this.peers.delete(oldest);
     }
+    this.accepted++;
     this.opts.bus?.emit('signal', { direction: 'in', transport: this.kind, accepted: true });
     try {
       this.opts.handlers.onPeerRefs(verdict.announcement);
