@@ -68,6 +68,8 @@ test('never started: status is offline, announce() queues without throwing, stop
     state: 'offline',
     peers: [],
     rejected: 0,
+    sent: 0,
+    accepted: 0,
     error: null,
   });
   t.announce({ refs: { 'refs/heads/main': 'a'.repeat(40), '--evil': 'b'.repeat(40) }, pushedTo: ['x', 'x'] });
