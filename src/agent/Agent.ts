@@ -7,6 +7,7 @@
 // Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
+import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Runner } from '../git/runner.js';
 import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
@@ -27,11 +28,17 @@ import { keysAddedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
-import { readKey } from '../git/repo.js';
+import { readKey, readJson } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
 import { createLogger, type Logger } from '../log.js';
+
+/** .git/autosync/state.json: what the user paused, kept across restarts. */
+interface PauseState {
+  all: boolean;
+  remotes: string[];
+}
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -195,8 +202,15 @@ export class Agent {
       this.signal = this.createXmpp(this.config.xmpp.jid);
       services.push(this.signal);
     }
+    // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
+    const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
+    if (saved.all) this.pusher.setPaused(null, true);
+    for (const r of saved.remotes)
+      if (this.remoteList.some((x) => x.name === r)) this.pusher.setPaused(r, true);
     for (const s of services) this.supervisor.add(s);
     await this.supervisor.startAll();
+    if (saved.all) this.transfers?.pause();
+    for (const r of saved.remotes) this.transfers?.pause(r);
     await this.control.start();
     this.log.info({ pid: process.pid }, 'agent running');
   }
@@ -320,6 +334,24 @@ export class Agent {
     return refs;
   }
 
+  private get statePath(): string {
+    return join(this.info.stateDir, 'state.json');
+  }
+
+  private savePauseState(remote: string | null, paused: boolean): void {
+    const st = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
+    if (remote === null) {
+      st.all = paused;
+      if (!paused) st.remotes = [];
+    } else {
+      st.remotes = st.remotes.filter((r) => r !== remote);
+      if (paused) st.remotes.push(remote);
+    }
+    const tmp = `${this.statePath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
+    renameSync(tmp, this.statePath);
+  }
+
   private onCommitted(c: CommitResult): void {
     this.pusher.request();
     const transfers = this.transfers;
@@ -356,6 +388,7 @@ export class Agent {
           throw new Error(`no remote named '${req.remote}'`);
         }
         this.pusher.setPaused(req.remote ?? null, paused);
+        this.savePauseState(req.remote ?? null, paused);
         if (paused) this.transfers?.pause(req.remote);
         else this.transfers?.resume(req.remote);
         return { paused, remote: req.remote ?? null };

@@ -6,7 +6,7 @@ import { openSync, readFileSync, existsSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
-import { discover, ensureStateDir, type RepoInfo } from '../git/repo.js';
+import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
@@ -218,6 +218,10 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
   const sync = new GitSync(info, runner, createLogger({}));
   const remotes = await runner.run(remotesCmd());
   const config = await loadConfig(runner, info);
+  const paused = readJson<{ all: boolean; remotes: string[] }>(join(info.stateDir, 'state.json'), {
+    all: false,
+    remotes: [],
+  });
   return {
     running: false,
     pid: null,
@@ -230,7 +234,7 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
       name: r.name,
       lastPushOk: null,
       lastPushAt: null,
-      paused: false,
+      paused: paused.all || paused.remotes.includes(r.name),
       error: null,
     })),
     signal: {

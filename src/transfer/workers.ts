@@ -38,6 +38,14 @@ const UNREACHABLE_RE =
 
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
+/** A lane is recycled (closed after its current keys, a new one opened) after this many keys or
+ * this long: git-annex commits the location log only on exit, and peers should learn where content
+ * is during a long run, not only at its end. */
+const LANE_MAX_KEYS = 100;
+const LANE_MAX_MS = 5 * 60_000;
+/** With other remotes waiting for a lane, a lane yields after this many keys (round robin), so
+ * one remote with thousands of files cannot starve the others. */
+const LANE_FAIR_KEYS = 8;
 /** Keys handed to a lane ahead of its answer, so git-annex goes straight from one small file to
  * the next; few, because a pipelined key is stuck behind the running one until that finishes. */
 const PIPELINE_DEPTH = 4;
@@ -80,9 +88,12 @@ interface LaneSlot {
   transferred: number;
   /** Why we killed it, so the results are not counted as failures. */
   killReason: 'cancel' | 'pause' | 'stop' | null;
-  /** Settings changed (bandwidth): take no more keys, close when drained. */
+  /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
   stale: boolean;
   closing: boolean;
+  /** Keys handed to this lane so far, and when it started (for recycling). */
+  handled: number;
+  startedAt: number;
 }
 
 export class WorkerPool {
@@ -240,7 +251,19 @@ export class WorkerPool {
     const q = this.o.queue;
     const locks = this.o.transferDir.snapshot();
     const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
-    for (const e of q.all()) {
+    const all = q.all();
+    this.recycle(all, now, active);
+    // Remotes that have no lane go first, so a freed slot goes round instead of back to the remote
+    // that happens to be first in the queue. Stable otherwise (queue order).
+    const group = (x: { direction: Direction; remote: string }) => `${x.direction} ${x.remote}`;
+    const withLane = new Set(this.lanes.filter((s) => !s.closing && !s.stale).map((s) => group(s.lane)));
+    const ordered = [
+      ...all.filter((e) => !withLane.has(group(e))),
+      ...all.filter((e) => withLane.has(group(e))),
+    ];
+    for (const e of ordered) {
+      // Nothing more can be handed out: stop walking what may be a very long queue.
+      if (this.capacity() === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
         const deferrals = (e.deferrals ?? 0) + 1;
@@ -281,6 +304,39 @@ export class WorkerPool {
     }
   }
 
+  /** How many more keys the lanes could take now (new lanes count at full pipeline depth). */
+  private capacity(): number {
+    let n = Math.max(0, this.slots - this.lanes.length) * PIPELINE_DEPTH;
+    for (const s of this.lanes) {
+      if (!s.closing && !s.stale && s.lane.alive && s.killReason === null)
+        n += PIPELINE_DEPTH - s.entries.length;
+    }
+    // Idle lanes of other remotes can be closed to make room.
+    if (n === 0 && this.lanes.some((s) => s.entries.length === 0 && !s.closing)) n = 1;
+    return Math.max(0, n);
+  }
+
+  /** Marks lanes stale when they are due for recycling (see LANE_MAX_KEYS, LANE_FAIR_KEYS). */
+  private recycle(all: readonly TransferEntry[], now: number, active: ReadonlySet<string>): void {
+    const laneGroups = new Set(
+      this.lanes.filter((s) => !s.closing).map((s) => `${s.lane.direction} ${s.lane.remote}`),
+    );
+    const othersWaiting = all.some(
+      (e) => this.startable(e, now, active) && !laneGroups.has(`${e.direction} ${e.remote}`),
+    );
+    for (const s of this.lanes) {
+      if (s.stale || s.closing) continue;
+      if (
+        s.handled >= LANE_MAX_KEYS ||
+        now - s.startedAt >= LANE_MAX_MS ||
+        (othersWaiting && this.lanes.length >= this.slots && s.handled >= LANE_FAIR_KEYS)
+      ) {
+        s.stale = true;
+        if (s.entries.length === 0) void this.closeLane(s);
+      }
+    }
+  }
+
   /** Another process (not one of our lanes) holds git-annex's transfer lock for this entry. */
   private runningElsewhere(e: TransferEntry, td: ReturnType<TransferDir['snapshot']>): boolean {
     const r =
@@ -302,6 +358,8 @@ export class WorkerPool {
       killReason: null,
       stale: false,
       closing: false,
+      handled: 0,
+      startedAt: Date.now(),
     };
     slot.lane = new AnnexLane({
       repoDir: this.o.repoDir,
@@ -354,6 +412,7 @@ export class WorkerPool {
 
   private runOn(s: LaneSlot, e: TransferEntry): void {
     s.entries.push(e);
+    s.handled++;
     if (s.entries.length === 1) this.resetHead(s);
     void s.lane.transfer(e.key).then((res) => this.finish(s, e, res));
   }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, symlinkSync, readFileSync, existsSync } from 
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { tmpDir, initRepo, write, git, read } from '../helpers/repos.js';
-import { cli, converged } from '../helpers/agents.js';
+import { cli, converged, type AgentProc } from '../helpers/agents.js';
 import { waitFor, settles, staysTheSame } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
 
@@ -157,3 +157,22 @@ function cpuTicks(pid: number): number {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return Number(rest[11]) + Number(rest[12]);
 }
+
+test('a paused remote stays paused across a restart, and resume delivers what waited', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
+  const [a, b] = topo.clones as [string, string];
+  const [agentA] = topo.agents as [AgentProc];
+  await topo.startAll();
+  assert.equal(cli(['-C', a, 'pause', '--remote', 'b']).code, 0);
+  await agentA.stop();
+  assert.equal(JSON.parse(cli(['-C', a, 'status', '--json']).stdout).remotes[0].paused, true);
+  await agentA.start();
+  assert.equal((await agentA.status()).remotes.find((r) => r.name === 'b')!.paused, true);
+  write(a, 'held.txt', 'waits for resume\n');
+  await waitFor(() => git(a, 'log', '-1', '--format=%s').includes('added'), {
+    what: 'local commit while paused',
+  });
+  await staysTheSame(() => read(b, 'held.txt'), { forMs: 1500, what: 'b while a is paused' });
+  assert.equal(cli(['-C', a, 'resume', '--remote', 'b']).code, 0);
+  await waitFor(() => read(b, 'held.txt') === 'waits for resume\n', { what: 'delivery after resume' });
+});
