@@ -19,6 +19,7 @@ import {
 import { Runner } from '../../src/git/runner.js';
 import { keysAddedInRange } from '../../src/transfer/commitkeys.js';
 import { renderProgress } from '../../src/transfer/progress.js';
+import { EventBus } from '../../src/agent/bus.js';
 
 function setup(root: string) {
   const C = initBareAnnex(join(root, 'C'), 'cloud');
@@ -140,3 +141,37 @@ test('keysAddedInRange lists annexed keys of new and changed files only', async 
   assert.deepEqual(await keysAddedInRange(r, null, first), [ka]);
   assert.deepEqual((await keysAddedInRange(r, first, 'HEAD')).sort(), [kb, ku].sort());
 });
+
+test(
+  'one slot, two remotes: the lane goes round instead of finishing one remote first',
+  { timeout: 60_000 },
+  async (t) => {
+    const d = scratch(t);
+    const { A } = setup(d.path);
+    const files: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      write(A, `f/${i}.txt`, `file ${i}\n`);
+      files.push(`f/${i}.txt`);
+    }
+    addAndCommit(A, files);
+    annex(A, 'sync', '--no-content', '--quiet');
+    const done: string[] = [];
+    const bus = new EventBus();
+    bus.on('transfer', (e) => e.state === 'done' && done.push(e.remote));
+    const s = await startService(A, { bus, slots: 1 });
+    d.defer(s.stop);
+    await waitFor(() => done.length === 80, { timeoutMs: 40_000, what: `80 uploads (have ${done.length})` });
+    const firstCloud = done.indexOf('cloud');
+    const firstDesk = done.indexOf('desk');
+    const lastCloud = done.lastIndexOf('cloud');
+    const lastDesk = done.lastIndexOf('desk');
+    // Without round robin, one remote would get all 40 before the other got any.
+    assert.ok(Math.max(firstCloud, firstDesk) < Math.min(lastCloud, lastDesk), done.join(','));
+    assert.ok(
+      Math.max(firstCloud, firstDesk) <= 16,
+      `second remote waited ${Math.max(firstCloud, firstDesk)} keys`,
+    );
+    // And the lanes were recycled along the way: more than one location-log commit.
+    assert.ok(s.locationsChanged >= 2, `locations signalled ${s.locationsChanged} times`);
+  },
+);
