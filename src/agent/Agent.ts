@@ -161,7 +161,8 @@ export class Agent {
     this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
     this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, () => {
       this.pusher.request();
-      // Files that arrived without their content: the scanner finds what is wanted here.
+      // Files that arrived without their content, or content that arrived somewhere we can fetch
+      // it from (the location logs moved): the scanner finds what is wanted here.
       this.transfers?.requestScan();
     });
     this.merger.paused = (r) => this.pusher.state(r).paused;

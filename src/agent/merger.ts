@@ -33,7 +33,8 @@ export class Merger implements Service {
     private readonly log: Logger,
     private readonly bus: EventBus,
     private readonly remotes: () => string[],
-    private readonly onMerged: (results: MergeResult[]) => void,
+    /** After merges into the branch, or when the git-annex location logs moved (annexMoved). */
+    private readonly onMerged: (results: MergeResult[], annexMoved: boolean) => void,
   ) {}
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -108,7 +109,7 @@ export class Merger implements Service {
   }
 
   private async mergePass(): Promise<void> {
-    const results = await this.sync.mergeIncoming();
+    const { merges: results, annexMoved } = await this.sync.mergeIncoming();
     for (const r of results) {
       this.log.info(
         { from: r.from, head: r.head, conflicts: r.conflicts },
@@ -116,7 +117,7 @@ export class Merger implements Service {
       );
       this.bus.emit('merge', { from: r.from, head: r.head, conflicts: r.conflicts });
     }
-    if (results.length > 0) this.onMerged(results);
+    if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved);
   }
 
   private scheduleRetry(): void {

@@ -226,10 +226,13 @@ export class GitSync {
 
   // ----------------------------------------------------------------------------------------- merge
 
-  /** Merges every incoming ref that HEAD does not already contain. Returns what was merged. */
-  async mergeIncoming(): Promise<MergeResult[]> {
+  /**
+   * Merges every incoming ref that HEAD does not already contain (and, in annex mode, the git-annex
+   * branches). Returns what was merged, and whether the location logs moved.
+   */
+  async mergeIncoming(): Promise<{ merges: MergeResult[]; annexMoved: boolean }> {
     const results: MergeResult[] = [];
-    if (this.info.mode === 'annex') await this.mergeAnnexBranch();
+    const annexMoved = this.info.mode === 'annex' && (await this.mergeAnnexBranch());
     // One call reads our branch with the incoming refs: the common case (nothing new) costs one process.
     const b = this.branch;
     const refs = await this.runner.run(
@@ -247,11 +250,15 @@ export class GitSync {
       const r = await this.mergeOne(ref, sha);
       if (r) results.push(r);
     }
-    return results;
+    return { merges: results, annexMoved };
   }
 
-  /** Union-merges the git-annex branches (location logs); never touches the work tree. */
-  async mergeAnnexBranch(): Promise<void> {
+  /**
+   * Union-merges the git-annex branches (location logs). Returns true when our git-annex branch
+   * moved: peers' content locations changed, so what is wanted here may now be fetchable.
+   */
+  async mergeAnnexBranch(): Promise<boolean> {
+    const before = await this.annexHead();
     await this.runner.git([
       'annex',
       'sync',
@@ -261,6 +268,14 @@ export class GitSync {
       '--no-pull',
       '--quiet',
     ]);
+    return (await this.annexHead()) !== before;
+  }
+
+  private async annexHead(): Promise<string> {
+    const r = await this.runner.git(['rev-parse', '-q', '--verify', 'refs/heads/git-annex'], {
+      okCodes: [1],
+    });
+    return r.stdout.trim();
   }
 
   private async mergeOne(ref: string, sha: string): Promise<MergeResult | null> {

@@ -176,6 +176,11 @@ export interface InventoryOptions {
   /** Treat a repository with no preferred content as wanting everything (flood). Default true. */
   defaultWantAll?: boolean;
   annexDir: string;
+  /**
+   * Look only at these work-tree paths (a targeted scan after a commit) instead of the whole tree.
+   * Fed to git-annex on stdin (--batch -z), never as arguments.
+   */
+  paths?: readonly string[];
 }
 
 export class InventoryReader {
@@ -238,7 +243,14 @@ export class InventoryReader {
       });
     }
 
-    const w = await this.runner.git(['annex', 'whereis', '--json'], { ...t, okCodes: [1] });
+    const paths = opts.paths?.filter(isSafeRelPath);
+    const batch = paths ? { input: paths.join('\0') + '\0' } : {};
+    const batchArgs = paths ? ['--batch', '-z'] : [];
+    const w = await this.runner.git(['annex', 'whereis', '--json', ...batchArgs], {
+      ...t,
+      ...batch,
+      okCodes: [1],
+    });
     const entries = parseWhereis(w.stdout);
     const byKey = new Map<string, WhereisEntry>();
     for (const e of entries) if (!byKey.has(e.key)) byKey.set(e.key, e);
@@ -253,7 +265,11 @@ export class InventoryReader {
         keys = allKeys;
       } else {
         const sel = r.here ? '--want-get' : `--want-get-by=${r.uuid}`;
-        const f = await this.runner.git(['annex', 'find', sel, '--format=${key}\\n'], t);
+        // With --batch, a path that does not match prints a blank line; only keys are kept.
+        const f = await this.runner.git(['annex', 'find', sel, '--format=${key}\\n', ...batchArgs], {
+          ...t,
+          ...batch,
+        });
         keys = f.stdout.split('\n').filter(isValidKey);
       }
       for (const k of keys) wantedBy.get(k)?.push(r.uuid);
