@@ -1,7 +1,8 @@
 // TransferService: content sync for a git-annex repository.
 //
-// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect; collapsing, via
-//   Wakeup), keys from the committer (enqueueKeys), and the completion of its own git-annex lanes.
+// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect: the whole work
+//   tree), keys and paths from the committer (enqueueKeys: just those files), and the completion of
+//   its own git-annex lanes (just the files moved). All collapse into one pending scan (Wakeup).
 // Produces: git-annex uploads, downloads and bridge drops (flood sync, src/map/planner.ts), a
 //   persisted queue (.git/autosync/transfers.json), `transfer` events on the bus, status() for
 //   `status --json` (the interface's `transfers` object), and onLocationsChanged() after content moved
@@ -29,6 +30,9 @@ const FAILED_COOLDOWN_MS = 30 * 60_000;
 /** A transfer that just succeeded and is planned again means the location log lags (or a remote
  * lies); skipping it for this long keeps scan -> transfer -> scan from looping. */
 const RECENT_DONE_MS = 2 * 60_000;
+/** Beyond this many pending paths a targeted scan is no cheaper than a full one (and the set must
+ * stay bounded). */
+const MAX_TARGETED_PATHS = 10_000;
 /** Drops of a scan run as one git-annex process per remote; this bounds a hung one. */
 const DROP_TIMEOUT_MS = 10 * 60_000;
 
@@ -77,6 +81,9 @@ export class TransferService implements Service {
   private readonly reader: InventoryReader;
   private annexDir = '';
   private scans = 0;
+  /** What the next scan covers: the whole tree, or just these files (after commits, transfers). */
+  private fullScan = false;
+  private readonly pendingPaths = new Set<string>();
   private lastScanError: string | null = null;
   private readonly bw: Record<string, string> = {};
 
@@ -108,12 +115,16 @@ export class TransferService implements Service {
       bwlimit: this.bw,
       annexBinary: this.o.annexBinary,
       stallMs: this.o.stallMs,
-      onTransferDone: (e) => this.recentDone.set(entryId(e), Date.now()),
+      onTransferDone: (e) => {
+        this.recentDone.set(entryId(e), Date.now());
+        // Re-plan this file after the batch: content that just arrived may be wanted elsewhere
+        // (flood onward), and a bridge copy may now be droppable.
+        if (e.file !== undefined && isSafeRelPath(e.file)) this.addPendingPath(e.file);
+        else this.fullScan = true;
+      },
       onBatchDone: () => {
         this.locationsChanged();
-        // Content that just arrived may be wanted elsewhere (flood onward), and a bridge copy may
-        // now be droppable.
-        this.requestScan();
+        this.scanWake.request();
       },
     });
     this.pool.start();
@@ -131,18 +142,28 @@ export class TransferService implements Service {
 
   /** The committer's newly annexed keys. They are planned by the next scan (which knows who wants
    * them); a key held by cancel() is released by this explicit request. */
-  enqueueKeys(keys: string[]): void {
+  enqueueKeys(keys: string[], paths?: string[]): void {
     let n = 0;
     for (const k of keys) {
       if (!isValidKey(k)) continue;
       this.queue?.unhold(k);
       n++;
     }
-    if (n > 0) this.requestScan();
+    if (n === 0) return;
+    // With the files' paths (annexedInRange), the scan looks at just those files; without them,
+    // at the whole tree.
+    const safe = paths?.filter(isSafeRelPath) ?? [];
+    if (safe.length === 0) {
+      this.requestScan();
+      return;
+    }
+    for (const p of safe) this.addPendingPath(p);
+    this.scanWake.request();
   }
 
   /** Ask for a scan (collapsing: many requests while one runs make one more). */
   requestScan(): void {
+    this.fullScan = true;
     this.scanWake.request();
   }
 
@@ -193,6 +214,15 @@ export class TransferService implements Service {
     };
   }
 
+  private addPendingPath(p: string): void {
+    if (this.fullScan) return;
+    this.pendingPaths.add(p);
+    if (this.pendingPaths.size > MAX_TARGETED_PATHS) {
+      this.fullScan = true;
+      this.pendingPaths.clear();
+    }
+  }
+
   private locationsChanged(): void {
     try {
       this.o.onLocationsChanged();
@@ -207,7 +237,14 @@ export class TransferService implements Service {
       await this.scanWake.wait();
       if (this.stopping) return;
       try {
-        await this.scanOnce();
+        // A full scan covers any pending paths; a targeted one only those paths. Too many paths and
+        // the whole tree is cheaper to read in one go.
+        const full = this.fullScan || this.pendingPaths.size > MAX_TARGETED_PATHS;
+        const paths = full ? undefined : [...this.pendingPaths];
+        this.fullScan = false;
+        this.pendingPaths.clear();
+        if (paths && paths.length === 0) continue;
+        await this.scanOnce(paths);
         consecutiveFailures = 0;
         this.lastScanError = null;
       } catch (err) {
@@ -236,13 +273,14 @@ export class TransferService implements Service {
   }
 
   /** One scan: inventory, plan, enqueue transfers, run the drops. Exported behaviour for tests. */
-  async scanOnce(): Promise<void> {
+  async scanOnce(paths?: string[]): Promise<void> {
     const q = this.queue;
     if (!q) return;
     const inv = await this.reader.read({
       annexDir: this.annexDir,
       defaultWantAll: this.o.defaultWantAll,
       down: this.pool?.downRemotes(),
+      paths,
     });
     // stop() waits for a running scan; do not start work for a service that is going away.
     if (this.stopping) return;
@@ -272,7 +310,13 @@ export class TransferService implements Service {
     const added = q.addMany(items);
     this.scans++;
     this.o.log.info(
-      { downloads: p.downloads.length, uploads: p.uploads.length, drops: p.drops.length, added },
+      {
+        scope: paths ? paths.length : 'all',
+        downloads: p.downloads.length,
+        uploads: p.uploads.length,
+        drops: p.drops.length,
+        added,
+      },
       'transfer scan',
     );
     this.pool?.kick();

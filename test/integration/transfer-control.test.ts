@@ -17,7 +17,7 @@ import {
   scratch,
 } from '../helpers/annex.js';
 import { Runner } from '../../src/git/runner.js';
-import { keysAddedInRange } from '../../src/transfer/commitkeys.js';
+import { annexedInRange, keysAddedInRange } from '../../src/transfer/commitkeys.js';
 import { renderProgress } from '../../src/transfer/progress.js';
 import { EventBus } from '../../src/agent/bus.js';
 
@@ -175,3 +175,30 @@ test(
     assert.ok(s.locationsChanged >= 2, `locations signalled ${s.locationsChanged} times`);
   },
 );
+
+test('enqueueKeys with paths plans just those files (targeted scan)', { timeout: 60_000 }, async (t) => {
+  const d = scratch(t);
+  const { A, C } = setup(d.path);
+  git(A, 'config', 'remote.desk.annex-ignore', 'true');
+  write(A, 'old.txt', 'committed before, never enqueued\n');
+  const [kOld] = addAndCommit(A, ['old.txt']);
+  annex(A, 'sync', '--no-content', '--quiet');
+  const before = git(A, 'rev-parse', 'HEAD').trim();
+  write(A, 'new/one.bin', 'one\n');
+  write(A, 'new/two.bin', 'two\n');
+  addAndCommit(A, ['new/one.bin', 'new/two.bin']);
+  const changed = await annexedInRange(new Runner(A), before, 'HEAD');
+  assert.deepEqual(changed.map((c) => c.path).sort(), ['new/one.bin', 'new/two.bin']);
+  const s = await startService(A, { scanOnStart: false });
+  d.defer(s.stop);
+  s.svc.enqueueKeys(
+    changed.map((c) => c.key),
+    changed.map((c) => c.path),
+  );
+  await waitFor(() => changed.every((c) => hasKey(C, c.key)), { what: 'the two new files uploaded' });
+  await waitFor(() => s.svc.status().queued === 0 && s.svc.status().active.length === 0, { what: 'idle' });
+  assert.equal(hasKey(C, kOld!), false, 'a file outside the targeted paths was not planned');
+  // A full scan (as after a merge) then picks it up.
+  s.svc.requestScan();
+  await waitFor(() => hasKey(C, kOld!), { what: 'old file uploaded after a full scan' });
+});

@@ -8,7 +8,7 @@ import {
   keySize,
 } from '../../../src/transfer/keys.js';
 import { laneArgs, parseLaneLine } from '../../../src/transfer/batch.js';
-import { keyFromPointer, parseDiffTreeBlobs } from '../../../src/transfer/commitkeys.js';
+import { keyFromPointer, parseDiffTree, parseDiffTreeBlobs } from '../../../src/transfer/commitkeys.js';
 import {
   localPathOf,
   parseInfoRepos,
@@ -111,6 +111,10 @@ test('commit keys: pointer files and symlink targets', () => {
     `:100644 100644 ${'1'.repeat(40)} ${sha2} R100\0old\0new\0` +
     `:000000 040000 ${'0'.repeat(40)} ${'c'.repeat(40)} A\0dir\0`;
   assert.deepEqual(parseDiffTreeBlobs(z), [sha1, sha2]);
+  assert.deepEqual(parseDiffTree(z), [
+    { sha: sha1, path: 'p.jpg' },
+    { sha: sha2, path: 'new' },
+  ]);
 });
 
 test('inventory parsers: info, remote config, uuid logs, whereis', () => {
