@@ -24,7 +24,7 @@ import { acquirePidLock, type PidLock } from './lock.js';
 import { ControlServer, type ControlRequest } from './control.js';
 import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
-import { keysAddedInRange } from '../transfer/commitkeys.js';
+import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
@@ -358,8 +358,13 @@ export class Agent {
     const transfers = this.transfers;
     if (!transfers) return;
     // Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
-    keysAddedInRange(this.runner, c.parent, c.sha).then(
-      (keys) => transfers.enqueueKeys(keys),
+    // With the paths, only the committed files are checked against preferred content, not the tree.
+    annexedInRange(this.runner, c.parent, c.sha).then(
+      (found) =>
+        transfers.enqueueKeys(
+          found.map((f) => f.key),
+          found.map((f) => f.path),
+        ),
       (e: unknown) => {
         this.log.warn({ err: String(e) }, 'could not list the new keys of a commit; scanning instead');
         transfers.requestScan();
