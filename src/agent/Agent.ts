@@ -167,6 +167,7 @@ export class Agent {
     });
     this.merger.paused = (r) => this.pusher.state(r).paused;
     this.sync.flushHook = () => this.committer.flush();
+    this.sync.onOwnCommit = (c) => this.onCommitted(c);
     const watcher = new Watcher(
       this.info.workTree,
       this.runner,

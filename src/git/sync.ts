@@ -77,6 +77,11 @@ export class GitSync {
   private identityArgs: string[] | null = null;
   /** Called before a merge so pending work-tree changes are committed first and never clobbered. */
   flushHook: () => Promise<void> = async () => {};
+  /**
+   * Called for a commit GitSync makes on its own (before a merge), so it is pushed and its annex
+   * keys queued exactly like the committer's commits.
+   */
+  onOwnCommit: (c: CommitResult) => void = () => {};
 
   constructor(
     readonly info: RepoInfo,
@@ -306,7 +311,10 @@ export class GitSync {
     const dirty = await this.runner.run(status());
     if (dirty.length > 0) {
       const c = await this.commitLocked(dirty.map((e) => e.path));
-      if (c) this.log.info({ sha: c.sha, files: dirty.length }, `${c.message} (before a merge)`);
+      if (c) {
+        this.log.info({ sha: c.sha, files: dirty.length }, `${c.message} (before a merge)`);
+        this.onOwnCommit(c);
+      }
     }
     const head = await this.head();
     if (head === null) {
