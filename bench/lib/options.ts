@@ -20,7 +20,7 @@ export interface BenchParams {
    * Quiet time after each isolated arrival before the next write, so each write meets an idle
    * system. The assistant's committer and pusher are rate-limited loops ("sleep, then wait for
    * work"): measured here, a write 3 s after the previous arrival waits ~1-2 s for the pusher's
-   * sleep to end, while from 4 s on it is pushed at once (~150 ms). 5 s leaves a margin.
+   * sleep to end, while from 4 s on it is pushed at once (~150 ms). 4.5 s leaves a margin.
    */
   isolatedGapMs: number;
   /**
@@ -33,10 +33,15 @@ export interface BenchParams {
   continuousIntervalMs: number;
   /** Files in the burst. */
   burstFiles: number;
+  /** Bursts per system (median reported): one burst's time varied 1.1-2.2 s between runs. */
+  burstRuns: number;
+  /** Quiet time between bursts, as between isolated writes. */
+  burstGapMs: number;
   /**
    * Wait after warm-up before idle sampling starts, so start-up and the warm-up's after-effects are
    * over. Measured: git-autosync still uses ~0.15 % of a core 5-25 s after its last sync, and
-   * ~0.04 % from 15 s on; the assistant is at 0.15 % either way. "Idle" means the latter state.
+   * ~0-0.04 % from 15 s after (the harness's 2 s post-warm-up quiet counts too, so 12 s here); the
+   * assistant is at 0.15 % either way. "Idle" means the latter state.
    */
   idleSettleMs: number;
   /**
@@ -52,11 +57,13 @@ export interface BenchParams {
 
 export const FULL_PARAMS: BenchParams = {
   isolatedRuns: 12,
-  isolatedGapMs: 5000,
+  isolatedGapMs: 4500,
   continuousWrites: 30,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
-  idleSettleMs: 15_000,
+  burstRuns: 3,
+  burstGapMs: 4000,
+  idleSettleMs: 12_000,
   idleWindowMs: 20_000,
   arrivalTimeoutMs: 20_000,
   burstTimeoutMs: 120_000,
@@ -69,6 +76,8 @@ export const QUICK_PARAMS: BenchParams = {
   continuousWrites: 4,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
+  burstRuns: 1,
+  burstGapMs: 4000,
   idleSettleMs: 2000,
   idleWindowMs: 8000,
   arrivalTimeoutMs: 15_000,

@@ -53,13 +53,16 @@ export function burstTable(records: readonly RunRecord[]): string | null {
     .filter((r) => r.scenario === 'burst')
     .map((r) => {
       const res = r.result;
-      if (!r.ok || res?.kind !== 'burst') return [r.systemLabel, '', '', '', '', errorCell(r)];
+      if (!r.ok || res?.kind !== 'burst') return [r.systemLabel, '', '', '', '', '', '', errorCell(r)];
+      const runs = res.runs ?? [];
       return [
         r.systemLabel,
         String(res.files),
+        String(runs.length || 1),
         fmtMs(res.writeMs),
         fmtSeconds(res.arrivalMs),
-        String(res.commits),
+        runs.length > 1 ? runs.map((x) => (x.arrivalMs / 1000).toFixed(2)).join(' / ') : '',
+        runs.length > 1 ? runs.map((x) => x.commits).join(' / ') : String(res.commits),
         '',
       ];
     });
@@ -68,8 +71,10 @@ export function burstTable(records: readonly RunRecord[]): string | null {
     [
       { header: 'system' },
       { header: 'files', align: 'right' },
+      { header: 'bursts', align: 'right' },
       { header: 'writing', align: 'right' },
-      { header: 'all on peer', align: 'right' },
+      { header: 'all on peer (median)', align: 'right' },
+      { header: 'each burst, s', align: 'right' },
       { header: 'commits', align: 'right' },
       { header: 'note' },
     ],

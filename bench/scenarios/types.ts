@@ -14,14 +14,25 @@ export interface LatencyResult {
   summary: Summary | null;
 }
 
-export interface BurstResult {
-  kind: 'burst';
-  files: number;
+export interface BurstRun {
   /** Time to write all files on A (the harness's own cost, included in arrivalMs). */
   writeMs: number;
   /** From the first write on A until the last file holds its content on B. */
   arrivalMs: number;
   /** Commits added to A's HEAD (git rev-list --count delta), merges included. */
+  commits: number;
+}
+
+export interface BurstResult {
+  kind: 'burst';
+  files: number;
+  /** Each burst, in order (one topology, a quiet gap between bursts). */
+  runs?: BurstRun[];
+  /** Median over the runs. */
+  writeMs: number;
+  /** Median over the runs. */
+  arrivalMs: number;
+  /** The most commits any one burst took (the target is an upper bound). */
   commits: number;
 }
 
