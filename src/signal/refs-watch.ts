@@ -7,7 +7,7 @@
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
 import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, ServiceContext } from '../agent/service.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
@@ -70,27 +70,49 @@ export class RefsWatch implements SignalTransport {
    * update is a rename of `<ref>.lock` onto `<ref>`, and two updates a few ms apart must both wake
    * us; chokidar folds repeated changes of one file together, which once lost a peer's second push.
    */
+  /**
+   * Watches a repository's ref directories with plain fs.watch (inotify), not chokidar: every ref
+   * update is a rename of `<ref>.lock` onto `<ref>`, and two updates a few ms apart must both wake
+   * us; chokidar folds repeated changes of one file together, which once lost a peer's second push.
+   * Watches are recursive (a branch named `work/notes` lives in a subdirectory) and re-armed when
+   * their directory is replaced: `git gc` / `pack-refs` deletes empty ref directories and a later
+   * push creates them anew, which silently ends a watch on the old directory.
+   */
   private async watchRefs(dir: string, fire: () => void, incomingOnly: boolean): Promise<void> {
     const heads = join(dir, 'refs', 'heads');
+    const relevant = (name: string | null) => !name || !name.endsWith('.lock');
     // Our own branch and git-annex move because of us; in our repository only synced/* is written by
     // peers. In a bare remote every branch is written by peers.
-    const dirs = incomingOnly ? [join(heads, 'synced')] : [heads, join(heads, 'synced')];
-    const relevant = (name: string | null) => !name || !name.endsWith('.lock');
-    for (const d of dirs) {
-      if (!existsSync(d)) continue;
-      this.add(d, (name) => relevant(name) && fire());
-    }
+    const target = incomingOnly ? join(heads, 'synced') : heads;
+    this.armed(target, (name) => relevant(name) && fire(), fire);
     // packed-refs is rewritten (by gc, or a push into a repository whose refs are packed).
-    this.add(dir, (name) => name === 'packed-refs' && fire());
+    this.add(dir, false, (name) => name === 'packed-refs' && fire());
   }
 
-  private add(path: string, onName: (name: string | null) => void): void {
+  /** A recursive watch on `path` that its parent directory re-creates when `path` is replaced. */
+  private armed(path: string, onName: (name: string | null) => void, onRearm: () => void): void {
+    let current: FSWatcher | null = this.add(path, true, onName);
+    const parent = dirname(path);
+    const base = basename(path);
+    this.add(parent, false, (name) => {
+      if (name !== base || !existsSync(path)) return;
+      current?.close();
+      current = this.add(path, true, onName);
+      onRearm(); // refs may have been written in the new directory before the watch existed
+    });
+  }
+
+  private add(path: string, recursive: boolean, onName: (name: string | null) => void): FSWatcher | null {
     try {
-      const w = watch(path, { persistent: true }, (_ev, name) => onName(name === null ? null : String(name)));
+      const w = watch(path, { persistent: true, recursive }, (_ev, name) =>
+        onName(name === null ? null : basename(String(name))),
+      );
       w.on('error', () => w.close());
       this.watchers.push(w);
+      return w;
     } catch {
-      // The directory vanished between the check and the watch: nothing to watch there.
+      // The directory does not exist (yet): the parent's watch arms it when it appears.
+      return null;
     }
   }
 

@@ -98,3 +98,23 @@ test('gitignored files and directories are never committed, even when written in
   assert.equal(git(a, 'ls-files', 'build', 'debug.log').trim(), '', 'ignored paths stay out of git');
   assert.equal(read(b, 'debug.log'), null);
 });
+
+test('git gc (refs packed, ref directories recreated) and a branch named work/notes do not stop syncing', async (t) => {
+  const topo = using(t, (root) => {
+    const tp = direct(root, ['a', 'b']);
+    for (const c of tp.clones) git(c, 'checkout', '-q', '-b', 'work/notes');
+    return tp;
+  });
+  const [a, b] = topo.clones as [string, string];
+  await topo.startAll();
+  write(a, 'one.txt', '1\n');
+  await waitFor(() => read(b, 'one.txt') === '1\n', { what: 'a change on a branch with a slash' });
+  // gc packs refs and deletes the empty ref directories; the next push creates them again.
+  git(a, 'gc', '-q');
+  git(b, 'gc', '-q');
+  write(b, 'two.txt', '2\n');
+  await waitFor(() => read(a, 'two.txt') === '2\n', { what: 'b to a after gc' });
+  write(a, 'three.txt', '3\n');
+  await waitFor(() => read(b, 'three.txt') === '3\n', { what: 'a to b after gc' });
+  await converged(topo.clones);
+});
