@@ -64,6 +64,9 @@ export interface StatusJson {
   signal: SignalStatus;
   transfers: { queued: number; active: unknown[]; failed: number };
   services?: unknown[];
+  /** Paths git refuses to stage (inside a submodule, behind a symlink, unreadable), with the reason. */
+  stuck?: Array<{ path: string; error: string }>;
+  errors?: { commit: string | null; merge: string | null };
   node?: string;
   host?: string;
 }
@@ -179,6 +182,7 @@ export class Agent {
     this.refsWatch = new RefsWatch({
       gitDir: this.info.gitDir,
       workTree: this.info.workTree,
+      branch: this.info.branch,
       remotes: () => (this.config.watchRemotes ? this.remoteList : []),
       onLocalRefs: () => this.merger.requestMerge(),
       onRemoteRefs: (r) => this.merger.requestFetch([r]),
@@ -441,6 +445,9 @@ export class Agent {
       signal: this.signal.status(),
       transfers: this.transfers?.status() ?? { queued: 0, active: [], failed: 0 },
       services: this.supervisor.statuses(),
+      stuck: this.committer.stuckPaths(),
+      // Why work is waiting, e.g. "a merge is in progress; syncing waits until you finish it".
+      errors: { commit: this.committer.lastError, merge: this.merger.lastError },
       node: nodeId(this.info),
       host: hostname(),
     };

@@ -12,10 +12,15 @@ import type { Logger } from '../log.js';
 import type { EventBus } from './bus.js';
 import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
 import { backoffDelay } from './service.js';
+import { BusyError, GitError, LockedError } from '../git/errors.js';
 
 /** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 60_000;
+/** Halving a refused batch this deep reaches single paths for batches up to 2^14 = 16,384 paths. */
+const MAX_SPLIT_DEPTH = 14;
+/** status shows at most this many stuck paths (the count says how many there are). */
+const MAX_STUCK_SHOWN = 20;
 /** New directories arrive in bursts (a merge, `cp -r`); one scan after they settle covers them all. */
 const DIR_SETTLE_MS = 150;
 
@@ -23,6 +28,8 @@ export class Committer implements Service {
   readonly name = 'committer';
   private pending = new Map<string, FileSeen>();
   private newDirs = new Set<string>();
+  /** Paths git refused to stage, set aside until they change again. */
+  private stuck = new Map<string, string>();
   private dirTimer: NodeJS.Timeout | null = null;
   /** Pending paths that no longer exist (deletes, or the old half of a rename). */
   private deleted = new Set<string>();
@@ -86,7 +93,9 @@ export class Committer implements Service {
   /** Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs). */
   private async reconcile(under: string[] = []): Promise<void> {
     try {
-      const missed = (await this.sync.pendingPaths(under)).filter((p) => !this.pending.has(p));
+      const missed = (await this.sync.pendingPaths(under)).filter(
+        (p) => !this.pending.has(p) && !this.stuck.has(p),
+      );
       if (missed.length > 0) {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
         for (const p of missed) this.note(p, statOf(join(this.sync.info.workTree, p)).mtimeMs ?? undefined);
@@ -100,6 +109,7 @@ export class Committer implements Service {
   note(rel: string, seenAt?: number): void {
     const now = Date.now();
     this.log.debug({ path: rel }, 'changed');
+    this.stuck.delete(rel); // changed again: worth another try
     const st = statOf(join(this.sync.info.workTree, rel));
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
@@ -179,18 +189,9 @@ export class Committer implements Service {
     }
     if (this.pending.size > 0) this.firstAt = now;
     try {
-      const result = await this.sync.commit(batch);
+      await this.commitSplitting(batch, 0);
       this.failures = 0;
       this.lastError = null;
-      if (result) {
-        this.log.info({ sha: result.sha, files: batch.length }, result.message);
-        this.bus.emit('commit', {
-          sha: result.sha,
-          files: result.added + result.modified + result.deleted,
-          message: result.message,
-        });
-        this.onCommitted(result);
-      }
       // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
       // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
       if (batch.length > this.policy.burstThreshold) void this.reconcile();
@@ -207,6 +208,46 @@ export class Committer implements Service {
       this.retryAt = Date.now() + backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
       if (all) throw e;
     }
+  }
+
+  /**
+   * Commits paths; when git refuses the batch (a path inside a submodule or behind a symlink, an
+   * unreadable file), splits it and commits every half that git accepts, so one bad path never
+   * blocks everything else. A single path git refuses is set aside as stuck (shown in status) until
+   * the watcher reports it again. A lock held by another git is not a bad path: that rethrows, and
+   * the whole batch is retried after a backoff.
+   */
+  private async commitSplitting(paths: string[], depth: number): Promise<void> {
+    try {
+      const result = await this.sync.commit(paths);
+      if (result) {
+        this.log.info({ sha: result.sha, files: paths.length }, result.message);
+        this.bus.emit('commit', {
+          sha: result.sha,
+          files: result.added + result.modified + result.deleted,
+          message: result.message,
+        });
+        this.onCommitted(result);
+      }
+    } catch (e) {
+      if (!(e instanceof GitError) || e instanceof LockedError || e instanceof BusyError) throw e;
+      if (paths.length === 1 || depth >= MAX_SPLIT_DEPTH) {
+        for (const p of paths) this.stuck.set(p, e.message);
+        this.log.warn(
+          { paths: paths.slice(0, 5), count: paths.length, err: e.message },
+          'git refuses these paths; set aside',
+        );
+        return;
+      }
+      const mid = Math.ceil(paths.length / 2);
+      await this.commitSplitting(paths.slice(0, mid), depth + 1);
+      await this.commitSplitting(paths.slice(mid), depth + 1);
+    }
+  }
+
+  /** Paths git refused to stage, with git's reason (for status). */
+  stuckPaths(): Array<{ path: string; error: string }> {
+    return [...this.stuck].slice(0, MAX_STUCK_SHOWN).map(([path, error]) => ({ path, error }));
   }
 }
 

@@ -34,6 +34,14 @@ export class TimeoutError extends GitError {
   override name = 'TimeoutError';
 }
 
+/**
+ * The repository is not in a state the agent may touch: the user is in the middle of a merge, rebase
+ * or cherry-pick, or HEAD is not the branch the agent syncs. Work waits (and retries) until it is.
+ */
+export class BusyError extends GitError {
+  override name = 'BusyError';
+}
+
 /** The binary is not installed (ENOENT on spawn). */
 export class NotInstalledError extends GitError {
   override name = 'NotInstalledError';

@@ -3,6 +3,7 @@
 // run concurrently without racing on index.lock. Policy (when to commit, where to push) lives in the
 // agent; this module only knows how.
 import {
+  writeFileSync,
   readFileSync,
   lstatSync,
   existsSync,
@@ -18,7 +19,7 @@ import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
-import { GitError, LockedError, PushRejectedError } from './errors.js';
+import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
 import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
@@ -65,6 +66,14 @@ const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 const LOCK_RETRIES = 12;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
+/** In-progress operations of the user's, by the file git keeps while they last. */
+const USER_OPERATIONS: Array<[string, string]> = [
+  ['MERGE_HEAD', 'merge'],
+  ['rebase-merge', 'rebase'],
+  ['rebase-apply', 'rebase or am'],
+  ['CHERRY_PICK_HEAD', 'cherry-pick'],
+  ['REVERT_HEAD', 'revert'],
+];
 /** Bounded retries when the work tree changes under a merge (a user keeps saving). */
 const MERGE_RETRIES = 5;
 /** Identity of deterministic merge commits: the same on every peer, so both peers make one commit. */
@@ -113,7 +122,9 @@ export class GitSync {
     const cmd = status();
     if (under.length > 0) cmd.args.push('--', ...under);
     const entries = await this.runner.run(cmd, { env: LITERAL });
-    return entries.map((e) => e.path);
+    // A directory entry is an untracked nested repository: `git add` would record a bare gitlink
+    // whose content reaches no peer, so it is left alone.
+    return entries.map((e) => e.path).filter((p) => !p.endsWith('/'));
   }
 
   // ---------------------------------------------------------------------------------------- commit
@@ -129,6 +140,7 @@ export class GitSync {
   }
 
   private async commitLocked(paths: string[]): Promise<CommitResult | null> {
+    this.assertOurs();
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
     const ignored = await this.ignored(unique);
     const candidates = unique.filter((p) => !ignored.has(p));
@@ -161,7 +173,17 @@ export class GitSync {
     ].filter(Boolean);
     const message = `git-autosync on ${hostname()}: ${counts.join(', ')}`;
     const parent = this.looseRef(this.branch) ?? (await this.head());
-    await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '-m', message]);
+    // No signing: an agent cannot unlock a key, and a refused commit would block every later one.
+    await this.runner.git([
+      ...(await this.identity()),
+      '-c',
+      'commit.gpgsign=false',
+      'commit',
+      '-q',
+      '--no-verify',
+      '-m',
+      message,
+    ]);
     const sha = this.looseRef(this.branch) ?? (await this.head())!;
     return { sha, parent, added, modified, deleted, message };
   }
@@ -304,16 +326,23 @@ export class GitSync {
   }
 
   private async mergeLocked(ref: string, sha: string): Promise<MergeResult | null> {
+    this.assertOurs();
     // git restores a tracked file that is missing from the work tree without complaint, so a delete
     // (or a rename) the watcher has not reported yet would be undone by the merge. Whatever differs
     // from HEAD is committed first, here, under the same lock as the merge; untracked files too, so
     // the new name of a renamed file lands in the same commit as the delete (git sees a rename).
-    const dirty = await this.runner.run(status());
+    const dirty = (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
     if (dirty.length > 0) {
-      const c = await this.commitLocked(dirty.map((e) => e.path));
-      if (c) {
-        this.log.info({ sha: c.sha, files: dirty.length }, `${c.message} (before a merge)`);
-        this.onOwnCommit(c);
+      try {
+        const c = await this.commitLocked(dirty);
+        if (c) {
+          this.log.info({ sha: c.sha, files: dirty.length }, `${c.message} (before a merge)`);
+          this.onOwnCommit(c);
+        }
+      } catch (e) {
+        // A path git refuses must not block merging; ff-only still refuses to overwrite anything.
+        if (e instanceof LockedError) throw e;
+        this.log.warn({ err: String(e) }, 'could not commit local changes before a merge; merging anyway');
       }
     }
     const head = await this.head();
@@ -336,7 +365,9 @@ export class GitSync {
     let tree = mt.tree;
     let conflicts = mt.conflicts.size;
     if (!mt.clean && this.info.mode === 'annex') {
-      return this.annexMerge(ref, sha);
+      const r = await this.annexMerge(ref, sha);
+      if (r) return r;
+      // git-annex could not resolve it (a conflict in a file kept in git): our resolver can.
     }
     if (!mt.clean) {
       const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
@@ -356,16 +387,19 @@ export class GitSync {
   private async deterministicCommit(tree: string, x: string, y: string): Promise<string> {
     const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
     const date = `${Math.max(tx, ty)} +0000`;
-    const r = await this.runner.git(['commit-tree', tree, '-p', x, '-p', y, '-m', 'git-autosync: merge'], {
-      env: {
-        GIT_AUTHOR_NAME: MERGE_IDENT.name,
-        GIT_AUTHOR_EMAIL: MERGE_IDENT.email,
-        GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_NAME: MERGE_IDENT.name,
-        GIT_COMMITTER_EMAIL: MERGE_IDENT.email,
-        GIT_COMMITTER_DATE: date,
+    const r = await this.runner.git(
+      ['-c', 'commit.gpgsign=false', 'commit-tree', tree, '-p', x, '-p', y, '-m', 'git-autosync: merge'],
+      {
+        env: {
+          GIT_AUTHOR_NAME: MERGE_IDENT.name,
+          GIT_AUTHOR_EMAIL: MERGE_IDENT.email,
+          GIT_AUTHOR_DATE: date,
+          GIT_COMMITTER_NAME: MERGE_IDENT.name,
+          GIT_COMMITTER_EMAIL: MERGE_IDENT.email,
+          GIT_COMMITTER_DATE: date,
+        },
       },
-    });
+    );
     return r.stdout.trim();
   }
 
@@ -386,22 +420,74 @@ export class GitSync {
   }
 
   /** Annex mode with conflicts: git-annex's own resolution (variants of annexed files). */
-  private async annexMerge(ref: string, sha: string): Promise<MergeResult> {
+  /**
+   * Annex mode with conflicts: git-annex's own resolution (variants of annexed files). Returns null
+   * when git-annex could not resolve it; the merge is then aborted and nothing has changed.
+   */
+  private async annexMerge(ref: string, sha: string): Promise<MergeResult | null> {
+    const before = await this.head();
+    // The marker says this merge is ours: after a crash, start-up may finish it; a user's never.
+    writeFileSync(this.mergeMarker, sha + '\n');
     try {
-      await this.runner.git(['annex', 'merge', sha]);
+      await this.runner.git(['annex', 'merge', sha], { okCodes: [1] });
     } finally {
       await this.finishMerge();
+      rmSync(this.mergeMarker, { force: true });
     }
-    return { from: ref, head: (await this.head())!, conflicts: 1, fastForward: false };
+    const after = await this.head();
+    if (after === before || !after || !(await this.contains(after, sha))) return null;
+    return { from: ref, head: after, conflicts: 1, fastForward: false };
   }
 
-  /** Leaves no MERGE_HEAD behind: resolve what git-annex can, then conclude or abort. */
+  private async contains(commit: string, sha: string): Promise<boolean> {
+    const r = await this.runner.git(['merge-base', '--is-ancestor', sha, commit], { okCodes: [1] });
+    return r.code === 0;
+  }
+
+  private get mergeMarker(): string {
+    return join(this.info.stateDir, 'merging');
+  }
+
+  /**
+   * Throws BusyError when the repository is not ours to touch right now: HEAD is not the branch we
+   * sync (the user switched branches or detached HEAD), or the user is in the middle of a merge,
+   * rebase, cherry-pick or revert. Committing or merging then would commit conflict markers, or
+   * undo the user's resolution. Work waits and retries until the repository is back.
+   */
+  private assertOurs(): void {
+    let head = '';
+    try {
+      head = readFileSync(join(this.info.gitDir, 'HEAD'), 'utf8').trim();
+    } catch {
+      // unreadable HEAD: git itself will complain below
+    }
+    if (head !== `ref: refs/heads/${this.branch}`) {
+      const where = head.startsWith('ref: refs/heads/') ? `branch ${head.slice(16)}` : 'a detached HEAD';
+      throw new BusyError(
+        `HEAD is on ${where}, not ${this.branch}; syncing waits until you switch back`,
+        [],
+        null,
+        '',
+      );
+    }
+    const ours = existsSync(this.mergeMarker);
+    for (const [file, what] of USER_OPERATIONS) {
+      if (file === 'MERGE_HEAD' && ours) continue;
+      if (existsSync(join(this.info.gitDir, file))) {
+        throw new BusyError(`a ${what} is in progress; syncing waits until you finish it`, [], null, '');
+      }
+    }
+  }
+
+  /** Leaves no MERGE_HEAD of ours behind: resolve what git-annex can, then conclude or abort. */
   async finishMerge(): Promise<void> {
     if (!existsSync(join(this.info.gitDir, 'MERGE_HEAD'))) return;
     const unmerged = await this.runner.git(['ls-files', '-u', '-z']);
     if (unmerged.stdout !== '' && this.info.mode === 'annex') {
       await this.runner.git(['annex', 'resolvemerge'], { okCodes: [1] });
     }
+    // resolvemerge may already have committed: only conclude a merge that is still open.
+    if (!existsSync(join(this.info.gitDir, 'MERGE_HEAD'))) return;
     const still = await this.runner.git(['ls-files', '-u', '-z']);
     if (still.stdout === '') {
       await this.runner.git([...(await this.identity()), 'commit', '-q', '--no-verify', '--no-edit']);
@@ -516,7 +602,11 @@ export class GitSync {
   /** Start-up recovery after a crash or kill -9: stale locks, a half-done merge. */
   async recover(): Promise<void> {
     this.removeStaleIndexLock(0);
-    await this.finishMerge();
+    // Only a merge the agent itself started (and died in) is finished; a user's is left alone.
+    if (existsSync(this.mergeMarker)) {
+      await this.finishMerge();
+      rmSync(this.mergeMarker, { force: true });
+    }
   }
 }
 

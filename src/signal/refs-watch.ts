@@ -12,12 +12,16 @@ import { fileURLToPath } from 'node:url';
 import type { Service, ServiceContext } from '../agent/service.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
 
+/** A recreated ref directory is usually followed at once by its ref files: rebuild once they settle. */
+const REARM_DELAY_MS = 10;
 /** Bursts of ref updates (a push writes several refs) collapse into one wake-up after this. */
 const DEBOUNCE_MS = 5;
 
 export interface RefsWatchOptions {
   gitDir: string;
   workTree: string;
+  /** The branch we sync: a name with a slash lives in a subdirectory of refs/heads. */
+  branch: string;
   remotes: () => Array<{ name: string; url: string }>;
   onLocalRefs: () => void;
   onRemoteRefs: (remote: string) => void;
@@ -26,7 +30,8 @@ export interface RefsWatchOptions {
 export class RefsWatch implements SignalTransport {
   readonly name = 'refs-watch';
   readonly kind = 'refs-watch' as const;
-  private watchers: FSWatcher[] = [];
+  /** Closers of each watched repository's set of watches. */
+  private groups: Array<() => void> = [];
   private timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: RefsWatchOptions) {}
@@ -53,8 +58,7 @@ export class RefsWatch implements SignalTransport {
   async stop(): Promise<void> {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    for (const close of this.groups.splice(0)) close();
   }
 
   announce(_a: RefsAnnouncement): void {
@@ -66,53 +70,57 @@ export class RefsWatch implements SignalTransport {
   }
 
   /**
-   * Watches a repository's ref directories with plain fs.watch (inotify), not chokidar: every ref
+   * Watches a repository's ref directories with plain, non-recursive fs.watch (inotify): every ref
    * update is a rename of `<ref>.lock` onto `<ref>`, and two updates a few ms apart must both wake
-   * us; chokidar folds repeated changes of one file together, which once lost a peer's second push.
-   */
-  /**
-   * Watches a repository's ref directories with plain fs.watch (inotify), not chokidar: every ref
-   * update is a rename of `<ref>.lock` onto `<ref>`, and two updates a few ms apart must both wake
-   * us; chokidar folds repeated changes of one file together, which once lost a peer's second push.
-   * Watches are recursive (a branch named `work/notes` lives in a subdirectory) and re-armed when
-   * their directory is replaced: `git gc` / `pack-refs` deletes empty ref directories and a later
-   * push creates them anew, which silently ends a watch on the old directory.
+   * us. (chokidar folds repeated changes of one file together, and Node's recursive watch on Linux
+   * missed updates: both lost a peer's push.) The directories are exactly those that hold the refs we
+   * care about: `synced/`, and the branch's own subdirectory when its name has a slash. `git gc`
+   * deletes empty ref directories and a later push creates them anew, which silently ends a watch on
+   * the old directory; each directory's parent is watched too, and when one is recreated the whole
+   * set is rebuilt.
    */
   private async watchRefs(dir: string, fire: () => void, incomingOnly: boolean): Promise<void> {
+    const sub = this.opts.branch.includes('/') ? dirname(this.opts.branch) : null;
     const heads = join(dir, 'refs', 'heads');
-    const relevant = (name: string | null) => !name || !name.endsWith('.lock');
+    const synced = join(heads, 'synced');
     // Our own branch and git-annex move because of us; in our repository only synced/* is written by
     // peers. In a bare remote every branch is written by peers.
-    const target = incomingOnly ? join(heads, 'synced') : heads;
-    this.armed(target, (name) => relevant(name) && fire(), fire);
-    // packed-refs is rewritten (by gc, or a push into a repository whose refs are packed).
-    this.add(dir, false, (name) => name === 'packed-refs' && fire());
-  }
-
-  /** A recursive watch on `path` that its parent directory re-creates when `path` is replaced. */
-  private armed(path: string, onName: (name: string | null) => void, onRearm: () => void): void {
-    let current: FSWatcher | null = this.add(path, true, onName);
-    const parent = dirname(path);
-    const base = basename(path);
-    this.add(parent, false, (name) => {
-      if (name !== base || !existsSync(path)) return;
-      current?.close();
-      current = this.add(path, true, onName);
-      onRearm(); // refs may have been written in the new directory before the watch existed
+    const targets = incomingOnly ? [synced] : [heads, synced];
+    if (sub) targets.push(...targets.map((t) => join(t, sub)));
+    const group: FSWatcher[] = [];
+    let rearm: NodeJS.Timeout | null = null;
+    const build = () => {
+      for (const w of group.splice(0)) w.close();
+      for (const t of targets) {
+        this.add(group, t, (name) => (!name || !name.endsWith('.lock')) && fire());
+        // The parent says when t is (re)created: then every watch of this repository is rebuilt.
+        const base = basename(t);
+        this.add(group, dirname(t), (name) => {
+          if (name !== base || rearm) return;
+          rearm = setTimeout(() => {
+            rearm = null;
+            build();
+            fire(); // refs may have been written in the new directory before its watch existed
+          }, REARM_DELAY_MS);
+        });
+      }
+      // packed-refs is rewritten (by gc, or a push into a repository whose refs are packed).
+      this.add(group, dir, (name) => name === 'packed-refs' && fire());
+    };
+    build();
+    this.groups.push(() => {
+      if (rearm) clearTimeout(rearm);
+      for (const w of group.splice(0)) w.close();
     });
   }
 
-  private add(path: string, recursive: boolean, onName: (name: string | null) => void): FSWatcher | null {
+  private add(group: FSWatcher[], path: string, onName: (name: string | null) => void): void {
     try {
-      const w = watch(path, { persistent: true, recursive }, (_ev, name) =>
-        onName(name === null ? null : basename(String(name))),
-      );
+      const w = watch(path, { persistent: true }, (_ev, name) => onName(name === null ? null : String(name)));
       w.on('error', () => w.close());
-      this.watchers.push(w);
-      return w;
+      group.push(w);
     } catch {
-      // The directory does not exist (yet): the parent's watch arms it when it appears.
-      return null;
+      // The directory does not exist (yet): its parent's watch rebuilds the set when it appears.
     }
   }
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { read, write, git } from '../helpers/repos.js';
+import { read, write, git, initRepo } from '../helpers/repos.js';
 import { converged, clean, tree } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
@@ -95,6 +95,8 @@ test('start after kill -9 with a stale index.lock and a half-done merge: no wait
     // the conflict is the point
   }
   assert.ok(existsSync(join(a, '.git', 'MERGE_HEAD')));
+  // It is the agent's own merge, which died with it (the marker says so).
+  writeFileSync(join(a, '.git', 'autosync', 'merging'), git(b, 'rev-parse', 'HEAD'));
   const lock = join(a, '.git', 'index.lock');
   writeFileSync(lock, '');
   utimesSync(lock, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
@@ -170,4 +172,76 @@ test('an edit echoing back from the peer never makes the saved file vanish or ch
     assert.deepEqual(seenWrong, [], `round ${round}: the saved file was never missing or different`);
   }
   await converged(topo.clones);
+});
+
+test('a path git refuses (inside a nested repository) is set aside and never blocks other files', async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  await topo.startAll();
+  // Someone clones another project into the work tree, then edits inside it.
+  initRepo(join(a, 'vendor'));
+  write(a, 'vendor/lib.txt', 'nested\n');
+  git(join(a, 'vendor'), 'add', '.');
+  git(join(a, 'vendor'), 'commit', '-q', '-m', 'nested');
+  write(a, 'vendor/lib.txt', 'nested, edited\n');
+  write(a, 'ordinary.txt', 'must arrive\n');
+  await waitFor(() => read(b, 'ordinary.txt') === 'must arrive\n', { what: 'the ordinary file to arrive' });
+  write(a, 'later.txt', 'and later ones too\n');
+  await waitFor(() => read(b, 'later.txt') === 'and later ones too\n', { what: 'later commits' });
+  assert.equal(git(a, 'ls-files', '-s', 'vendor').trim(), '', 'no gitlink was committed');
+  const st = await agentA.status();
+  assert.ok(((st.services ?? []) as Array<{ state: string }>).every((s) => s.state === 'running'));
+});
+
+test("a user's own merge in progress, or another branch checked out, is left alone until the user is done", async (t) => {
+  const { topo, a, b, agentA } = await pair(t);
+  write(a, 'm.txt', 'base\n');
+  git(a, 'add', '.');
+  git(a, 'commit', '-q', '-m', 'base');
+  git(b, 'pull', '-q', 'a', 'main');
+  git(a, 'checkout', '-q', '-b', 'side');
+  write(a, 'm.txt', 'side\n');
+  git(a, 'commit', '-q', '-am', 'side');
+  git(a, 'checkout', '-q', 'main');
+  write(a, 'm.txt', 'main\n');
+  git(a, 'commit', '-q', '-am', 'main');
+  await topo.startAll();
+  try {
+    git(a, 'merge', 'side');
+  } catch {
+    // the user now has a conflict to resolve
+  }
+  write(a, 'unrelated.txt', 'saved meanwhile\n');
+  const st = await waitFor(
+    async () => {
+      const s = await agentA.status();
+      return s.errors?.commit?.includes('merge is in progress') ? s : null;
+    },
+    { what: 'status to say syncing waits for the merge' },
+  );
+  assert.ok(st.running);
+  assert.ok(existsSync(join(a, '.git', 'MERGE_HEAD')), 'the user’s merge is untouched');
+  assert.match(readFileSync(join(a, 'm.txt'), 'utf8'), /<<<<<<</, 'the user’s conflict is untouched');
+  // The user resolves and commits; syncing resumes and takes everything along.
+  write(a, 'm.txt', 'carefully resolved\n');
+  git(a, 'commit', '-q', '-am', 'resolved by hand');
+  await waitFor(
+    () => read(b, 'm.txt') === 'carefully resolved\n' && read(b, 'unrelated.txt') === 'saved meanwhile\n',
+    {
+      what: 'the resolution and the waiting file to reach b',
+      timeoutMs: 90_000,
+    },
+  );
+  // Another branch checked out: nothing is committed on it and nothing merged into it.
+  git(a, 'switch', '-q', '-c', 'feature');
+  write(a, 'on-feature.txt', 'not for syncing\n');
+  await waitFor(async () => (await agentA.status()).errors?.commit?.includes('HEAD is on branch feature'), {
+    what: 'status to say HEAD is elsewhere',
+  });
+  assert.equal(
+    git(a, 'rev-parse', 'feature'),
+    git(a, 'rev-parse', 'main'),
+    'nothing was committed on feature',
+  );
+  assert.match(git(a, 'status', '--porcelain'), /\?\? on-feature\.txt/);
+  assert.equal(read(b, 'on-feature.txt'), null);
 });
