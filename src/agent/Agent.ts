@@ -169,6 +169,7 @@ export class Agent {
       this.transfers?.requestScan();
     });
     this.merger.paused = (r) => this.pusher.state(r).paused;
+    this.merger.onFetched = () => this.pusher.request();
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
     const watcher = new Watcher(

@@ -17,6 +17,8 @@ import { BusyError, GitError, LockedError } from '../git/errors.js';
 /** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 60_000;
+/** A flush of more than 100 x maxBatch (a million paths) leaves the rest to the next start's scan. */
+const MAX_FLUSH_PASSES = 100;
 /** Halving a refused batch this deep reaches single paths for batches up to 2^14 = 16,384 paths. */
 const MAX_SPLIT_DEPTH = 14;
 /** status shows at most this many stuck paths (the count says how many there are). */
@@ -124,8 +126,9 @@ export class Committer implements Service {
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
     while (this.running) await this.running;
-    if (this.pending.size === 0) return;
-    await this.runOnce(true);
+    // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
+    // every pass takes maxBatch paths out or sets them aside).
+    for (let i = 0; this.pending.size > 0 && i < MAX_FLUSH_PASSES; i++) await this.runOnce(true);
   }
 
   private schedule(): void {
@@ -178,8 +181,10 @@ export class Committer implements Service {
     }
     this.log.debug({ batch: batch.length, pending: this.pending.size, all }, 'commit pass');
     if (batch.length === 0) {
-      // Everything pending is still being written: look again once it has had time to settle.
+      // Everything pending is still being written: look again once it has had time to settle. The
+      // max-wait clock restarts too, or a file written without pause would be re-checked in a loop.
       this.lastAt = now;
+      this.firstAt = now;
       return;
     }
     const taken = new Map(batch.map((p) => [p, this.pending.get(p)!]));

@@ -10,28 +10,50 @@ export interface PidLock {
   release(): void;
 }
 
+/** The pid in the file, or null. The file holds `<pid> <start time>` (older files: `<pid>`). */
 export function readPid(path: string): number | null {
+  return readPidFile(path)?.pid ?? null;
+}
+
+export function readPidFile(path: string): { pid: number; start: string | null } | null {
   try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
+    const [p, start] = readFileSync(path, 'utf8').trim().split(/\s+/);
+    const pid = Number(p);
+    return Number.isInteger(pid) && pid > 0 ? { pid, start: start ?? null } : null;
   } catch {
     return null;
   }
 }
 
-export function isAlive(pid: number): boolean {
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
+export function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the agent that wrote the pid file still runs. The same pid with another start time is a
+ * recycled pid that now belongs to some other program: never ours to wait for or to signal.
+ */
+export function isAlive(pid: number, start?: string | null): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  // A recycled pid that now belongs to another program does not hold our lock.
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /autosync|node/.test(cmd);
-  } catch {
-    return true;
-  }
+  if (!start) return true;
+  const now = startTime(pid);
+  return now === null || now === start;
+}
+
+/** Whether the agent recorded in this pid file runs. */
+export function agentAlive(path: string): { pid: number } | null {
+  const f = readPidFile(path);
+  return f && isAlive(f.pid, f.start) ? { pid: f.pid } : null;
 }
 
 export function acquirePidLock(path: string): PidLock {
@@ -39,7 +61,7 @@ export function acquirePidLock(path: string): PidLock {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
       closeSync(fd);
       return {
         path,
@@ -56,8 +78,9 @@ export function acquirePidLock(path: string): PidLock {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = readPid(path);
-      if (pid !== null && pid !== process.pid && isAlive(pid)) {
+      const f = readPidFile(path);
+      const pid = f?.pid ?? null;
+      if (f && pid !== process.pid && isAlive(f.pid, f.start)) {
         throw new UserError(
           `an agent is already running for this repository (pid ${pid}); use 'git autosync stop' first`,
           1,

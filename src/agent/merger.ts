@@ -12,6 +12,8 @@ import type { EventBus } from './bus.js';
 /** Failed merge passes back off from 1 s to 5 min; the next change or signal also retries. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
+/** A remote that keeps failing is left to the pusher's retries (and the next signal) after this many. */
+const MAX_FETCH_RETRIES = 8;
 
 export class Merger implements Service {
   readonly name = 'merger';
@@ -22,6 +24,10 @@ export class Merger implements Service {
   private loop: Promise<void> | null = null;
   private failures = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private fetchFailures = new Map<string, number>();
+  private fetchTimers = new Map<string, NodeJS.Timeout>();
+  /** After a successful fetch (set by the agent: ask the pusher to compare). */
+  onFetched: (remote: string) => void = () => {};
   /** Remotes that are paused: not fetched from. */
   paused: (remote: string) => boolean = () => false;
   lastError: string | null = null;
@@ -48,6 +54,8 @@ export class Merger implements Service {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const t of this.fetchTimers.values()) clearTimeout(t);
+    this.fetchTimers.clear();
     this.wake.interrupt();
     await this.loop;
     this.loop = null;
@@ -99,12 +107,31 @@ export class Merger implements Service {
     try {
       await this.sync.fetch(remote);
       this.fetchErrors.set(remote, null);
+      this.fetchFailures.delete(remote);
       this.bus.emit('fetch', { remote, ok: true });
+      // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
+      // compares and repairs it. It pushes nothing when the remote is up to date.
+      this.onFetched(remote);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);
-      this.log.warn({ remote, err: msg }, 'fetch failed');
+      this.log.warn({ remote, err: msg }, 'fetch failed; will retry');
       this.bus.emit('fetch', { remote, ok: false, error: msg });
+      // The change that was signalled is still out there: fetch again later, backing off.
+      const n = (this.fetchFailures.get(remote) ?? 0) + 1;
+      this.fetchFailures.set(remote, n);
+      if (!this.stopped && !this.fetchTimers.has(remote) && n <= MAX_FETCH_RETRIES) {
+        this.fetchTimers.set(
+          remote,
+          setTimeout(
+            () => {
+              this.fetchTimers.delete(remote);
+              this.requestFetch([remote]);
+            },
+            backoffDelay(n, RETRY_BASE_MS, RETRY_MAX_MS),
+          ),
+        );
+      }
     }
   }
 

@@ -11,7 +11,7 @@ import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
-import { readPid, isAlive } from '../agent/lock.js';
+import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
 import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
 import { createLogger } from '../log.js';
@@ -145,8 +145,9 @@ async function startForeground(args: Args): Promise<number> {
 async function startBackground(args: Args): Promise<number> {
   const info = await discover(args.cwd);
   ensureStateDir(info);
-  const pid = readPid(join(info.stateDir, 'agent.pid'));
-  if (pid !== null && isAlive(pid)) {
+  const running = agentAlive(join(info.stateDir, 'agent.pid'));
+  if (running) {
+    const pid = running.pid;
     throw new UserError(
       `an agent is already running for this repository (pid ${pid}); use 'git autosync stop' first`,
       1,
@@ -193,20 +194,21 @@ async function startBackground(args: Args): Promise<number> {
 async function stop(cwd: string): Promise<number> {
   const info = await discover(cwd);
   const pidPath = join(info.stateDir, 'agent.pid');
-  const pid = readPid(pidPath);
-  if (pid === null || !isAlive(pid)) {
+  const f = readPidFile(pidPath);
+  if (!f || !isAlive(f.pid, f.start)) {
     process.stdout.write('git-autosync: no agent is running for this repository\n');
     return 0;
   }
   try {
     await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'stop' }, 10_000);
   } catch {
-    process.kill(pid, 'SIGTERM'); // the socket is gone or stuck: the signal handler stops it cleanly
+    process.kill(f.pid, 'SIGTERM'); // the socket is gone or stuck: the signal handler stops it cleanly
   }
   // The agent commits pending changes and pushes once before exiting; wait for it, bounded.
   const deadline = Date.now() + 120_000;
-  while (isAlive(pid) && existsSync(pidPath)) {
-    if (Date.now() > deadline) throw new UserError(`the agent (pid ${pid}) did not stop within 120 s`, 1);
+  // The pid file goes away just before the process exits; "stopped" means the process is gone.
+  while (isAlive(f.pid, f.start)) {
+    if (Date.now() > deadline) throw new UserError(`the agent (pid ${f.pid}) did not stop within 120 s`, 1);
     await new Promise((r) => setTimeout(r, 50));
   }
   process.stdout.write('git-autosync: agent stopped\n');

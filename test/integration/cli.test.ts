@@ -176,3 +176,20 @@ test('a paused remote stays paused across a restart, and resume delivers what wa
   assert.equal(cli(['-C', a, 'resume', '--remote', 'b']).code, 0);
   await waitFor(() => read(b, 'held.txt') === 'waits for resume\n', { what: 'delivery after resume' });
 });
+
+test('a pid file naming some other live process is stale: start takes over, and nobody is signalled', async (t) => {
+  const tmp = tmpDir();
+  const repo = initRepo(join(tmp.path, 'r'));
+  t.after(() => {
+    cli(['-C', repo, 'stop']);
+    tmp.cleanup();
+  });
+  mkdirSync(join(repo, '.git', 'autosync'), { recursive: true });
+  // This test process is alive, but it is not the agent that wrote the file (another start time).
+  writeFileSync(join(repo, '.git', 'autosync', 'agent.pid'), `${process.pid} 1\n`);
+  assert.equal(JSON.parse(cli(['-C', repo, 'status', '--json']).stdout).running, false);
+  const r = cli(['-C', repo, 'start']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(cli(['-C', repo, 'stop']).code, 0);
+  assert.equal(cli(['-C', repo, 'stop']).stdout.includes('no agent is running'), true);
+});
