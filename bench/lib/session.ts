@@ -12,8 +12,11 @@ import { destroyTopology, keepTopology, makePeers, type Topology } from './topol
 
 export class SetupError extends Error {}
 
-/** First propagation includes start-up (scans, first fetch); generous, but bounded. */
-const WARMUP_TIMEOUT_MS = 60_000;
+/**
+ * First propagation includes start-up (scans, first fetch): the assistant needs ~4.5 s, git-autosync
+ * ~1 s. 30 s is generous, and a pair that lost a change does not cost a minute of the run.
+ */
+const WARMUP_TIMEOUT_MS = 30_000;
 /** After warm-up both clones' main must agree; the assistant may still be merging for a moment. */
 const CONVERGE_TIMEOUT_MS = 30_000;
 /** Quiet time after convergence, so the first measurement does not meet warm-up leftovers. */
