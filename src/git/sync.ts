@@ -3,6 +3,8 @@
 // run concurrently without racing on index.lock. Policy (when to commit, where to push) lives in the
 // agent; this module only knows how.
 import {
+  mkdirSync,
+  renameSync,
   writeFileSync,
   readFileSync,
   lstatSync,
@@ -14,7 +16,7 @@ import {
   mkdtempSync,
   rmSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
@@ -348,7 +350,7 @@ export class GitSync {
     const head = await this.head();
     if (head === null) {
       // Unborn branch: adopt the incoming history as it is.
-      await this.runner.git(['merge', '--ff-only', '-q', sha]);
+      await this.fastForward(sha);
       return { from: ref, head: sha, conflicts: 0, fastForward: true };
     }
     if (head === sha) return null;
@@ -356,7 +358,7 @@ export class GitSync {
     const base = (await this.runner.git(['merge-base', head, sha], { okCodes: [1] })).stdout.trim();
     if (base === sha) return null;
     if (base === head) {
-      await this.runner.git(['merge', '--ff-only', '-q', sha]);
+      await this.fastForward(sha);
       return { from: ref, head: sha, conflicts: 0, fastForward: true };
     }
     // Both peers order the two sides the same way, so both compute the same merge, byte for byte.
@@ -379,8 +381,47 @@ export class GitSync {
       conflicts = mt.conflicts.size;
     }
     const commit = await this.deterministicCommit(tree, x, y);
-    await this.runner.git(['merge', '--ff-only', '-q', commit]);
+    await this.fastForward(commit);
     return { from: ref, head: commit, conflicts, fastForward: false };
+  }
+
+  /**
+   * Moves HEAD and the work tree to a descendant commit. git would silently overwrite a file the
+   * user ignores locally (a machine's own `.env` or `local.conf`) when a peer commits one of the same
+   * name; with --no-overwrite-ignore it refuses instead, and we move such files into
+   * .git/autosync/displaced/ (never committed, never synced: ignored files may hold secrets), say so
+   * in the log, and try again.
+   */
+  private async fastForward(commit: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.runner.git(['merge', '--ff-only', '--no-overwrite-ignore', '-q', commit]);
+        return;
+      } catch (e) {
+        if (
+          !(e instanceof GitError) ||
+          attempt >= 2 ||
+          !/untracked working tree files would be/.test(e.stderr)
+        )
+          throw e;
+        const paths = e.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('\t'))
+          .map((l) => l.slice(1));
+        const ignored = await this.ignored(paths);
+        if (ignored.size === 0) throw e; // untracked but not ignored: committed first, then retried
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        for (const p of ignored) {
+          const to = join(this.info.stateDir, 'displaced', stamp, p);
+          mkdirSync(dirname(to), { recursive: true });
+          renameSync(join(this.info.workTree, p), to);
+          this.log.warn(
+            { path: p, movedTo: to },
+            'a peer committed a file with the name of an ignored local file; the local one was moved aside',
+          );
+        }
+      }
+    }
   }
 
   /** A merge commit whose id depends only on its tree and parents: peers that merge alike agree. */

@@ -2,7 +2,16 @@
 // data or stop syncing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { read, write, git, initRepo } from '../helpers/repos.js';
 import { converged, clean, tree } from '../helpers/agents.js';
@@ -244,4 +253,17 @@ test("a user's own merge in progress, or another branch checked out, is left alo
   );
   assert.match(git(a, 'status', '--porcelain'), /\?\? on-feature\.txt/);
   assert.equal(read(b, 'on-feature.txt'), null);
+});
+
+test('a peer committing a file with the name of an ignored local file never destroys the local one', async (t) => {
+  const { topo, a, b } = await pair(t);
+  writeFileSync(join(a, '.git', 'info', 'exclude'), 'local.conf\n');
+  write(a, 'local.conf', "a's own settings\n");
+  await topo.startAll();
+  write(b, 'local.conf', "b's shared settings\n");
+  await waitFor(() => read(a, 'local.conf') === "b's shared settings\n", { what: "b's file to arrive on a" });
+  const displaced = join(a, '.git', 'autosync', 'displaced');
+  const [stamp] = readdirSync(displaced);
+  assert.equal(readFileSync(join(displaced, stamp!, 'local.conf'), 'utf8'), "a's own settings\n");
+  await converged(topo.clones);
 });
