@@ -3,7 +3,7 @@
 // runs `git annex sync` by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, accessSync, constants } from 'node:fs';
+import { lstatSync, accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { read, write, git, GIT_ENV } from '../helpers/repos.js';
@@ -84,4 +84,35 @@ test('interop: a clone where a person runs `git annex sync` by hand, in both dir
     { what: '`git annex sync` on x to get the agent’s change', intervalMs: 300 },
   );
   assert.equal(cli(['-C', a, 'status', '--json']).code, 0);
+});
+
+test('annex mode: a concurrent conflict on a file kept in git (a dotfile) resolves, both versions kept', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+  const [a, b] = topo.clones as [string, string];
+  for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'largerthan=10kb');
+  await topo.startAll();
+  for (const c of topo.clones) assert.equal(cli(['-C', c, 'pause']).code, 0);
+  write(a, '.notes', 'from a\n');
+  write(b, '.notes', 'from b\n');
+  for (const c of topo.clones) {
+    await waitFor(
+      () => git(c, 'status', '--porcelain').trim() === '' && git(c, 'ls-files', '.notes').trim() !== '',
+      {
+        what: `.notes committed in ${c}`,
+      },
+    );
+  }
+  for (const c of topo.clones) assert.equal(cli(['-C', c, 'resume']).code, 0);
+  await waitFor(() => git(a, 'rev-parse', 'HEAD') === git(b, 'rev-parse', 'HEAD'), {
+    what: 'the peers to agree',
+    timeoutMs: 60_000,
+  });
+  const contents = ['a', 'b'].flatMap((n) =>
+    git(n === 'a' ? a : b, 'ls-files')
+      .split('\n')
+      .filter((p) => p.startsWith('.notes'))
+      .map((p) => read(n === 'a' ? a : b, p)),
+  );
+  assert.ok(contents.includes('from a\n') && contents.includes('from b\n'), JSON.stringify(contents));
+  assert.ok(!existsSync(join(a, '.git', 'MERGE_HEAD')) && !existsSync(join(b, '.git', 'MERGE_HEAD')));
 });
