@@ -79,6 +79,8 @@ const ASSISTANT_SETTLE_MS = 5000;
 const POLL_MS = 20;
 /** Polling the agents' status for the moment a transfer starts (a control-socket round trip). */
 const STATUS_POLL_MS = 100;
+/** Pause before a second attempt at removing a temp dir that something still wrote into. */
+const REMOVE_RETRY_MS = 2000;
 /** `init --yes` may run `git annex init`; a few seconds at most. */
 const INIT_TIMEOUT_MS = 60_000;
 /** A raw `git annex copy` of 200 MB takes seconds; this is a broken run, not a slow one. */
@@ -203,6 +205,25 @@ async function presentHere(topo: Topology, clone: string, rel: string): Promise<
   }
 }
 
+/**
+ * Removes a topology's temp dir. A git the assistant started outside its process group may still be
+ * writing objects for a moment after the stop, so one failed removal is retried after a pause; a
+ * second failure is logged and the dir left behind (named in the log), never failing the
+ * measurements already taken.
+ */
+async function removeTopology(topo: Topology, log: Log): Promise<void> {
+  try {
+    destroyTopology(topo);
+  } catch {
+    await sleep(REMOVE_RETRY_MS);
+    try {
+      destroyTopology(topo);
+    } catch (e) {
+      log(`could not remove ${topo.root}: ${(e as Error).message}`);
+    }
+  }
+}
+
 // ---- (a) one large file ---------------------------------------------------------------------------
 
 interface RawRun {
@@ -236,7 +257,7 @@ async function rawCopyRun(bytes: number, log: Log): Promise<RawRun> {
     log(`annex raw copy ${bytes / MB} MB: add+commit ${fmtSeconds(r.addMs)}, copy ${fmtSeconds(r.copyMs)}`);
     return r;
   } finally {
-    destroyTopology(topo);
+    await removeTopology(topo, log);
   }
 }
 
@@ -315,7 +336,7 @@ async function agentBigRun(bytes: number, log: Log): Promise<AgentBigRun> {
     return r;
   } finally {
     await stopAll(agents);
-    destroyTopology(topo);
+    await removeTopology(topo, log);
   }
 }
 
@@ -381,7 +402,7 @@ async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promis
     return { system, files: files.length, ms, capMs, arrived };
   } finally {
     await stopAll(agents);
-    destroyTopology(topo);
+    await removeTopology(topo, log);
   }
 }
 
