@@ -35,13 +35,13 @@ export interface BenchParams {
   burstFiles: number;
   /** Bursts per system (median reported): one burst's time varied 1.1-2.2 s between runs. */
   burstRuns: number;
-  /** Quiet time between bursts, as between isolated writes. */
+  /** Quiet time between bursts (after convergence and 2 s of settling, so ≥ 5 s after any push). */
   burstGapMs: number;
   /**
    * Wait after warm-up before idle sampling starts, so start-up and the warm-up's after-effects are
    * over. Measured: git-autosync still uses ~0.15 % of a core 5-25 s after its last sync, and
-   * ~0-0.04 % from 15 s after (the harness's 2 s post-warm-up quiet counts too, so 12 s here); the
-   * assistant is at 0.15 % either way. "Idle" means the latter state.
+   * ~0-0.08 % from ~12 s after (the harness's 2 s post-warm-up quiet counts too, so 10 s here); the
+   * assistant is at 0.12-0.17 % either way. "Idle" means the latter state.
    */
   idleSettleMs: number;
   /**
@@ -56,14 +56,14 @@ export interface BenchParams {
 }
 
 export const FULL_PARAMS: BenchParams = {
-  isolatedRuns: 12,
+  isolatedRuns: 10,
   isolatedGapMs: 4500,
   continuousWrites: 30,
   continuousIntervalMs: 2000,
   burstFiles: 1000,
   burstRuns: 3,
-  burstGapMs: 4000,
-  idleSettleMs: 12_000,
+  burstGapMs: 3000,
+  idleSettleMs: 10_000,
   idleWindowMs: 20_000,
   arrivalTimeoutMs: 20_000,
   burstTimeoutMs: 120_000,

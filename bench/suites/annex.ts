@@ -21,7 +21,7 @@ import { exec, git } from '../lib/exec.js';
 import { now, readOrNull, sleep, waitUntil } from '../lib/poll.js';
 import { summarize, ratio } from '../lib/stats.js';
 import { fmtRatio, fmtSeconds, renderTable } from '../lib/table.js';
-import { destroyAllTopologies, destroyTopology, makePeers, type Topology } from '../lib/topology.js';
+import { destroyAllTopologies, destroyTopology, keepTopology, makePeers, type Topology } from '../lib/topology.js';
 import { controlRequest } from '../../src/agent/control.js';
 
 /** The compiled CLI (dist/bench/suites -> dist/src/cli), or another build's via BENCH_AUTOSYNC_CLI. */
@@ -79,6 +79,8 @@ const ASSISTANT_SETTLE_MS = 5000;
 const POLL_MS = 20;
 /** Polling the agents' status for the moment a transfer starts (a control-socket round trip). */
 const STATUS_POLL_MS = 100;
+/** BENCH_KEEP=1 (as for `npm run bench`): leave the temp dirs and agent logs for a post-mortem. */
+const KEEP = !['', '0', 'false'].includes((process.env.BENCH_KEEP ?? '').toLowerCase());
 /** Pause before a second attempt at removing a temp dir that something still wrote into. */
 const REMOVE_RETRY_MS = 2000;
 /** `init --yes` may run `git annex init`; a few seconds at most. */
@@ -212,6 +214,11 @@ async function presentHere(topo: Topology, clone: string, rel: string): Promise<
  * measurements already taken.
  */
 async function removeTopology(topo: Topology, log: Log): Promise<void> {
+  if (KEEP) {
+    keepTopology(topo);
+    log(`kept ${topo.root}`);
+    return;
+  }
   try {
     destroyTopology(topo);
   } catch {
