@@ -21,7 +21,13 @@ import { exec, git } from '../lib/exec.js';
 import { now, readOrNull, sleep, waitUntil } from '../lib/poll.js';
 import { summarize, ratio } from '../lib/stats.js';
 import { fmtRatio, fmtSeconds, renderTable } from '../lib/table.js';
-import { destroyAllTopologies, destroyTopology, keepTopology, makePeers, type Topology } from '../lib/topology.js';
+import {
+  destroyAllTopologies,
+  destroyTopology,
+  keepTopology,
+  makePeers,
+  type Topology,
+} from '../lib/topology.js';
 import { controlRequest } from '../../src/agent/control.js';
 
 /** The compiled CLI (dist/bench/suites -> dist/src/cli), or another build's via BENCH_AUTOSYNC_CLI. */
@@ -359,6 +365,51 @@ interface BurstRun {
   arrived: number;
 }
 
+/** n unique files of a few KB under burst/, so every file is its own annex key. */
+function smallFiles(n: number): { rel: string; content: string }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    rel: join('burst', `f${String(i).padStart(4, '0')}.txt`),
+    content: `${i} ${randomBytes(SMALL_FILE_BYTES / 2).toString('hex')}`.slice(0, SMALL_FILE_BYTES) + '\n',
+  }));
+}
+
+interface RawBurstRun {
+  files: number;
+  addMs: number;
+  copyMs: number;
+}
+
+/**
+ * The floor for (b): the same files added and copied by hand, `git annex add` then one
+ * `git annex copy --to b` (no -J: one key after another, as one of the agent's lanes does). It only
+ * fills B's annex; B's work tree is not updated, so it is a lower bound, not a like-for-like run.
+ */
+async function rawBurstRun(p: Params, log: Log): Promise<RawBurstRun> {
+  const topo = await annexPeers('annex-burst-raw');
+  try {
+    const files = smallFiles(p.smallFiles);
+    mkdirSync(join(topo.a, 'burst'));
+    for (const f of files) writeFileSync(join(topo.a, f.rel), f.content);
+    const t0 = now();
+    await annex(topo.a, topo.env, RAW_TIMEOUT_MS, 'add', '--quiet', 'burst');
+    await git(topo.a, topo.env, 'commit', '-q', '-m', 'burst');
+    const t1 = now();
+    await annex(topo.a, topo.env, RAW_TIMEOUT_MS, 'copy', '--quiet', '--to', 'b', 'burst');
+    const t2 = now();
+    const held = (await annex(topo.b, topo.env, 60_000, 'findkeys', '--in=here', '--format=${key}\\n'))
+      .split('\n')
+      .filter(Boolean).length;
+    if (held < files.length) throw new Error(`raw burst copy: B holds ${held} of ${files.length} keys`);
+    const r = { files: files.length, addMs: t1 - t0, copyMs: t2 - t1 };
+    log(
+      `annex raw burst ${files.length} files: add+commit ${fmtSeconds(r.addMs)}, copy ${fmtSeconds(r.copyMs)}`,
+    );
+    return r;
+  } finally {
+    await removeTopology(topo, log);
+  }
+}
+
 async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promise<BurstRun> {
   const topo = await annexPeers(`annex-burst-${system === 'assistant' ? 'assistant' : 'autosync'}`);
   let agents: AgentProcess[] = [];
@@ -368,10 +419,7 @@ async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promis
     const guard = () => agents.forEach((a) => a.assertRunning());
     await warmUp(topo, guard);
     await sleep(system === 'assistant' ? ASSISTANT_SETTLE_MS : SETTLE_MS);
-    const files = Array.from({ length: p.smallFiles }, (_, i) => ({
-      rel: join('burst', `f${String(i).padStart(4, '0')}.txt`),
-      content: `${i} ${randomBytes(SMALL_FILE_BYTES / 2).toString('hex')}`.slice(0, SMALL_FILE_BYTES) + '\n',
-    }));
+    const files = smallFiles(p.smallFiles);
     mkdirSync(join(topo.a, 'burst'));
     const t0 = now();
     for (const f of files) writeFileSync(join(topo.a, f.rel), f.content);
@@ -455,6 +503,8 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
   records.push({ suite: 'annex', kind: 'burst', ...ours });
   const theirs = await burstRun('assistant', p, log);
   records.push({ suite: 'annex', kind: 'burst', ...theirs });
+  const rawBurst = await rawBurstRun(p, log);
+  records.push({ suite: 'annex', kind: 'burst-raw', ...rawBurst });
   // With the assistant capped, the speed-up is at least cap / ours.
   const speedup = ours.ms === null ? null : (theirs.ms ?? theirs.capMs) / ours.ms;
   const speedupLowerBound = theirs.ms === null;
@@ -509,6 +559,15 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
       '',
       `≥ ${TARGET_SPEEDUP}× faster: ${speedupLowerBound ? '≥ ' : ''}${fmtRatio(speedup)}`,
       burstMet ? 'yes' : 'NO',
+    ],
+    [
+      `raw \`git annex add\` + commit + \`copy --to b\` (B's annex only)`,
+      '1',
+      fmtSeconds(rawBurst.addMs + rawBurst.copyMs),
+      `${(rawBurst.files / ((rawBurst.addMs + rawBurst.copyMs) / 1000)).toFixed(1)} files/s`,
+      '',
+      `of which copy ${fmtSeconds(rawBurst.copyMs)}: floor, not a target`,
+      '',
     ],
     [
       `git annex assistant: the same`,
