@@ -16,6 +16,7 @@ import { mkdirSync, openSync, closeSync, writeSync, renameSync, statSync, writeF
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { AgentProcess, installCleanupHandlers, killAllAgents } from '../lib/agent.js';
 import { exec, git } from '../lib/exec.js';
 import { now, readOrNull, sleep, waitUntil } from '../lib/poll.js';
@@ -344,7 +345,7 @@ async function agentBigRun(bytes: number, log: Log): Promise<AgentBigRun> {
     const r = { totalMs, verifiedMs, transferStartMs: transferStart };
     log(
       `annex agent ${bytes / MB} MB: content on B after ${fmtSeconds(totalMs)} ` +
-        `(verified ${fmtSeconds(verifiedMs)}, transfer started at ${fmtSeconds(transferStart)})`,
+        `(verified ${fmtSeconds(verifiedMs)}, transfer started at ${fmtSeconds(transferStart)}; load ${load1()})`,
     );
     return r;
   } finally {
@@ -452,7 +453,7 @@ async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promis
     const ms = next === files.length ? last - t0 : null;
     log(
       `annex burst ${system}: ${ms === null ? `cap of ${capMs / 1000} s reached` : fmtSeconds(ms)}, ` +
-        `${arrived}/${files.length} on B with content`,
+        `${arrived}/${files.length} on B with content; load ${load1()}`,
     );
     return { system, files: files.length, ms, capMs, arrived };
   } finally {
@@ -479,10 +480,10 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
   for (let i = 0; i < p.bigRuns; i++) {
     const r = await rawCopyRun(p.bigBytes, log);
     raw.push(r);
-    records.push({ suite: 'annex', kind: 'big-raw', i, bytes: p.bigBytes, ...r });
+    records.push({ suite: 'annex', kind: 'big-raw', i, bytes: p.bigBytes, ...r, load1: load1() });
     const g = await agentBigRun(p.bigBytes, log);
     agent.push(g);
-    records.push({ suite: 'annex', kind: 'big-agent', i, bytes: p.bigBytes, ...g });
+    records.push({ suite: 'annex', kind: 'big-agent', i, bytes: p.bigBytes, ...g, load1: load1() });
   }
   const mbps = (ms: number | null | undefined) => (ms == null ? null : p.bigBytes / MB / (ms / 1000));
   const rawCopy = summarize(raw.map((r) => r.copyMs));
@@ -500,11 +501,11 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
 
   // (b) git-autosync first, then the assistant (the long one).
   const ours = await burstRun('git-autosync', p, log);
-  records.push({ suite: 'annex', kind: 'burst', ...ours });
+  records.push({ suite: 'annex', kind: 'burst', ...ours, load1: load1() });
   const theirs = await burstRun('assistant', p, log);
-  records.push({ suite: 'annex', kind: 'burst', ...theirs });
+  records.push({ suite: 'annex', kind: 'burst', ...theirs, load1: load1() });
   const rawBurst = await rawBurstRun(p, log);
-  records.push({ suite: 'annex', kind: 'burst-raw', ...rawBurst });
+  records.push({ suite: 'annex', kind: 'burst-raw', ...rawBurst, load1: load1() });
   // With the assistant capped, the speed-up is at least cap / ours.
   const speedup = ours.ms === null ? null : (theirs.ms ?? theirs.capMs) / ours.ms;
   const speedupLowerBound = theirs.ms === null;
@@ -613,6 +614,14 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
     table,
     records,
   };
+}
+
+/**
+ * The 1-minute load average when a run ended: the machine (2 cores) is shared with other test runs,
+ * so each record says how busy it was.
+ */
+function load1(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 function fmtMbps(x: number | null): string {

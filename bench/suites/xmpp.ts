@@ -15,7 +15,7 @@
 // The observer polls the peers' files (3 ms, as bench/lib/poll.ts explains), so an arrival is seen at
 // most one interval late.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -217,7 +217,9 @@ async function measure(
         log(`xmpp ${mode} ${measurement}: write ${i} timed out (${r.perPeer.length}/${peers.length})`);
       } else {
         samples.push(r.lastMs);
-        log(`xmpp ${mode} ${measurement}: write ${i}: ${Math.round(r.lastMs)} ms`);
+        log(
+          `xmpp ${mode} ${measurement}: write ${i}: ${Math.round(r.lastMs)} ms (load ${loadavg()[0]?.toFixed(2)})`,
+        );
       }
     }
     await sleep(COUNTER_SETTLE_MS);
@@ -242,7 +244,15 @@ async function measure(
       targetOn,
       met,
     };
-    records.push({ suite: 'xmpp', kind: 'summary', ...result, countersBefore: before, countersAfter: after });
+    records.push({
+      suite: 'xmpp',
+      kind: 'summary',
+      ...result,
+      countersBefore: before,
+      countersAfter: after,
+      // The 2-core machine is shared with other test runs: how busy it was when this ended.
+      load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+    });
     return result;
   } finally {
     if (topo) {
