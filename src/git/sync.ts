@@ -68,6 +68,8 @@ const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 const LOCK_RETRIES = 12;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
+/** `git annex add` of one commit batch; generous for big files, far below the 10 min default. */
+const ANNEX_ADD_TIMEOUT_MS = 120_000;
 /** In-progress operations of the user's, by the file git keeps while they last. */
 const USER_OPERATIONS: Array<[string, string]> = [
   ['MERGE_HEAD', 'merge'],
@@ -202,6 +204,9 @@ export class GitSync {
             ['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'],
             {
               input: live.join('\0'), // no trailing NUL: git-annex would read it as an empty path
+              // Seen once under load: git-annex stalled on its keys database while other git-annex
+              // processes ran. Bounded, so a stall fails and is retried instead of holding the lock.
+              timeoutMs: ANNEX_ADD_TIMEOUT_MS,
             },
           );
           // annex add skips files it considers unchanged; `git add -u` catches mode-only and git-side edits.
