@@ -130,3 +130,12 @@ test('compare: exactly 3× faster meets the burst target; a failed or missing ru
   assert.equal(alone.find((c) => c.metric.includes('time to peer'))?.met, null);
   assert.equal(alone.find((c) => c.metric.includes('commits'))?.met, true);
 });
+
+test('compare: idle CPU is judged at the precision shown, so 0.09999 % is not below 0.1 %', () => {
+  const at = (cpu: number) =>
+    compare([rec('cand', 'idle', idle(cpu, 1000))], 'cand', '').find((c) => c.metric.startsWith('idle CPU'))
+      ?.met;
+  assert.equal(at(0.0999879), false);
+  assert.equal(at(0.075), true);
+  assert.equal(at(0), true);
+});
