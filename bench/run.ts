@@ -5,7 +5,7 @@
 // at the same time (2 cores: concurrent agents would measure each other). A system that fails only
 // fails its own rows; the run still reports everything else and exits 0. Exit 1 means the harness
 // itself broke, 2 a bad option.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,21 @@ function printReport(records: RunRecord[], systems: System[]): Record<string, un
   return comparisons;
 }
 
+/**
+ * Prints the tables of a saved run again, with the current report code (e.g. after a fix to how a
+ * target is judged); the measurements are the saved ones.
+ */
+function reprint(file: string): number {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { startedAt: string; records: RunRecord[] };
+  const ids = new Set(saved.records.map((r) => r.system));
+  process.stdout.write(`\n## git-autosync benchmark, ${saved.startedAt} (re-printed from ${file})\n\n`);
+  printReport(
+    saved.records,
+    allSystems().filter((s) => ids.has(s.id)),
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
   let opts: BenchOptions;
   let systems: System[];
@@ -132,6 +147,7 @@ async function main(): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return 0;
     }
+    if (opts.report) return reprint(opts.report);
     params = paramsFor(opts, process.env);
     systems = selectSystems(opts);
     scenarios = selectScenarios(opts);

@@ -11,6 +11,8 @@ export interface BenchOptions {
   /** Keep the temp dirs (and agent logs) for debugging instead of deleting them. */
   keep: boolean;
   help: boolean;
+  /** Re-print the tables of a saved results JSON instead of running anything. */
+  report: string | null;
 }
 
 export interface BenchParams {
@@ -85,6 +87,7 @@ export const QUICK_PARAMS: BenchParams = {
 };
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
+       npm run bench -- --report bench/results/<file>.json   (re-print a saved run's tables)
   --only takes scenario names and system ids:
   scenarios: isolated, continuous, burst, idle
   systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
@@ -113,6 +116,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
     skipAnchor: truthy(env.BENCH_SKIP_ANCHOR),
     keep: truthy(env.BENCH_KEEP),
     help: false,
+    report: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -136,6 +140,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {
         break;
       case '--skip-anchor':
         o.skipAnchor = true;
+        break;
+      case '--report':
+        o.report = value();
         break;
       case '--keep':
         o.keep = true;

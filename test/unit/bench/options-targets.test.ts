@@ -10,6 +10,7 @@ test('parseOptions: flags, --flag=value, and env defaults that flags override', 
   assert.deepEqual(o.only, ['isolated', 'burst']);
   assert.equal(o.skipAnchor, true);
   assert.deepEqual(parseOptions(['--only=idle'], {}).only, ['idle']);
+  assert.equal(parseOptions(['--report', 'r.json'], {}).report, 'r.json');
   const e = parseOptions([], { BENCH_QUICK: '1', BENCH_ONLY: 'burst', BENCH_SKIP_ANCHOR: '0' });
   assert.equal(e.quick, true);
   assert.deepEqual(e.only, ['burst']);
