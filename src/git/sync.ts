@@ -68,8 +68,21 @@ const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 const LOCK_RETRIES = 12;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
-/** `git annex add` of one commit batch; generous for big files, far below the 10 min default. */
-const ANNEX_ADD_TIMEOUT_MS = 120_000;
+/** Bound of a commit's git-annex step: a base for start-up and locks, plus hashing time at a slow disk's pace. */
+const ANNEX_STEP_BASE_MS = 60_000;
+const ANNEX_HASH_BYTES_PER_MS = 20_000; // 20 MB/s
+
+function annexTimeout(paths: string[]): number {
+  let bytes = 0;
+  for (const p of paths) {
+    try {
+      bytes += lstatSync(p).size;
+    } catch {
+      // gone: nothing to hash
+    }
+  }
+  return ANNEX_STEP_BASE_MS + Math.ceil(bytes / ANNEX_HASH_BYTES_PER_MS);
+}
 /** In-progress operations of the user's, by the file git keeps while they last. */
 const USER_OPERATIONS: Array<[string, string]> = [
   ['MERGE_HEAD', 'merge'],
@@ -199,20 +212,23 @@ export class GitSync {
       if (live.length === 0) return;
       try {
         if (this.info.mode === 'annex') {
+          // Seen twice under heavy load, not reproduced since: a commit's git-annex step stalled for a
+          // minute. Bounded (git-annex hashes content, so the bound grows with the bytes), a stall
+          // fails and the batch is retried instead of holding the repository lock indefinitely.
+          const timeoutMs = annexTimeout(live.map((p) => join(this.info.workTree, p)));
           // Unlocked: annexed files stay ordinary writable files, never read-only symlinks.
           await this.runner.git(
             ['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'],
             {
               input: live.join('\0'), // no trailing NUL: git-annex would read it as an empty path
-              // Seen once under load: git-annex stalled on its keys database while other git-annex
-              // processes ran. Bounded, so a stall fails and is retried instead of holding the lock.
-              timeoutMs: ANNEX_ADD_TIMEOUT_MS,
+              timeoutMs,
             },
           );
           // annex add skips files it considers unchanged; `git add -u` catches mode-only and git-side edits.
           await this.runner.git(['add', '-u', '--pathspec-from-file=-', '--pathspec-file-nul'], {
             input: live.join('\0'),
             env: LITERAL,
+            timeoutMs, // runs git-annex's clean filter
           });
         } else {
           await this.runner.git(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], {
