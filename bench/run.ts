@@ -18,6 +18,8 @@ import { SetupError, withSession } from './lib/session.js';
 import { compare, type RunRecord } from './lib/targets.js';
 import { destroyAllTopologies } from './lib/topology.js';
 import { SCENARIOS } from './scenarios/index.js';
+import { run as runXmppSuite } from './suites/xmpp.js';
+import { run as runContentSuite } from './suites/annex.js';
 import { AssistantSystem } from './systems/assistant.js';
 import { AutosyncSystem } from './systems/autosync.js';
 import type { System } from './systems/types.js';
@@ -35,6 +37,27 @@ const MAX_SETUP_FAILURES = 2;
 const log = (msg: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
+/**
+ * Suites measure what does not fit the two-clone pair: XMPP propagation and fan-out (a Prosody and up
+ * to 10 agents), and annex content transfers (200 MB, 1,000 annexed files against the assistant).
+ * They run after the pair scenarios; `--only xmpp` / `--only content` select them.
+ */
+const SUITES = [
+  { name: 'xmpp', run: runXmppSuite },
+  { name: 'content', run: runContentSuite },
+] as const;
+const SUITE_NAMES = new Set<string>(SUITES.map((s) => s.name));
+
+function selectSuites(o: BenchOptions) {
+  if (!o.only) return [...SUITES];
+  return SUITES.filter((s) => o.only!.includes(s.name));
+}
+
+/** `--only` naming suites alone runs no pair scenario. */
+function onlySuites(o: BenchOptions): boolean {
+  return !!o.only && o.only.length > 0 && o.only.every((n) => SUITE_NAMES.has(n));
+}
+
 function allSystems(): System[] {
   return [new AutosyncSystem(false), new AutosyncSystem(true), new AssistantSystem()];
 }
@@ -50,6 +73,7 @@ function splitOnly(o: BenchOptions): { scenarios: string[] | null; systems: stri
   const scenarios: string[] = [];
   const systems: string[] = [];
   for (const n of o.only) {
+    if (SUITE_NAMES.has(n)) continue;
     if (scenarioNames.has(n)) scenarios.push(n);
     else if (systemIds.has(n)) systems.push(n);
     else throw new Error(`unknown scenario or system ${n}`);
@@ -68,6 +92,7 @@ function selectSystems(o: BenchOptions): System[] {
 }
 
 function selectScenarios(o: BenchOptions) {
+  if (onlySuites(o)) return [];
   const names = splitOnly(o).scenarios;
   return SCENARIOS.filter((s) => !names || names.includes(s.name));
 }
@@ -233,7 +258,22 @@ async function main(): Promise<number> {
         .join(' ')}\n` +
       `git-autosync at ${info.autosyncCommit}\n\n`,
   );
-  const comparisons = printReport(records, systems);
+  const comparisons = scenarios.length > 0 ? printReport(records, systems) : {};
+  const suites: Array<{ name: string; title?: string; ok: boolean; error?: string; records?: unknown[] }> =
+    [];
+  for (const suite of selectSuites(opts)) {
+    log(`suite ${suite.name}`);
+    try {
+      const r = await suite.run({ quick: opts.quick, log });
+      process.stdout.write(`\n## ${r.title}\n\n${r.table}\n`);
+      suites.push({ name: suite.name, title: r.title, ok: true, records: r.records });
+    } catch (e) {
+      // A suite that fails reports its error and the run goes on, like a failing system.
+      const msg = (e as Error)?.message ?? String(e);
+      process.stdout.write(`\n## suite ${suite.name}\n\nERROR: ${msg}\n`);
+      suites.push({ name: suite.name, ok: false, error: msg });
+    }
+  }
 
   const out = {
     startedAt: startedAt.toISOString(),
@@ -243,6 +283,7 @@ async function main(): Promise<number> {
     machine: { ...info, loadAverageAtEnd: os.loadavg() },
     records,
     comparisons,
+    suites,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(out, null, 2) + '\n';
