@@ -23,7 +23,7 @@ test('decide: table', () => {
       'burst uses the longer quiet period',
       { count: 500, firstAt: 1000, lastAt: 1100 },
       1200,
-      { kind: 'wait', ms: 300 },
+      { kind: 'wait', ms: 150 },
     ],
     [
       'burst settled',
