@@ -196,7 +196,9 @@ test('a path git refuses (inside a nested repository) is set aside and never blo
   await waitFor(() => read(b, 'ordinary.txt') === 'must arrive\n', { what: 'the ordinary file to arrive' });
   write(a, 'later.txt', 'and later ones too\n');
   await waitFor(() => read(b, 'later.txt') === 'and later ones too\n', { what: 'later commits' });
-  assert.equal(git(a, 'ls-files', '-s', 'vendor').trim(), '', 'no gitlink was committed');
+  // The nested project's files are ordinary files here; its .git is never committed, nor a gitlink.
+  assert.doesNotMatch(git(a, 'ls-files', '-s', 'vendor'), /^160000 /m, 'no gitlink was committed');
+  assert.equal(git(a, 'ls-files', 'vendor/.git').trim(), '');
   const st = await agentA.status();
   assert.ok(((st.services ?? []) as Array<{ state: string }>).every((s) => s.state === 'running'));
 });
@@ -214,18 +216,26 @@ test("a user's own merge in progress, or another branch checked out, is left alo
   write(a, 'm.txt', 'main\n');
   git(a, 'commit', '-q', '-am', 'main');
   await topo.startAll();
-  try {
-    git(a, 'merge', 'side');
-  } catch {
-    // the user now has a conflict to resolve
-  }
+  // The user's merge (retried if it meets the agent's index.lock, as a person would retry it).
+  await waitFor(
+    () => {
+      try {
+        git(a, 'merge', 'side');
+      } catch {
+        // a conflict (what we want) or a busy index (try again)
+      }
+      return existsSync(join(a, '.git', 'MERGE_HEAD'));
+    },
+    { what: 'the user’s merge to stop at its conflict', intervalMs: 100 },
+  );
   write(a, 'unrelated.txt', 'saved meanwhile\n');
   const st = await waitFor(
     async () => {
       const s = await agentA.status();
-      return s.errors?.commit?.includes('merge is in progress') ? s : null;
+      const why = `${s.errors?.commit ?? ''} ${s.errors?.merge ?? ''}`;
+      return why.includes('merge is in progress') ? s : null;
     },
-    { what: 'status to say syncing waits for the merge' },
+    { what: 'status to say syncing waits for the merge', timeoutMs: 20_000 },
   );
   assert.ok(st.running);
   assert.ok(existsSync(join(a, '.git', 'MERGE_HEAD')), 'the user’s merge is untouched');
