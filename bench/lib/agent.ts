@@ -145,3 +145,19 @@ export function installCleanupHandlers(more: () => void = () => {}): void {
     });
   }
 }
+
+/**
+ * Starts A, then B; if B cannot be started, A is stopped again, so a failed start never leaves a
+ * lone agent running (both systems start their pair this way).
+ */
+export async function startPair(
+  spawnOne: (name: 'A' | 'B') => AgentProcess,
+): Promise<{ a: AgentProcess; b: AgentProcess }> {
+  const a = spawnOne('A');
+  try {
+    return { a, b: spawnOne('B') };
+  } catch (e) {
+    await a.stop();
+    throw e;
+  }
+}

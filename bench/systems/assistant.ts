@@ -13,7 +13,7 @@
 // We run `git-annex assistant --foreground` directly (not via the `git annex` wrapper, which would add
 // a git process between us and the agent); SIGTERM stops it and its children.
 import { join } from 'node:path';
-import { AgentProcess } from '../lib/agent.js';
+import { AgentProcess, startPair } from '../lib/agent.js';
 import { exec, git } from '../lib/exec.js';
 import type { Topology } from '../lib/topology.js';
 import type { AgentPair, System } from './types.js';
@@ -55,12 +55,6 @@ export class AssistantSystem implements System {
         env: topo.env,
         logPath: join(topo.root, `assistant-${name}.log`),
       });
-    const a = spawnOne('A', topo.a);
-    try {
-      return { a, b: spawnOne('B', topo.b) };
-    } catch (e) {
-      await a.stop();
-      throw e;
-    }
+    return startPair((name) => spawnOne(name, name === 'A' ? topo.a : topo.b));
   }
 }

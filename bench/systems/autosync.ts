@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AgentProcess } from '../lib/agent.js';
+import { AgentProcess, startPair } from '../lib/agent.js';
 import { exec } from '../lib/exec.js';
 import type { Topology } from '../lib/topology.js';
 import type { AgentPair, System } from './types.js';
@@ -57,12 +57,6 @@ export class AutosyncSystem implements System {
           logPath: join(topo.root, `autosync-${name}.log`),
         },
       );
-    const a = spawnOne('A', topo.a);
-    try {
-      return { a, b: spawnOne('B', topo.b) };
-    } catch (e) {
-      await a.stop();
-      throw e;
-    }
+    return startPair((name) => spawnOne(name, name === 'A' ? topo.a : topo.b));
   }
 }

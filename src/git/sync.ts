@@ -22,7 +22,7 @@ import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
-import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
 export interface CommitResult {
@@ -417,24 +417,23 @@ export class GitSync {
     const [x, y] = head < sha ? [head, sha] : [sha, head];
     const mt = await this.runner.run(mergeTree(x, y));
     let tree = mt.tree;
-    let conflicts = mt.conflicts.size;
     if (!mt.clean && this.info.mode === 'annex') {
       const r = await this.annexMerge(ref, sha);
       if (r) return r;
       // git-annex could not resolve it (a conflict in a file kept in git): our resolver can.
     }
+    // Both sides' commit times: the resolver's tie-break and the merge commit's date.
+    const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
     if (!mt.clean) {
-      const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
       const entries: IndexEntry[] = [];
       for (const [path, stages] of mt.conflicts) {
         entries.push(...resolvePath(path, stages, [{ time: tx }, { time: ty }]));
       }
       tree = await this.buildTree(mt.tree, [...mt.conflicts.keys()], entries);
-      conflicts = mt.conflicts.size;
     }
-    const commit = await this.deterministicCommit(tree, x, y);
+    const commit = await this.deterministicCommit(tree, x, y, Math.max(tx, ty));
     await this.fastForward(commit);
-    return { from: ref, head: commit, conflicts, fastForward: false };
+    return { from: ref, head: commit, conflicts: mt.conflicts.size, fastForward: false };
   }
 
   /**
@@ -477,9 +476,8 @@ export class GitSync {
   }
 
   /** A merge commit whose id depends only on its tree and parents: peers that merge alike agree. */
-  private async deterministicCommit(tree: string, x: string, y: string): Promise<string> {
-    const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
-    const date = `${Math.max(tx, ty)} +0000`;
+  private async deterministicCommit(tree: string, x: string, y: string, time: number): Promise<string> {
+    const date = `${time} +0000`;
     const r = await this.runner.git(
       ['-c', 'commit.gpgsign=false', 'commit-tree', tree, '-p', x, '-p', y, '-m', 'git-autosync: merge'],
       {
@@ -532,9 +530,8 @@ export class GitSync {
     return { from: ref, head: after, conflicts: 1, fastForward: false };
   }
 
-  private async contains(commit: string, sha: string): Promise<boolean> {
-    const r = await this.runner.git(['merge-base', '--is-ancestor', sha, commit], { okCodes: [1] });
-    return r.code === 0;
+  private contains(commit: string, sha: string): Promise<boolean> {
+    return this.runner.run(isAncestor(sha, commit));
   }
 
   private get mergeMarker(): string {

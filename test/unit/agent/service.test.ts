@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay, Supervisor, type Service, type ServiceContext } from '../../../src/agent/service.js';
-import { Wakeup, KeyedQueue } from '../../../src/agent/queue.js';
+import { Wakeup } from '../../../src/agent/queue.js';
 import { EventBus } from '../../../src/agent/bus.js';
 import { createLogger } from '../../../src/log.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -30,15 +30,6 @@ test('Wakeup collapses many requests into one wake-up', async () => {
   for (let i = 0; i < 10; i++) w.request();
   await w.wait();
   assert.equal(w.isPending, false);
-});
-
-test('KeyedQueue never holds the same key twice', () => {
-  const q = new KeyedQueue<{ k: string }>((x) => x.k);
-  assert.equal(q.push({ k: 'a' }), true);
-  assert.equal(q.push({ k: 'a' }), false);
-  q.push({ k: 'b' });
-  assert.equal(q.size, 2);
-  assert.equal(q.shift()!.k, 'a');
 });
 
 test('Supervisor restarts a crashed service and reports the crash', async () => {
