@@ -10,8 +10,9 @@
 //   git cat-file blob git-annex:group.log / preferred-content.log (journal first, if present)
 //   git annex whereis --json              every annexed file in the work tree: key and holders
 //   git annex find --want-get[-by=UUID]   once per repository with an explicit preferred content
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { agentAlive } from '../agent/lock.js';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../transfer/keys.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
@@ -240,6 +241,7 @@ export class InventoryReader {
         transfer,
         explicitWanted,
         readonly: best.x.readonly,
+        pulls: reachable && path !== null && (await this.agentPullsFrom(path, here.uuid)),
       });
     }
 
@@ -283,6 +285,34 @@ export class InventoryReader {
       wantedBy: wantedBy.get(e.key) ?? [],
     }));
     return { repos, keys, remoteUuids, hereUuid: here.uuid };
+  }
+
+  /**
+   * Whether the non-bare repository at `path` (a remote of ours on this machine) runs a live
+   * git-autosync agent that has us as a usable annex remote, and so downloads what it wants from us
+   * by itself. Only local remotes can be asked; for a network remote the answer is "no", and we
+   * upload (git-annex-shell on the far side records the transfer, which its agent then sees).
+   */
+  private async agentPullsFrom(path: string, hereUuid: string): Promise<boolean> {
+    // The remote's url may name the work tree or its .git directory.
+    const gitDir = basename(path) === '.git' ? path : join(path, '.git');
+    try {
+      if (!statSync(gitDir).isDirectory()) return false; // a bare repository or a gitfile link
+    } catch {
+      return false;
+    }
+    if (!agentAlive(join(gitDir, 'autosync', 'agent.pid'))) return false;
+    const cfg = await this.runner.git(
+      ['config', '-f', join(gitDir, 'config'), '-z', '--get-regexp', '^remote\\.'],
+      {
+        okCodes: [1],
+      },
+    );
+    return parseRemoteConfig(cfg.stdout).some((r) => {
+      if (r.uuid !== hereUuid || r.ignore) return false;
+      const p = localPathOf(r, dirname(gitDir));
+      return p === null || existsSync(p);
+    });
   }
 
   /** A log file from the git-annex branch; an uncommitted journal copy (the whole file) wins. */

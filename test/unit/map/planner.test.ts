@@ -175,6 +175,22 @@ const rows: Row[] = [
     drops: [],
   },
   {
+    name: 'a peer whose own agent pulls from us is not uploaded to (it downloads what it wants); the bridge still is',
+    repos: [here, b, c, { ...d, pulls: true }],
+    keys: [key('k1', [A], [A, B, D])],
+    downloads: [],
+    uploads: ['k1->cloud'],
+    drops: [],
+  },
+  {
+    name: 'the pulling peer is the downloader: we fetch from it, as it would from us',
+    repos: [here, { ...d, pulls: true }],
+    keys: [key('k1', [D], [A, D])],
+    downloads: ['k1<-desk'],
+    uploads: [],
+    drops: [],
+  },
+  {
     name: 'equal costs: remote name breaks the tie (stable order)',
     repos: [here, repo(D, { remote: 'zeta', cost: 100 }), repo(S, { remote: 'alpha', cost: 100 })],
     keys: [key('k1', [D, S], [A])],
