@@ -162,11 +162,27 @@ export class Agent {
       this.config.retryMaxMs,
     );
     this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
-    this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, () => {
+    this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, (merges, annexMoved, before) => {
       this.pusher.request();
-      // Files that arrived without their content, or content that arrived somewhere we can fetch
-      // it from (the location logs moved): the scanner finds what is wanted here.
-      this.transfers?.requestScan();
+      const transfers = this.transfers;
+      if (!transfers) return;
+      // Files that arrived without their content: plan just those files, at once (this is the
+      // path of a change to its content on the peer).
+      const head = merges[merges.length - 1]?.head;
+      if (head && before === null)
+        transfers.requestScan(); // a first checkout: the whole tree is new
+      else if (head && before !== null) {
+        annexedInRange(this.runner, before, head).then(
+          (found) => transfers.scanPaths(found.map((f) => f.path)),
+          (e: unknown) => {
+            this.log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
+            transfers.requestScan();
+          },
+        );
+      }
+      // Content arrived somewhere we can fetch it from, or a bridge copy may be droppable: a whole
+      // tree question, asked at a bounded rate (a burst moves the location logs dozens of times).
+      if (annexMoved) transfers.requestLocationScan();
     });
     this.merger.paused = (r) => this.pusher.state(r).paused;
     this.merger.onFetched = () => this.pusher.request();

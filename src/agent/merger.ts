@@ -39,8 +39,9 @@ export class Merger implements Service {
     private readonly log: Logger,
     private readonly bus: EventBus,
     private readonly remotes: () => string[],
-    /** After merges into the branch, or when the git-annex location logs moved (annexMoved). */
-    private readonly onMerged: (results: MergeResult[], annexMoved: boolean) => void,
+    /** After merges into the branch (`before` is where it was), or when the git-annex location
+     * logs moved (annexMoved). */
+    private readonly onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void,
   ) {}
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -136,7 +137,7 @@ export class Merger implements Service {
   }
 
   private async mergePass(): Promise<void> {
-    const { merges: results, annexMoved } = await this.sync.mergeIncoming();
+    const { merges: results, annexMoved, before } = await this.sync.mergeIncoming();
     for (const r of results) {
       this.log.info(
         { from: r.from, head: r.head, conflicts: r.conflicts },
@@ -144,7 +145,7 @@ export class Merger implements Service {
       );
       this.bus.emit('merge', { from: r.from, head: r.head, conflicts: r.conflicts });
     }
-    if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved);
+    if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved, before);
   }
 
   private scheduleRetry(): void {

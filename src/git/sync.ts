@@ -151,12 +151,13 @@ export class GitSync {
    * or are ignored are skipped, so a temp file renamed away before we got to it cannot block later
    * commits. Returns null when nothing changed.
    */
-  async commit(paths: string[]): Promise<CommitResult | null> {
-    if (paths.length === 0) return null;
-    return this.mutex.run(() => this.withLockRetry(() => this.commitLocked(paths)));
+  async commit(paths: string[], stageMore?: () => Promise<void>): Promise<CommitResult | null> {
+    if (paths.length === 0 && !stageMore) return null;
+    return this.mutex.run(() => this.withLockRetry(() => this.commitLocked(paths, stageMore)));
   }
 
-  private async commitLocked(paths: string[]): Promise<CommitResult | null> {
+  /** stageMore stages what string paths cannot name (see rawpaths.ts), under the same lock and checks. */
+  private async commitLocked(paths: string[], stageMore?: () => Promise<void>): Promise<CommitResult | null> {
     this.assertOurs();
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
     const ignored = await this.ignored(unique);
@@ -177,6 +178,7 @@ export class GitSync {
       }
       if (present.length > 0) await this.add(present);
     }
+    if (stageMore) await stageMore();
     const staged = await this.runner.git(['diff', '--cached', '--name-status', '-z', '--no-renames']);
     const fields = staged.stdout.split('\0');
     let added = 0,
@@ -311,7 +313,7 @@ export class GitSync {
    * Merges every incoming ref that HEAD does not already contain (and, in annex mode, the git-annex
    * branches). Returns what was merged, and whether the location logs moved.
    */
-  async mergeIncoming(): Promise<{ merges: MergeResult[]; annexMoved: boolean }> {
+  async mergeIncoming(): Promise<{ merges: MergeResult[]; annexMoved: boolean; before: string | null }> {
     const results: MergeResult[] = [];
     const annexMoved = this.info.mode === 'annex' && (await this.mergeAnnexBranch());
     // One call reads our branch with the incoming refs: the common case (nothing new) costs one process.
@@ -331,7 +333,7 @@ export class GitSync {
       const r = await this.mergeOne(ref, sha);
       if (r) results.push(r);
     }
-    return { merges: results, annexMoved };
+    return { merges: results, annexMoved, before: refs.get(`refs/heads/${b}`) ?? null };
   }
 
   /**
