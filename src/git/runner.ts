@@ -21,6 +21,16 @@ export interface RunResult {
   code: number;
 }
 
+/**
+ * A result whose stdout is git's exact bytes. File names are bytes to git, not text: a name that is
+ * not valid UTF-8 only survives the round trip through a Buffer (decoding turns it into U+FFFD).
+ */
+export interface BytesResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+}
+
 export interface Command<T> {
   args: string[];
   parse: (r: RunResult) => T;
@@ -70,6 +80,19 @@ export class Runner {
     }
   }
 
+  /** Like git(), with stdout as the exact bytes git wrote (for NUL-separated file names). */
+  async gitBytes(args: readonly string[], opts: RunOptions = {}): Promise<BytesResult> {
+    const queued = performance.now();
+    await this.acquire();
+    const started = performance.now();
+    try {
+      return await runProcessBytes(this.binary, args, { cwd: this.cwd, ...opts });
+    } finally {
+      this.release();
+      this.trace?.(args, started - queued, performance.now() - started);
+    }
+  }
+
   /** Optional per-command timing (waited for a slot, ran), for debug logs and benchmarks. */
   trace: ((args: readonly string[], waitMs: number, runMs: number) => void) | null = null;
 
@@ -99,13 +122,23 @@ export class Runner {
 }
 
 /** Spawns one process and collects its output. Exported for the few non-git binaries we run. */
-export function runProcess(
+export async function runProcess(
   file: string,
   args: readonly string[],
   opts: RunOptions & { cwd?: string } = {},
 ): Promise<RunResult> {
+  const r = await runProcessBytes(file, args, opts);
+  return { stdout: r.stdout.toString('utf8'), stderr: r.stderr, code: r.code };
+}
+
+/** runProcess with stdout left as bytes. */
+export function runProcessBytes(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions & { cwd?: string } = {},
+): Promise<BytesResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return new Promise((resolve, reject) => {
+  return new Promise<BytesResult>((resolve, reject) => {
     const child = spawn(file, args as string[], {
       cwd: opts.cwd,
       env: { ...process.env, ...BASE_ENV, ...opts.env } as NodeJS.ProcessEnv,
@@ -138,7 +171,7 @@ export function runProcess(
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
+      const stdout = Buffer.concat(out);
       const stderr = Buffer.concat(err).toString('utf8');
       const cmd = `${file} ${args.join(' ')}`.slice(0, 200);
       if (timedOut) {
