@@ -4,6 +4,11 @@
 //
 // A path is committed only once its size and mtime have held still (a file still being written
 // waits), except on flush, which commits everything: before a merge and on a clean stop.
+//
+// File names that are not valid UTF-8 cannot be string paths (decoding mangles them). A git scan
+// finds them as bytes; they wait in the same pending set under a key that no real path can equal (a
+// NUL, then the name C-quoted), with their bytes beside it, and are staged by those bytes inside the
+// commit. Everything else in the engine keeps string paths.
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service, ServiceContext } from './service.js';
@@ -13,6 +18,7 @@ import type { EventBus } from './bus.js';
 import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
 import { backoffDelay } from './service.js';
 import { BusyError, GitError, LockedError } from '../git/errors.js';
+import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
 
 /** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
 const RETRY_BASE_MS = 500;
@@ -25,6 +31,8 @@ const MAX_SPLIT_DEPTH = 14;
 const MAX_STUCK_SHOWN = 20;
 /** New directories arrive in bursts (a merge, `cp -r`); one scan after they settle covers them all. */
 const DIR_SETTLE_MS = 150;
+/** Starts the key of a name kept as bytes: a file name can never hold a NUL, so no path collides. */
+const RAW_KEY = '\0';
 
 export class Committer implements Service {
   readonly name = 'committer';
@@ -32,6 +40,8 @@ export class Committer implements Service {
   private newDirs = new Set<string>();
   /** Paths git refused to stage, set aside until they change again. */
   private stuck = new Map<string, string>();
+  /** Names that are not valid UTF-8, by key (RAW_KEY + quoted name), while pending or stuck. */
+  private raw = new Map<string, Buffer>();
   private dirTimer: NodeJS.Timeout | null = null;
   /** Pending paths that no longer exist (deletes, or the old half of a rename). */
   private deleted = new Set<string>();
@@ -60,7 +70,7 @@ export class Committer implements Service {
   async start(_ctx: ServiceContext): Promise<void> {
     this.stopped = false;
     // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
-    for (const p of await this.sync.pendingPaths()) this.note(p);
+    for (const p of await this.scan([], true)) this.note(p);
   }
 
   async stop(): Promise<void> {
@@ -88,31 +98,100 @@ export class Committer implements Service {
       this.dirTimer = null;
       const dirs = [...this.newDirs];
       this.newDirs.clear();
-      void this.reconcile(dirs);
+      void this.reconcile(dirs, true);
     }, DIR_SETTLE_MS);
   }
 
-  /** Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs). */
-  private async reconcile(under: string[] = []): Promise<void> {
+  /**
+   * Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs, a name
+   * the watcher could not decode). '' among the directories means the whole tree. retryStuck: see scan.
+   */
+  private async reconcile(under: string[] = [], retryStuck = false): Promise<void> {
     try {
-      const missed = (await this.sync.pendingPaths(under)).filter(
+      const missed = (await this.scan(under.includes('') ? [] : under, retryStuck)).filter(
         (p) => !this.pending.has(p) && !this.stuck.has(p),
       );
       if (missed.length > 0) {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
-        for (const p of missed) this.note(p, statOf(join(this.sync.info.workTree, p)).mtimeMs ?? undefined);
+        for (const p of missed) this.note(p, this.statKey(p).mtimeMs ?? undefined);
       }
     } catch (e) {
       this.log.warn({ err: String(e) }, 'reconciliation scan failed');
     }
   }
 
+  /**
+   * Paths that differ from HEAD, below some directories (all when none). When a name came out of
+   * git mangled (it holds U+FFFD), one more scan reads the names as bytes: those that are not valid
+   * UTF-8 are noted here, by their bytes, and their mangled strings are dropped from the answer.
+   * Trees without such names pay nothing. retryStuck: a name set aside earlier is tried again (the
+   * scan follows an event in its directory, the only sign it may have changed).
+   */
+  private async scan(under: string[], retryStuck: boolean): Promise<string[]> {
+    const found = await this.sync.pendingPaths(under);
+    if (!found.some(mayBeMangled)) {
+      if (retryStuck) this.forgetStuckRaw(under, []);
+      return found;
+    }
+    const names = await rawPendingNames(this.sync.runner, under);
+    if (retryStuck) this.forgetStuckRaw(under, names);
+    // Each raw name stands for one of the mangled strings: drop exactly that many of each.
+    const mangled = new Map<string, number>();
+    for (const n of names) {
+      const d = n.toString('utf8');
+      mangled.set(d, (mangled.get(d) ?? 0) + 1);
+    }
+    const paths = found.filter((p) => {
+      const left = mangled.get(p) ?? 0;
+      if (left > 0) mangled.set(p, left - 1);
+      return left === 0;
+    });
+    const fresh: string[] = [];
+    for (const n of names) {
+      const key = RAW_KEY + quoteName(n);
+      if (this.pending.has(key) || (this.stuck.has(key) && !retryStuck)) continue;
+      this.raw.set(key, n);
+      fresh.push(key);
+    }
+    if (fresh.length > 0) {
+      this.log.info(
+        { names: fresh.slice(0, 5).map(shown), count: fresh.length },
+        'file names that are not valid UTF-8 changed; committing them by their bytes',
+      );
+      for (const key of fresh) this.note(key, this.statKey(key).mtimeMs ?? undefined);
+    }
+    return paths;
+  }
+
+  /**
+   * A stuck name below these directories that a scan no longer finds (deleted, or put back as it
+   * is in HEAD) has nothing left to sync: it leaves the stuck list. String paths get the same from
+   * the watcher's next event; a name kept as bytes has no event of its own.
+   */
+  private forgetStuckRaw(under: string[], found: Buffer[]): void {
+    const prefixes = under.map((d) => Buffer.from(d.endsWith('/') ? d : d + '/', 'utf8'));
+    const still = new Set(found.map((n) => RAW_KEY + quoteName(n)));
+    for (const key of this.stuck.keys()) {
+      const name = key.startsWith(RAW_KEY) ? this.raw.get(key) : undefined;
+      if (!name || still.has(key)) continue;
+      if (prefixes.length > 0 && !prefixes.some((p) => name.subarray(0, p.length).equals(p))) continue;
+      this.stuck.delete(key);
+      if (!this.pending.has(key)) this.raw.delete(key);
+    }
+  }
+
+  /** lstat of a pending key: a string path, or a name kept as bytes. */
+  private statKey(key: string): { size: number | null; mtimeMs: number | null } {
+    const name = key.startsWith(RAW_KEY) ? this.raw.get(key) : undefined;
+    return statOf(name ? absName(this.sync.info.workTree, name) : join(this.sync.info.workTree, key));
+  }
+
   /** Called by the watcher for every changed path. Never blocks. */
   note(rel: string, seenAt?: number): void {
     const now = Date.now();
-    this.log.debug({ path: rel }, 'changed');
+    this.log.debug({ path: shown(rel) }, 'changed');
     this.stuck.delete(rel); // changed again: worth another try
-    const st = statOf(join(this.sync.info.workTree, rel));
+    const st = this.statKey(rel);
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
@@ -172,7 +251,7 @@ export class Committer implements Service {
     const batch: string[] = [];
     for (const [path, seen] of this.pending) {
       if (batch.length >= this.policy.maxBatch) break;
-      const st = statOf(join(this.sync.info.workTree, path));
+      const st = this.statKey(path);
       if (all || isStable(seen, st, now, this.policy.quietMs)) batch.push(path);
       // Still moving: re-baseline, so the next pass asks "has it held still since now?". Without
       // this, a write the watcher folded into an earlier event would keep the path pending forever.
@@ -223,8 +302,15 @@ export class Committer implements Service {
    * the whole batch is retried after a backoff.
    */
   private async commitSplitting(paths: string[], depth: number): Promise<void> {
+    const rawKeys = paths.filter((p) => p.startsWith(RAW_KEY));
+    const plain = rawKeys.length === 0 ? paths : paths.filter((p) => !p.startsWith(RAW_KEY));
+    const rawNames = rawKeys.map((k) => this.raw.get(k)).filter((n): n is Buffer => n !== undefined);
+    const stageRaw =
+      rawNames.length > 0 ? () => stageRawNames(this.sync.runner, this.sync.info, rawNames) : undefined;
     try {
-      const result = await this.sync.commit(paths);
+      const result = await this.sync.commit(plain, stageRaw);
+      // Committed: the bytes are needed again only if the name changes again (a new scan finds it).
+      for (const k of rawKeys) if (!this.pending.has(k)) this.raw.delete(k);
       if (result) {
         this.log.info({ sha: result.sha, files: paths.length }, result.message);
         this.bus.emit('commit', {
@@ -239,7 +325,7 @@ export class Committer implements Service {
       if (paths.length === 1 || depth >= MAX_SPLIT_DEPTH) {
         for (const p of paths) this.stuck.set(p, e.message);
         this.log.warn(
-          { paths: paths.slice(0, 5), count: paths.length, err: e.message },
+          { paths: paths.slice(0, 5).map(shown), count: paths.length, err: e.message },
           'git refuses these paths; set aside',
         );
         return;
@@ -252,11 +338,22 @@ export class Committer implements Service {
 
   /** Paths git refused to stage, with git's reason (for status). */
   stuckPaths(): Array<{ path: string; error: string }> {
-    return [...this.stuck].slice(0, MAX_STUCK_SHOWN).map(([path, error]) => ({ path, error }));
+    return [...this.stuck]
+      .slice(0, MAX_STUCK_SHOWN)
+      .map(([path, error]) =>
+        path.startsWith(RAW_KEY)
+          ? { path: shown(path), error: `${error} (the name is not valid UTF-8; shown C-quoted)` }
+          : { path, error },
+      );
   }
 }
 
-function statOf(abs: string): { size: number | null; mtimeMs: number | null } {
+/** A pending key as it may be printed (logs, status): a name kept as bytes shows its quoted form. */
+function shown(key: string): string {
+  return key.startsWith(RAW_KEY) ? key.slice(RAW_KEY.length) : key;
+}
+
+function statOf(abs: string | Buffer): { size: number | null; mtimeMs: number | null } {
   try {
     const st = lstatSync(abs);
     return { size: st.size, mtimeMs: st.mtimeMs };

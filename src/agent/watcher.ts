@@ -3,11 +3,17 @@
 // moves arrive as a delete plus an add, which git records as a rename. `.git/` is never watched;
 // gitignored directories are pruned from the watch (the committer re-checks every path with
 // `git check-ignore`, so a file that slips through is still not committed).
+//
+// A name that is not valid UTF-8 (Latin-1 `caf\xe9.txt`) reaches us decoded, with U+FFFD in place
+// of its invalid bytes; chokidar stats that mangled name, fails and drops the event. The raw
+// fs.watch event still arrives, so the directory that holds such a name is handed on to be scanned
+// with git, which reads names as bytes (see src/git/rawpaths.ts).
 import { watch, type FSWatcher } from 'chokidar';
 import { relative, sep } from 'node:path';
 import type { Service, ServiceContext } from './service.js';
 import type { Runner } from '../git/runner.js';
 import type { Logger } from '../log.js';
+import { mayBeMangled } from '../git/rawpaths.js';
 
 export class Watcher implements Service {
   readonly name = 'watcher';
@@ -19,7 +25,11 @@ export class Watcher implements Service {
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly onChange: (rel: string) => void,
-    /** A directory appeared: files created in it while its watch was being set up may be unseen. */
+    /**
+     * A directory to scan with git ('' is the work tree): it appeared, and files created in it while
+     * its watch was being set up may be unseen; or it holds a name that is not valid UTF-8, which
+     * the watcher cannot report as a path.
+     */
     private readonly onDirAdded: (rel: string) => void = () => {},
   ) {}
 
@@ -46,6 +56,17 @@ export class Watcher implements Service {
     fsw.on('addDir', (p: string) => {
       const rel = relative(this.workTree, p).split(sep).join('/');
       if (rel && !rel.startsWith('..')) this.onDirAdded(rel);
+    });
+    // Every fs.watch event, before chokidar's own filtering. A directory watch names the entry that
+    // changed; if the name came out mangled, chokidar will drop the event, so the directory is scanned.
+    fsw.on('raw', (_ev: string, name: string, details: unknown) => {
+      if (typeof name !== 'string' || !mayBeMangled(name)) return;
+      const dir = (details as { watchedPath?: unknown } | null)?.watchedPath;
+      if (typeof dir !== 'string') return;
+      const rel = relative(this.workTree, dir).split(sep).join('/');
+      if (rel.startsWith('..') || this.isIgnored(dir)) return;
+      this.log.debug({ dir: rel }, 'a name the watcher cannot decode changed; scanning its directory');
+      this.onDirAdded(rel);
     });
     fsw.on('error', (err: unknown) => {
       const e = err as NodeJS.ErrnoException;
