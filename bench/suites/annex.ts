@@ -637,15 +637,30 @@ if (isMain) {
   installCleanupHandlers(destroyAllTopologies);
   const quick = process.argv.includes('--quick');
   const json = process.argv.includes('--json');
-  run({ quick, log: (s) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`) }).then(
-    (r) => {
-      console.log(`\n## ${r.title}\n\n${r.table}\n`);
-      if (json) console.log(JSON.stringify(r.records));
-      process.exit(0);
-    },
-    (e) => {
-      console.error(`annex suite failed: ${(e as Error).stack ?? e}`);
-      process.exit(1);
-    },
-  );
+  // A developer's loop: `--burst-only` times just git-autosync's small-file burst (no anchor, no
+  // large file), for iterating on the content path; the suite's table needs the full run.
+  if (process.argv.includes('--burst-only')) {
+    const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+    burstRun('git-autosync', quick ? QUICK : FULL, log).then(
+      (r) => {
+        console.log(JSON.stringify({ ...r, load1: load1() }));
+        process.exit(r.ms === null ? 1 : 0);
+      },
+      (e) => {
+        console.error(`burst failed: ${(e as Error).stack ?? e}`);
+        process.exit(1);
+      },
+    );
+  } else
+    run({ quick, log: (s) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`) }).then(
+      (r) => {
+        console.log(`\n## ${r.title}\n\n${r.table}\n`);
+        if (json) console.log(JSON.stringify(r.records));
+        process.exit(0);
+      },
+      (e) => {
+        console.error(`annex suite failed: ${(e as Error).stack ?? e}`);
+        process.exit(1);
+      },
+    );
 }
