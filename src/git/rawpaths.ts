@@ -165,9 +165,8 @@ export async function rawPendingNames(runner: Runner, under: string[] = []): Pro
 
 /**
  * Stages names by their exact bytes: present ones are added or updated, missing ones removed. In
- * plain git mode one `update-index` (the same staging GitSync uses for string paths); in annex mode
- * `git annex add` decides git or annex by annex.largefiles, then `git add -u` catches mode-only and
- * git-side edits. The names come from `git status`, which never lists an ignored untracked file, so
+ * both modes one `update-index` (the same staging GitSync uses for string paths); in annex mode
+ * git-annex's clean filter decides git or annex by annex.largefiles. The names come from `git status`, which never lists an ignored untracked file, so
  * there is no separate ignore check. Must run where GitSync stages: inside its commit.
  */
 export async function stageRawNames(runner: Runner, info: RepoInfo, names: Buffer[]): Promise<void> {
@@ -182,26 +181,37 @@ export async function stageRawNames(runner: Runner, info: RepoInfo, names: Buffe
       gone.push(n);
     }
   }
-  if (info.mode === 'git' || gone.length > 0) {
-    // --remove drops a name that is missing from the work tree; --replace lets a file replace a
-    // directory of the same name (or the reverse).
-    const which = info.mode === 'git' ? [...present, ...gone] : gone;
-    await runner.git(['update-index', '--add', '--remove', '--replace', '-z', '--stdin'], {
-      input: joinNul(which),
-    });
+  const all = [...present, ...gone];
+  if (all.length === 0) return;
+  // --remove drops a name that is missing from the work tree; --replace lets a file replace a
+  // directory of the same name (or the reverse).
+  const stage = (which: Buffer[], config: string[], timeoutMs?: number) =>
+    which.length === 0
+      ? Promise.resolve()
+      : runner.git([...config, 'update-index', '--add', '--remove', '--replace', '-z', '--stdin'], {
+          input: joinNul(which),
+          timeoutMs,
+        });
+  if (info.mode === 'git') return void (await stage(all, []));
+  // Annex mode: git-annex's clean filter annexes or leaves to git, as GitSync.stageAnnex explains
+  // (the same rules: git-annex's default where no largefiles rule applies; never `git annex add`).
+  const timeoutMs = ANNEX_BASE_MS + Math.ceil(bytes / ANNEX_BYTES_PER_MS);
+  const base = ['-c', 'annex.gitaddtoannex=true'];
+  const configured = await runner.git(['config', 'annex.largefiles'], { okCodes: [1] });
+  if (configured.stdout.trim() !== '') return void (await stage(all, base, timeoutMs));
+  const attr = await runner.gitBytes(['check-attr', '-z', '--stdin', 'annex.largefiles'], {
+    input: joinNul(present),
+  });
+  const f = splitNul(attr.stdout);
+  const ruled = new Set<string>();
+  for (let i = 0; i + 2 < f.length; i += 3) {
+    if (f[i + 2]!.toString('latin1') !== 'unspecified') ruled.add(f[i]!.toString('latin1'));
   }
-  if (info.mode === 'annex' && present.length > 0) {
-    const timeoutMs = ANNEX_BASE_MS + Math.ceil(bytes / ANNEX_BYTES_PER_MS);
-    // Unlocked, like every other annexed file of the agent's: an ordinary writable file. No trailing
-    // NUL here: git-annex would read it as one more, empty, name.
-    await runner.git(['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'], {
-      input: Buffer.concat(present.flatMap((n, i) => (i === 0 ? [n] : [NUL, n]))),
-      timeoutMs,
-    });
-    await runner.git(['add', '-u', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-      input: joinNul(present),
-      env: LITERAL,
-      timeoutMs,
-    });
-  }
+  const isRuled = (n: Buffer) => ruled.has(n.toString('latin1'));
+  await stage(
+    all.filter((n) => !isRuled(n)),
+    [...base, '-c', 'annex.largefiles=anything'],
+    timeoutMs,
+  );
+  await stage(all.filter(isRuled), base, timeoutMs);
 }

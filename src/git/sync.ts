@@ -165,18 +165,12 @@ export class GitSync {
     const present: string[] = [];
     const gone: string[] = [];
     for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? present : gone).push(p);
-    if (this.info.mode === 'git') {
-      // One exact-path update for additions, edits and deletions alike. `git add --pathspec-from-file`
-      // matches every pathspec against every file: 1,000 paths took 300 ms; this is linear.
-      if (present.length + gone.length > 0) await this.updateIndex([...present, ...gone]);
-    } else {
-      if (gone.length > 0) {
-        await this.runner.git(
-          ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--pathspec-from-file=-', '--pathspec-file-nul'],
-          { input: gone.join('\0'), env: LITERAL },
-        );
-      }
-      if (present.length > 0) await this.add(present);
+    // One exact-path update for additions, edits and deletions alike. `git add --pathspec-from-file`
+    // matches every pathspec against every file: 1,000 paths took 300 ms; this is linear.
+    const all = [...present, ...gone];
+    if (all.length > 0) {
+      if (this.info.mode === 'git') await this.updateIndex(all);
+      else await this.stageAnnex(all, present);
     }
     if (stageMore) await stageMore();
     const staged = await this.runner.git(['diff', '--cached', '--name-status', '-z', '--no-renames']);
@@ -210,6 +204,10 @@ export class GitSync {
       message,
     ]);
     const sha = this.looseRef(this.branch) ?? (await this.head())!;
+    // git-annex's clean filter logged the new content's location in its journal, which only a
+    // git-annex command commits to the git-annex branch; without this the push would not tell peers
+    // that the content is here, and they would not fetch it.
+    if (this.info.mode === 'annex' && this.journalPending()) await this.mergeAnnexBranch();
     return { sha, parent, added, modified, deleted, message };
   }
 
@@ -218,12 +216,16 @@ export class GitSync {
    * removed, and a file that replaced a directory (or the reverse) replaces it. The paths were
    * already checked against .gitignore. A path that vanished in between is retried without it.
    */
-  private async updateIndex(paths: string[]): Promise<void> {
+  private async updateIndex(paths: string[], config: string[] = [], timeoutMs?: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.runner.git(['update-index', '--add', '--remove', '--replace', '-z', '--stdin'], {
-          input: paths.join('\0') + '\0',
-        });
+        await this.runner.git(
+          [...config, 'update-index', '--add', '--remove', '--replace', '-z', '--stdin'],
+          {
+            input: paths.join('\0') + '\0',
+            timeoutMs, // in annex mode each file goes through git-annex's clean filter (hashing)
+          },
+        );
         return;
       } catch (e) {
         if (
@@ -238,45 +240,45 @@ export class GitSync {
     }
   }
 
-  /** Annex mode: `git annex add`, so annex.largefiles decides git or annex. */
-  private async add(paths: string[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const live = attempt === 0 ? paths : paths.filter((p) => existsLink(join(this.info.workTree, p)));
-      if (live.length === 0) return;
-      try {
-        if (this.info.mode === 'annex') {
-          // Seen twice under heavy load, not reproduced since: a commit's git-annex step stalled for a
-          // minute. Bounded (git-annex hashes content, so the bound grows with the bytes), a stall
-          // fails and the batch is retried instead of holding the repository lock indefinitely.
-          const timeoutMs = annexTimeout(live.map((p) => join(this.info.workTree, p)));
-          // Unlocked: annexed files stay ordinary writable files, never read-only symlinks.
-          await this.runner.git(
-            ['-c', 'annex.addunlocked=true', 'annex', 'add', '--batch', '-z', '--quiet'],
-            {
-              input: live.join('\0'), // no trailing NUL: git-annex would read it as an empty path
-              timeoutMs,
-            },
-          );
-          // annex add skips files it considers unchanged; `git add -u` catches mode-only and git-side edits.
-          await this.runner.git(['add', '-u', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-            input: live.join('\0'),
-            env: LITERAL,
-            timeoutMs, // runs git-annex's clean filter
-          });
-        } else {
-          await this.runner.git(['add', '-A', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-            input: live.join('\0'),
-            env: LITERAL,
-          });
-        }
-        return;
-      } catch (e) {
-        // A file deleted between our check and git's: filter again and retry (bounded).
-        if (e instanceof GitError && /did not match any files|No such file/i.test(e.stderr) && attempt < 3)
-          continue;
-        throw e;
-      }
-    }
+  /**
+   * Annex mode. git stages the paths itself and runs git-annex's clean filter on each file, which
+   * annexes it or leaves it to git by annex.largefiles and annex.dotfiles, and keeps annexed files
+   * unlocked (ordinary writable files). Not `git annex add`: it stages files meant for git with a
+   * child `git add`, whose clean filter is a third git-annex process that can wait forever on a
+   * lock its grandparent holds (git-annex's keys database; a known class of git-annex deadlocks,
+   * timing-dependent). Seen here as commits that stalled for minutes, in CI too.
+   *
+   * `git annex add` annexes every non-dot file when annex.largefiles is not configured, but git's
+   * filter then keeps files in git; so for paths that no git config and no .gitattributes give a
+   * largefiles rule, `annex.largefiles=anything` restores git-annex's default. It is not passed
+   * for the others, since a command-line value would override their .gitattributes rule.
+   * `annex.gitaddtoannex=true`: the agent annexes by the rules even where a person turned that off
+   * for their own `git add`s, or big files would go into git.
+   */
+  private async stageAnnex(paths: string[], present: string[]): Promise<void> {
+    const timeoutMs = annexTimeout(present.map((p) => join(this.info.workTree, p)));
+    const base = ['-c', 'annex.gitaddtoannex=true'];
+    const configured = await this.runner.git(['config', 'annex.largefiles'], { okCodes: [1] });
+    if (configured.stdout.trim() !== '') return this.updateIndex(paths, base, timeoutMs);
+    const ruled = await this.largefilesAttr(present);
+    const byAttr = paths.filter((p) => ruled.has(p));
+    const byDefault = paths.filter((p) => !ruled.has(p));
+    if (byDefault.length > 0)
+      await this.updateIndex(byDefault, [...base, '-c', 'annex.largefiles=anything'], timeoutMs);
+    if (byAttr.length > 0) await this.updateIndex(byAttr, base, timeoutMs);
+  }
+
+  /** Paths that .gitattributes gives an annex.largefiles rule. */
+  private async largefilesAttr(paths: string[]): Promise<Set<string>> {
+    if (paths.length === 0) return new Set();
+    const r = await this.runner.git(['check-attr', '-z', '--stdin', 'annex.largefiles'], {
+      input: paths.join('\0') + '\0',
+    });
+    // Records of path, attribute, value; "unspecified" means no rule.
+    const f = r.stdout.split('\0');
+    const out = new Set<string>();
+    for (let i = 0; i + 2 < f.length; i += 3) if (f[i + 2] !== 'unspecified') out.add(f[i]!);
+    return out;
   }
 
   private async ignored(paths: string[]): Promise<Set<string>> {
@@ -352,6 +354,15 @@ export class GitSync {
       '--quiet',
     ]);
     return (await this.annexHead()) !== before;
+  }
+
+  /** git-annex has uncommitted journal entries (location logs written by the clean filter). */
+  private journalPending(): boolean {
+    try {
+      return readdirSync(join(this.info.gitDir, 'annex', 'journal')).length > 0;
+    } catch {
+      return false;
+    }
   }
 
   private async annexHead(): Promise<string> {

@@ -118,3 +118,30 @@ test('annex mode: a concurrent conflict on a file kept in git (a dotfile) resolv
   assert.ok(contents.includes('from a\n') && contents.includes('from b\n'), JSON.stringify(contents));
   assert.ok(!existsSync(join(a, '.git', 'MERGE_HEAD')) && !existsSync(join(b, '.git', 'MERGE_HEAD')));
 });
+
+test('annex mode: no largefiles config annexes every non-dot file, a .gitattributes rule wins where it applies', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+  const [a] = topo.clones as [string, string];
+  await topo.agents[0]!.start();
+  write(a, '.gitattributes', '*.txt annex.largefiles=nothing\n');
+  write(a, 'notes.txt', 'kept in git by the attribute\n');
+  write(a, 'photo.jpg', Buffer.alloc(2048, 3));
+  write(a, 'data.bin', 'tiny, but annexed by default\n');
+  write(a, '.hidden', 'a dotfile goes to git\n');
+  await waitFor(
+    () =>
+      git(a, 'status', '--porcelain').trim() === '' &&
+      ['notes.txt', 'photo.jpg', 'data.bin', '.hidden'].every((p) => git(a, 'ls-files', p).trim() === p),
+    { what: 'all four files committed' },
+  );
+  const annexed = annex(a, 'find', '--include=*').trim().split('\n').sort();
+  assert.deepEqual(annexed, ['data.bin', 'photo.jpg']);
+  // In git: the blob is the content itself, not an annex pointer.
+  assert.equal(git(a, 'cat-file', '-p', 'HEAD:notes.txt'), 'kept in git by the attribute\n');
+  assert.equal(git(a, 'cat-file', '-p', 'HEAD:.hidden'), 'a dotfile goes to git\n');
+  assert.match(git(a, 'cat-file', '-p', 'HEAD:data.bin'), /^\/annex\/objects\//);
+  // Annexed files stay ordinary writable files.
+  const st = lstatSync(join(a, 'data.bin'));
+  assert.ok(st.isFile() && !st.isSymbolicLink());
+  accessSync(join(a, 'data.bin'), constants.W_OK);
+});
