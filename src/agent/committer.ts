@@ -242,11 +242,13 @@ export class Committer implements Service {
   private async commitBatch(all: boolean): Promise<void> {
     // Directories that just appeared may hold files the watcher has not reported: find them first,
     // so a file moved into a new directory is committed together with its deletion (a rename).
-    if (this.newDirs.size > 0) await this.reconcile([...this.newDirs]);
     // A delete may be half of a rename whose new name the watcher has not reported yet (events lag
     // under load). One look at the whole tree finds it, so git records a rename, not delete + add.
-    // Deletes are rare next to edits, so this costs one git call now and then.
-    else if (this.deleted.size > 0) await this.reconcile();
+    // Deletes are rare next to edits, so this costs one git call now and then. It covers the new
+    // directories too; looking only in those missed a partner elsewhere (a rename racing a merge
+    // that created directories was committed as delete, then add).
+    if (this.deleted.size > 0) await this.reconcile();
+    else if (this.newDirs.size > 0) await this.reconcile([...this.newDirs]);
     const now = Date.now();
     const batch: string[] = [];
     for (const [path, seen] of this.pending) {
