@@ -38,11 +38,14 @@ const UNREACHABLE_RE =
 
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
-/** A lane is recycled (closed after its current keys, a new one opened) after this many keys or
- * this long: git-annex commits the location log only on exit, and peers should learn where content
- * is during a long run, not only at its end. */
-const LANE_MAX_KEYS = 100;
-const LANE_MAX_MS = 5 * 60_000;
+/** A lane is recycled (closed after its current keys, a new one opened) after this long or this
+ * many keys: git-annex commits the location log only on exit, and peers should learn where content
+ * is during a long run, not only at its end. By time rather than by count: each recycle costs a
+ * git-annex start, a location-log commit, a push, a peer's merge and a re-plan of the files moved.
+ * At 100 keys, small files recycled every ~1.7 s (20 times in a 1,000-file burst), and that churn
+ * halved the transfer rate next to a raw `git annex get -J2`. */
+const LANE_MAX_KEYS = 2_000;
+const LANE_MAX_MS = 10_000;
 /** With other remotes waiting for a lane, a lane yields after this many keys (round robin), so
  * one remote with thousands of files cannot starve the others. */
 const LANE_FAIR_KEYS = 8;
