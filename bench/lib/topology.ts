@@ -16,8 +16,9 @@ export interface Topology {
   annex: boolean;
 }
 
-/** What may pass from our environment into the sandbox: how to find programs and the temp dir. */
-const PASS_THROUGH = ['PATH', 'TMPDIR', 'TERM'];
+/** What may pass from our environment into the sandbox: how to find programs, the temp dir, and the
+ * agents' log level (trace logs every git call with its duration, for profiling a run). */
+const PASS_THROUGH = ['PATH', 'TMPDIR', 'TERM', 'GIT_AUTOSYNC_LOG_LEVEL'];
 
 export function sandboxEnv(home: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -167,22 +167,25 @@ export class Agent {
       const transfers = this.transfers;
       if (!transfers) return;
       // Files that arrived without their content: plan just those files, at once (this is the
-      // path of a change to its content on the peer).
+      // path of a change to its content on the peer). Content that arrived somewhere we can fetch
+      // it from, or a bridge copy that may be droppable, is a whole-tree question, asked at a
+      // bounded rate (a burst moves the location logs dozens of times).
       const head = merges[merges.length - 1]?.head;
       if (head && before === null)
         transfers.requestScan(); // a first checkout: the whole tree is new
       else if (head && before !== null) {
         annexedInRange(this.runner, before, head).then(
-          (found) => transfers.scanPaths(found.map((f) => f.path)),
+          (found) =>
+            transfers.afterMerge(
+              found.map((f) => f.path),
+              annexMoved,
+            ),
           (e: unknown) => {
             this.log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
             transfers.requestScan();
           },
         );
-      }
-      // Content arrived somewhere we can fetch it from, or a bridge copy may be droppable: a whole
-      // tree question, asked at a bounded rate (a burst moves the location logs dozens of times).
-      if (annexMoved) transfers.requestLocationScan();
+      } else if (annexMoved) transfers.afterMerge([], true);
     });
     this.merger.paused = (r) => this.pusher.state(r).paused;
     this.merger.onFetched = () => this.pusher.request();
@@ -217,6 +220,8 @@ export class Agent {
         // Content moved and git-annex logged where it is now: push the git-annex branch, which
         // also signals the peers.
         onLocationsChanged: () => this.pusher.request(),
+        // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
+        onDownloaded: (file) => this.committer.ownWrite(file),
       });
       services.push(this.transfers);
     }

@@ -27,6 +27,9 @@ const RETRY_MAX_MS = 60_000;
 const MAX_FLUSH_PASSES = 100;
 /** Halving a refused batch this deep reaches single paths for batches up to 2^14 = 16,384 paths. */
 const MAX_SPLIT_DEPTH = 14;
+/** Own writes remembered at once (see ownWrite); the oldest are forgotten first, which only means
+ * such a file is staged once more (a no-op commit), never that an edit is missed. */
+const MAX_OWN_WRITES = 20_000;
 /** status shows at most this many stuck paths (the count says how many there are). */
 const MAX_STUCK_SHOWN = 20;
 /** New directories arrive in bursts (a merge, `cp -r`); one scan after they settle covers them all. */
@@ -50,6 +53,8 @@ export class Committer implements Service {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private failures = 0;
+  /** Files the agent wrote itself, with the size and mtime it left them at (see ownWrite). */
+  private readonly ownWrites = new Map<string, { size: number | null; mtimeMs: number | null }>();
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
   private stopped = true;
@@ -186,12 +191,40 @@ export class Committer implements Service {
     return statOf(name ? absName(this.sync.info.workTree, name) : join(this.sync.info.workTree, key));
   }
 
+  /**
+   * The agent itself just wrote this file (git-annex filled an unlocked file with its downloaded
+   * content), so its next events are not an edit. Without this, every downloaded file was staged
+   * again, and staging runs git-annex's clean filter over the content: 5 s of CPU on the receiving
+   * side of a 1,000-file burst, competing with the downloads. The file's size and mtime are kept:
+   * while both still match, the file is what git-annex wrote; any later write changes them and is
+   * committed as usual. git-annex refreshes the index entry itself when its lane closes.
+   */
+  ownWrite(rel: string): void {
+    const st = this.statKey(rel);
+    if (st.size === null) return;
+    if (this.ownWrites.size >= MAX_OWN_WRITES) {
+      const oldest = this.ownWrites.keys().next().value;
+      if (oldest !== undefined) this.ownWrites.delete(oldest);
+    }
+    this.ownWrites.set(rel, st);
+    const seen = this.pending.get(rel);
+    if (seen && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
+      this.pending.delete(rel);
+      this.deleted.delete(rel);
+    }
+  }
+
   /** Called by the watcher for every changed path. Never blocks. */
   note(rel: string, seenAt?: number): void {
     const now = Date.now();
     this.log.debug({ path: shown(rel) }, 'changed');
     this.stuck.delete(rel); // changed again: worth another try
     const st = this.statKey(rel);
+    const own = this.ownWrites.get(rel);
+    if (own) {
+      if (own.size === st.size && own.mtimeMs === st.mtimeMs) return; // still what git-annex wrote
+      this.ownWrites.delete(rel);
+    }
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.

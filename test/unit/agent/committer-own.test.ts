@@ -1,0 +1,60 @@
+// The committer and files the agent wrote itself (git-annex filling an unlocked file with downloaded
+// content): not staged again while they are as git-annex left them, committed as usual once a
+// person changes them. A stand-in for GitSync records what reaches a commit; no git is spawned.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Committer } from '../../../src/agent/committer.js';
+import { EventBus } from '../../../src/agent/bus.js';
+import { createLogger } from '../../../src/log.js';
+import type { GitSync, CommitResult } from '../../../src/git/sync.js';
+import { tmpDir } from '../../helpers/repos.js';
+
+function fakeSync(workTree: string): { sync: GitSync; commits: string[][] } {
+  const commits: string[][] = [];
+  const sync = {
+    info: { workTree, mode: 'annex' },
+    pendingPaths: async () => [],
+    commit: async (paths: string[]): Promise<CommitResult | null> => {
+      commits.push([...paths].sort());
+      return {
+        sha: 'x'.repeat(40),
+        parent: null,
+        added: paths.length,
+        modified: 0,
+        deleted: 0,
+        message: 'm',
+      };
+    },
+  } as unknown as GitSync;
+  return { sync, commits };
+}
+
+test('a file git-annex filled is not staged again; a later edit to it is', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const f = fakeSync(tmp.path);
+  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  await c.start({ fail: () => {} } as never);
+  t.after(() => c.stop());
+  const file = join(tmp.path, 'photo.jpg');
+
+  // The event may come before the download is reported ...
+  writeFileSync(file, 'downloaded content');
+  c.note('photo.jpg');
+  c.ownWrite('photo.jpg');
+  // ... or after it, more than once.
+  writeFileSync(join(tmp.path, 'mine.txt'), 'a person wrote this');
+  c.note('photo.jpg');
+  c.note('mine.txt');
+  await c.flush();
+  assert.deepEqual(f.commits, [['mine.txt']], 'only the person’s file reaches a commit');
+
+  // A person edits the downloaded file: size or mtime moves, so it is committed.
+  writeFileSync(file, 'edited by a person');
+  utimesSync(file, new Date(), new Date(Date.now() + 2000));
+  c.note('photo.jpg');
+  await c.flush();
+  assert.deepEqual(f.commits, [['mine.txt'], ['photo.jpg']]);
+});
