@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
+import { ConfigWatch } from './config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
 import { readKey, readJson } from '../git/repo.js';
@@ -230,6 +231,8 @@ export class Agent {
       this.signal = this.createXmpp(this.config.xmpp.jid);
       services.push(this.signal);
     }
+    // Remotes added or changed while we run are picked up without a restart.
+    services.push(new ConfigWatch(this.info.gitDir, () => void this.reloadRemotes()));
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
     if (saved.all) this.pusher.setPaused(null, true);
@@ -323,6 +326,33 @@ export class Agent {
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
       this.merger.requestFetch();
+    }
+  }
+
+  /**
+   * The git config changed: read the remotes again. New ones are fetched and pushed to at once, a
+   * removed one is simply no longer used, and the refs watch follows the local bare ones. Reading
+   * writes nothing, so this cannot loop on its own config event.
+   */
+  private async reloadRemotes(): Promise<void> {
+    try {
+      const next = await this.runner.run(remotesCmd());
+      const key = (l: Array<{ name: string; url: string }>) => l.map((r) => `${r.name}\n${r.url}`).join('\0');
+      if (key(next) === key(this.remoteList)) return;
+      const known = new Set(this.remoteList.map((r) => `${r.name}\n${r.url}`));
+      const added = next.filter((r) => !known.has(`${r.name}\n${r.url}`)).map((r) => r.name);
+      this.log.info(
+        { remotes: next.map((r) => r.name), added },
+        'remotes changed in the git config; using the new list',
+      );
+      this.remoteList = next;
+      if (this.config.xmpp.jid) await this.loadRemoteUuids();
+      await this.supervisor.restart(this.refsWatch.name);
+      if (added.length > 0) this.merger.requestFetch(added);
+      this.pusher.request();
+      this.transfers?.requestScan();
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not read the remotes after a config change');
     }
   }
 

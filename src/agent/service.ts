@@ -79,6 +79,23 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Stops and starts one running service, on purpose (its inputs changed: e.g. the refs watch after
+   * the remotes changed). Not a crash: no backoff, no restart counted. A service that is not running
+   * is left to its own schedule.
+   */
+  async restart(name: string): Promise<void> {
+    const slot = this.slots.find((s) => s.service.name === name);
+    if (!slot || this.stopping || slot.status.state !== 'running') return;
+    slot.status.state = 'stopped';
+    try {
+      await slot.service.stop();
+    } catch (e) {
+      this.log.warn({ service: name, err: String(e) }, 'service stop failed');
+    }
+    await this.startOne(slot);
+  }
+
   statuses(): ServiceStatus[] {
     return this.slots.map((s) => ({ ...s.status }));
   }

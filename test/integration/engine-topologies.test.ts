@@ -118,3 +118,30 @@ test('git gc (refs packed, ref directories recreated) and a branch named work/no
   await waitFor(() => read(b, 'three.txt') === '3\n', { what: 'a to b after gc' });
   await converged(topo.clones);
 });
+
+test('a remote added while the agent runs is used without a restart', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
+  const [a, b] = topo.clones as [string, string];
+  // a starts knowing no remote; b knows a (but a is not bare, so b hears nothing from a by itself).
+  git(a, 'remote', 'remove', 'b');
+  await topo.startAll();
+  write(a, 'before.txt', 'committed while a had no remote\n');
+  await waitFor(() => clean(a) && git(a, 'ls-files', 'before.txt').trim() === 'before.txt', {
+    what: 'a to commit locally',
+  });
+  assert.equal(read(b, 'before.txt'), null);
+  git(a, 'remote', 'add', 'b', b);
+  // The config change alone is enough: a pushes what it has to the new remote.
+  await waitFor(() => read(b, 'before.txt') === 'committed while a had no remote\n', {
+    what: 'the new remote to get what a committed before it was added',
+  });
+  write(a, 'after.txt', 'and later changes too\n');
+  await waitFor(() => read(b, 'after.txt') === 'and later changes too\n', {
+    what: 'a later change to reach b',
+  });
+  const st = await topo.agents[0]!.status();
+  assert.deepEqual(
+    st.remotes.map((r: { name: string }) => r.name),
+    ['b'],
+  );
+});
