@@ -67,8 +67,10 @@ test('names that are not valid UTF-8 sync byte for byte: live, at start-up, edit
       readRaw(b, inNew)?.equals(binary),
     { what: 'names written while the agent runs to reach b, same bytes, same content', timeoutMs: 30_000 },
   );
-  for (const n of [cafe, inDir, inNew])
-    assert.ok(has(headNames(b), n), `b's HEAD names ${n.toString('latin1')}`);
+  // git writes the work tree before it moves the branch: HEAD may trail the files by a moment.
+  await waitFor(() => [cafe, inDir, inNew].every((n) => has(headNames(b), n)), {
+    what: "b's HEAD to name all three, byte for byte",
+  });
 
   // An edit on the receiving side travels back.
   writeFileSync(at(b, cafe), 'bonjour encore\n');
