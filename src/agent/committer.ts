@@ -111,7 +111,7 @@ export class Committer implements Service {
    * Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs, a name
    * the watcher could not decode). '' among the directories means the whole tree. retryStuck: see scan.
    */
-  private async reconcile(under: string[] = [], retryStuck = false): Promise<void> {
+  private async reconcile(under: string[] = [], retryStuck = false): Promise<number> {
     try {
       const missed = (await this.scan(under.includes('') ? [] : under, retryStuck)).filter(
         (p) => !this.pending.has(p) && !this.stuck.has(p),
@@ -120,8 +120,10 @@ export class Committer implements Service {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
         for (const p of missed) this.note(p, this.statKey(p).mtimeMs ?? undefined);
       }
+      return missed.length;
     } catch (e) {
       this.log.warn({ err: String(e) }, 'reconciliation scan failed');
+      return 0;
     }
   }
 
@@ -280,8 +282,12 @@ export class Committer implements Service {
     // Deletes are rare next to edits, so this costs one git call now and then. It covers the new
     // directories too; looking only in those missed a partner elsewhere (a rename racing a merge
     // that created directories was committed as delete, then add).
-    if (this.deleted.size > 0) await this.reconcile();
-    else if (this.newDirs.size > 0) await this.reconcile([...this.newDirs]);
+    // A file found in a new directory before its event may be the new half of a rename whose
+    // delete has not been reported either (both events lag under load): then the whole tree once.
+    // A flush (before a merge, at stop) commits everything at once, whatever the watcher has
+    // reported so far: the whole tree too, or a rename racing a merge is split in two commits.
+    if (all || this.deleted.size > 0) await this.reconcile();
+    else if (this.newDirs.size > 0 && (await this.reconcile([...this.newDirs])) > 0) await this.reconcile();
     const now = Date.now();
     const batch: string[] = [];
     for (const [path, seen] of this.pending) {
