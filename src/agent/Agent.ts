@@ -471,6 +471,12 @@ export class Agent {
         for (const r of this.remoteList)
           if (!this.pusher.state(r.name).paused) await this.merger.fetchAndMerge(r.name);
         const outcome = await this.pusher.pushAll();
+        // A remote we could push to but not fetch from is not in sync either: `sync` says so (exit
+        // 1), instead of reporting success with its changes left behind.
+        for (const [r, err] of outcome) {
+          const fetchErr = this.merger.fetchErrors.get(r);
+          if (!err && fetchErr) outcome.set(r, `fetch failed: ${fetchErr}`);
+        }
         return Object.fromEntries(outcome);
       }
       default:

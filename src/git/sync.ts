@@ -343,6 +343,10 @@ export class GitSync {
    * moved: peers' content locations changed, so what is wanted here may now be fetchable.
    */
   async mergeAnnexBranch(): Promise<boolean> {
+    // git-annex takes 50-130 ms to start, and most merges move no git-annex ref (an edit to a file
+    // kept in git): skip it when none moved since our last run and its journal is empty.
+    const inputs = await this.annexInputs();
+    if (inputs === this.lastAnnexInputs && !this.journalPending()) return false;
     const before = await this.annexHead();
     await this.runner.git([
       'annex',
@@ -353,8 +357,26 @@ export class GitSync {
       '--no-pull',
       '--quiet',
     ]);
-    return (await this.annexHead()) !== before;
+    const after = await this.annexHead();
+    this.lastAnnexInputs = await this.annexInputs();
+    return after !== before;
   }
+
+  /** The git-annex branches a merge of the location logs reads: ours and what peers pushed or we fetched. */
+  private async annexInputs(): Promise<string> {
+    const r = await this.runner.git([
+      'for-each-ref',
+      '--format=%(objectname) %(refname)',
+      'refs/heads/git-annex',
+      'refs/heads/synced/git-annex',
+      'refs/remotes/*/git-annex',
+      'refs/remotes/*/synced/git-annex',
+    ]);
+    return r.stdout;
+  }
+
+  /** What annexInputs() read after the last location-log merge; null before the first. */
+  private lastAnnexInputs: string | null = null;
 
   /** git-annex has uncommitted journal entries (location logs written by the clean filter). */
   private journalPending(): boolean {

@@ -193,3 +193,19 @@ test('a pid file naming some other live process is stale: start takes over, and 
   assert.equal(cli(['-C', repo, 'stop']).code, 0);
   assert.equal(cli(['-C', repo, 'stop']).stdout.includes('no agent is running'), true);
 });
+
+test('sync through a running agent exits 1 for a remote it could push to but not fetch from', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b']));
+  const [a, b] = topo.clones as [string, string];
+  // Pushes reach b; fetches go to a path that does not exist.
+  git(a, 'remote', 'set-url', '--push', 'b', b);
+  git(a, 'remote', 'set-url', 'b', join(b, 'gone'));
+  await topo.agents[0]!.start();
+  write(a, 'x.txt', 'x\n');
+  const r = cli(['-C', a, 'sync']);
+  assert.equal(r.code, 1, r.stderr);
+  oneLine(r.stderr, /remote 'b' failed: fetch failed/);
+  // The push half still happened: b has a's commit, x.txt included.
+  assert.equal(git(b, 'rev-parse', 'refs/heads/synced/main').trim(), git(a, 'rev-parse', 'HEAD').trim());
+  assert.equal(git(b, 'show', 'synced/main:x.txt'), 'x\n');
+});
