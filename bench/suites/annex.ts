@@ -16,6 +16,7 @@ import { mkdirSync, openSync, closeSync, writeSync, renameSync, statSync, writeF
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { AgentProcess, installCleanupHandlers, killAllAgents } from '../lib/agent.js';
 import { exec, git } from '../lib/exec.js';
@@ -385,9 +386,20 @@ interface RawBurstRun {
  * `git annex copy --to b` (no -J: one key after another, as one of the agent's lanes does). It only
  * fills B's annex; B's work tree is not updated, so it is a lower bound, not a like-for-like run.
  */
+/**
+ * Writes back every dirty page before a timed burst. The large-file runs before it leave ~1 GB of
+ * written data in the page cache; its write-back during the burst slowed every sqlite fsync of
+ * git-annex (the same git-autosync burst took 26-30 s right after them, 15 s on its own). Each
+ * system's burst starts from the same clean state.
+ */
+function flushDisk(): void {
+  spawnSync('sync', [], { stdio: 'ignore', timeout: 120_000 });
+}
+
 async function rawBurstRun(p: Params, log: Log): Promise<RawBurstRun> {
   const topo = await annexPeers('annex-burst-raw');
   try {
+    flushDisk();
     const files = smallFiles(p.smallFiles);
     mkdirSync(join(topo.a, 'burst'));
     for (const f of files) writeFileSync(join(topo.a, f.rel), f.content);
@@ -420,6 +432,7 @@ async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promis
     const guard = () => agents.forEach((a) => a.assertRunning());
     await warmUp(topo, guard);
     await sleep(system === 'assistant' ? ASSISTANT_SETTLE_MS : SETTLE_MS);
+    flushDisk();
     const files = smallFiles(p.smallFiles);
     mkdirSync(join(topo.a, 'burst'));
     const t0 = now();
