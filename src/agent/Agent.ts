@@ -41,6 +41,9 @@ interface PauseState {
   remotes: string[];
 }
 
+/** One process-wide handler (see startLocked), however many agents a process opens (tests). */
+let rejectionsLogged = false;
+
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
   foreground?: boolean;
@@ -146,6 +149,17 @@ export class Agent {
       { repo: this.info.workTree, mode: this.info.mode, recovered: this.lock!.recovered },
       'agent starting',
     );
+    // A rejected promise nobody awaited is a bug of ours, but it must not end the agent (Node's
+    // default): syncing would stop with nothing in the log. Record it and keep going.
+    if (!rejectionsLogged) {
+      rejectionsLogged = true;
+      process.on('unhandledRejection', (err) => {
+        this.log.error(
+          { err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+          'unhandled rejection (a bug); the agent keeps running',
+        );
+      });
+    }
     // After a kill -9: a dead git's index.lock, a half-done merge. Instant, never a timeout.
     await this.sync.recover();
     this.remoteList = await this.runner.run(remotesCmd());

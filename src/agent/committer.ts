@@ -239,7 +239,8 @@ export class Committer implements Service {
 
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    // Another caller's pass may fail (a flush rethrows); that failure is theirs, ours comes below.
+    while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
     // every pass takes maxBatch paths out or sets them aside).
     for (let i = 0; this.pending.size > 0 && i < MAX_FLUSH_PASSES; i++) await this.runOnce(true);
@@ -263,7 +264,11 @@ export class Committer implements Service {
   }
 
   private async runOnce(all: boolean): Promise<void> {
-    if (this.running) return this.running;
+    // Joining a pass already under way: its failure belongs to whoever started it. A flush's pass
+    // rethrows (its caller handles it); handed back to a timer's `void` call, that rejection went
+    // unhandled and ended the agent (seen under load: a flush before a merge, during the user's
+    // merge, raced the commit timer).
+    if (this.running) return all ? this.running : this.running.catch(() => undefined);
     const work = this.commitBatch(all);
     this.running = work;
     try {

@@ -53,6 +53,10 @@ const BASE_ENV: Record<string, string> = {
   LC_ALL: 'C',
   LANG: 'C',
   GIT_MERGE_AUTOEDIT: 'no',
+  // `git status` otherwise takes index.lock to write back refreshed stat data, and a person's
+  // `git commit` at that moment fails with "index.lock: File exists" (seen in a test). A background
+  // tool should take only the locks its writes need.
+  GIT_OPTIONAL_LOCKS: '0',
   // ssh must fail rather than wait for a password or a host-key answer nobody will type.
   GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
 };

@@ -32,6 +32,7 @@ const CHILD_ENV: Record<string, string> = {
   SSH_ASKPASS: 'true',
   LC_ALL: 'C',
   LANG: 'C',
+  GIT_OPTIONAL_LOCKS: '0', // as in runner.ts: no index.lock for read-only refreshes
   // For git's own ssh (git-annex runs git too). git-annex runs ssh itself and ignores this unless
   // GIT_ANNEX_USE_GIT_SSH=1, which we do not set: that would also turn off its ssh connection
   // caching, which many small transfers over one remote depend on. git-annex's ssh cannot prompt
