@@ -159,6 +159,20 @@ export class GitSync {
   /** stageMore stages what string paths cannot name (see rawpaths.ts), under the same lock and checks. */
   private async commitLocked(paths: string[], stageMore?: () => Promise<void>): Promise<CommitResult | null> {
     this.assertOurs();
+    // git merge (or cherry-pick, or stash pop) writes its conflicts into the index a moment before
+    // it writes MERGE_HEAD. Staging in that moment would mark the user's conflict resolved with its
+    // markers in it, so unmerged entries count as an operation in progress too.
+    if (!existsSync(this.mergeMarker)) {
+      const u = await this.runner.git(['ls-files', '-u', '-z']);
+      if (u.stdout !== '') {
+        throw new BusyError(
+          'a merge is in progress (the index has unmerged paths); syncing waits until you finish it',
+          [],
+          null,
+          '',
+        );
+      }
+    }
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
     const ignored = await this.ignored(unique);
     const candidates = unique.filter((p) => !ignored.has(p));

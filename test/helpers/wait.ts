@@ -5,7 +5,9 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** How often to re-check. Short, since checks are cheap reads of files or status. */
   intervalMs?: number;
-  what?: string;
+  /** What is awaited, for the failure message; a function is asked at the deadline (it can name
+   * state gathered while polling). */
+  what?: string | (() => string);
 }
 
 export async function waitFor<T>(
@@ -26,7 +28,8 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastErr ? ` (last error: ${String(lastErr)})` : ` (last value: ${JSON.stringify(last)})`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'condition'}${detail}`);
+      const what = typeof opts.what === 'function' ? opts.what() : (opts.what ?? 'condition');
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

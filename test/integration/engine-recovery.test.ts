@@ -229,13 +229,20 @@ test("a user's own merge in progress, or another branch checked out, is left alo
     { what: 'the user’s merge to stop at its conflict', intervalMs: 100 },
   );
   write(a, 'unrelated.txt', 'saved meanwhile\n');
+  let last: unknown = null;
   const st = await waitFor(
     async () => {
       const s = await agentA.status();
+      last = { errors: s.errors, pending: s.pendingChanges, services: s.services };
       const why = `${s.errors?.commit ?? ''} ${s.errors?.merge ?? ''}`;
       return why.includes('merge is in progress') ? s : null;
     },
-    { what: 'status to say syncing waits for the merge', timeoutMs: 20_000 },
+    {
+      // The committer retries a refused commit with backoff (0.5 s doubling), so under load the
+      // first attempt that meets the merge can come a while after the merge began.
+      what: () => `status to say syncing waits for the merge (last status: ${JSON.stringify(last)})`,
+      timeoutMs: 45_000,
+    },
   );
   assert.ok(st.running);
   assert.ok(existsSync(join(a, '.git', 'MERGE_HEAD')), 'the user’s merge is untouched');
