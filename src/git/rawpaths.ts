@@ -193,25 +193,42 @@ export async function stageRawNames(runner: Runner, info: RepoInfo, names: Buffe
           timeoutMs,
         });
   if (info.mode === 'git') return void (await stage(all, []));
-  // Annex mode: git-annex's clean filter annexes or leaves to git, as GitSync.stageAnnex explains
-  // (the same rules: git-annex's default where no largefiles rule applies; never `git annex add`).
+  // Annex mode: git-annex's clean filter annexes or leaves to git (see annexStaging).
   const timeoutMs = ANNEX_BASE_MS + Math.ceil(bytes / ANNEX_BYTES_PER_MS);
+  for (const g of await annexStaging(runner, all)) await stage(g.names, g.config, timeoutMs);
+}
+
+/**
+ * How annex mode stages names with `git update-index`, which runs git-annex's clean filter on each
+ * file: it annexes the file or leaves it to git by annex.largefiles and annex.dotfiles, and keeps
+ * annexed files unlocked. GitSync.stageAnnex says why not `git annex add`. Returns the groups of
+ * names with the `-c` options each needs:
+ *  - `annex.gitaddtoannex=true` always: the agent annexes by the rules even where a person turned
+ *    that off for their own `git add`s, or big files would go into git;
+ *  - `annex.largefiles=anything` for names no rule covers (none in git config, none in
+ *    .gitattributes): `git annex add` annexes every non-dot file then, git's filter would not. It is
+ *    not passed for the others, since a command-line value would override their .gitattributes rule.
+ */
+export async function annexStaging(
+  runner: Runner,
+  names: Buffer[],
+): Promise<Array<{ names: Buffer[]; config: string[] }>> {
+  if (names.length === 0) return [];
   const base = ['-c', 'annex.gitaddtoannex=true'];
   const configured = await runner.git(['config', 'annex.largefiles'], { okCodes: [1] });
-  if (configured.stdout.trim() !== '') return void (await stage(all, base, timeoutMs));
+  if (configured.stdout.trim() !== '') return [{ names, config: base }];
   const attr = await runner.gitBytes(['check-attr', '-z', '--stdin', 'annex.largefiles'], {
-    input: joinNul(present),
+    input: joinNul(names),
   });
+  // Records of name, attribute, value; "unspecified" means no rule. Names compared as bytes.
   const f = splitNul(attr.stdout);
   const ruled = new Set<string>();
   for (let i = 0; i + 2 < f.length; i += 3) {
     if (f[i + 2]!.toString('latin1') !== 'unspecified') ruled.add(f[i]!.toString('latin1'));
   }
   const isRuled = (n: Buffer) => ruled.has(n.toString('latin1'));
-  await stage(
-    all.filter((n) => !isRuled(n)),
-    [...base, '-c', 'annex.largefiles=anything'],
-    timeoutMs,
-  );
-  await stage(all.filter(isRuled), base, timeoutMs);
+  return [
+    { names: names.filter((n) => !isRuled(n)), config: [...base, '-c', 'annex.largefiles=anything'] },
+    { names: names.filter(isRuled), config: base },
+  ].filter((g) => g.names.length > 0);
 }

@@ -23,6 +23,7 @@ import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
 export interface CommitResult {
@@ -255,44 +256,25 @@ export class GitSync {
   }
 
   /**
-   * Annex mode. git stages the paths itself and runs git-annex's clean filter on each file, which
-   * annexes it or leaves it to git by annex.largefiles and annex.dotfiles, and keeps annexed files
-   * unlocked (ordinary writable files). Not `git annex add`: it stages files meant for git with a
-   * child `git add`, whose clean filter is a third git-annex process that can wait forever on a
-   * lock its grandparent holds (git-annex's keys database; a known class of git-annex deadlocks,
-   * timing-dependent). Seen here as commits that stalled for minutes, in CI too.
-   *
-   * `git annex add` annexes every non-dot file when annex.largefiles is not configured, but git's
-   * filter then keeps files in git; so for paths that no git config and no .gitattributes give a
-   * largefiles rule, `annex.largefiles=anything` restores git-annex's default. It is not passed
-   * for the others, since a command-line value would override their .gitattributes rule.
-   * `annex.gitaddtoannex=true`: the agent annexes by the rules even where a person turned that off
-   * for their own `git add`s, or big files would go into git.
+   * Annex mode. git stages the paths itself and runs git-annex's clean filter on each file (the
+   * rules and `-c` options: rawpaths.ts annexStaging). Not `git annex add`: it stages files meant
+   * for git with a child `git add`, whose clean filter is a third git-annex process that can wait
+   * forever on a lock its grandparent holds (git-annex's keys database; a known class of git-annex
+   * deadlocks, timing-dependent). Seen here as commits that stalled for minutes, in CI too.
    */
   private async stageAnnex(paths: string[], present: string[]): Promise<void> {
     const timeoutMs = annexTimeout(present.map((p) => join(this.info.workTree, p)));
-    const base = ['-c', 'annex.gitaddtoannex=true'];
-    const configured = await this.runner.git(['config', 'annex.largefiles'], { okCodes: [1] });
-    if (configured.stdout.trim() !== '') return this.updateIndex(paths, base, timeoutMs);
-    const ruled = await this.largefilesAttr(present);
-    const byAttr = paths.filter((p) => ruled.has(p));
-    const byDefault = paths.filter((p) => !ruled.has(p));
-    if (byDefault.length > 0)
-      await this.updateIndex(byDefault, [...base, '-c', 'annex.largefiles=anything'], timeoutMs);
-    if (byAttr.length > 0) await this.updateIndex(byAttr, base, timeoutMs);
-  }
-
-  /** Paths that .gitattributes gives an annex.largefiles rule. */
-  private async largefilesAttr(paths: string[]): Promise<Set<string>> {
-    if (paths.length === 0) return new Set();
-    const r = await this.runner.git(['check-attr', '-z', '--stdin', 'annex.largefiles'], {
-      input: paths.join('\0') + '\0',
-    });
-    // Records of path, attribute, value; "unspecified" means no rule.
-    const f = r.stdout.split('\0');
-    const out = new Set<string>();
-    for (let i = 0; i + 2 < f.length; i += 3) if (f[i + 2] !== 'unspecified') out.add(f[i]!);
-    return out;
+    const groups = await annexStaging(
+      this.runner,
+      paths.map((p) => Buffer.from(p, 'utf8')),
+    );
+    for (const g of groups) {
+      await this.updateIndex(
+        g.names.map((n) => n.toString('utf8')),
+        g.config,
+        timeoutMs,
+      );
+    }
   }
 
   private async ignored(paths: string[]): Promise<Set<string>> {
