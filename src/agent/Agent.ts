@@ -351,10 +351,10 @@ export class Agent {
   private async reloadRemotes(): Promise<void> {
     try {
       const next = await this.runner.run(remotesCmd());
-      const key = (l: Array<{ name: string; url: string }>) => l.map((r) => `${r.name}\n${r.url}`).join('\0');
-      if (key(next) === key(this.remoteList)) return;
-      const known = new Set(this.remoteList.map((r) => `${r.name}\n${r.url}`));
-      const added = next.filter((r) => !known.has(`${r.name}\n${r.url}`)).map((r) => r.name);
+      const id = (r: { name: string; url: string }) => `${r.name}\n${r.url}`;
+      if (next.map(id).join('\0') === this.remoteList.map(id).join('\0')) return;
+      const known = new Set(this.remoteList.map(id));
+      const added = next.filter((r) => !known.has(id(r))).map((r) => r.name);
       this.log.info(
         { remotes: next.map((r) => r.name), added },
         'remotes changed in the git config; using the new list',
