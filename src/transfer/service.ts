@@ -45,6 +45,15 @@ export function locationScanDelay(lastFullMs: number): number {
   return Math.min(LOCATION_SCAN_MAX_WAIT_MS, Math.max(0, lastFullMs) * LOCATION_SCAN_FACTOR);
 }
 
+/**
+ * A work-tree name that is not valid UTF-8 reaches us from git and git-annex decoded, with U+FFFD
+ * in place of its bytes. git-annex cannot find the file by that name, so a targeted scan (whereis
+ * by path) would skip it: such names are planned by a full scan, whose answers are by key.
+ */
+function unnameable(path: string): boolean {
+  return path.includes('\uFFFD');
+}
+
 /** Drops of a scan run as one git-annex process per remote; this bounds a hung one. */
 const DROP_TIMEOUT_MS = 10 * 60_000;
 
@@ -146,7 +155,7 @@ export class TransferService implements Service {
         }
         // Re-plan this file after the batch: content that just arrived may be wanted elsewhere
         // (flood onward), and a bridge copy may now be droppable.
-        if (e.file !== undefined && isSafeRelPath(e.file)) this.addPendingPath(e.file);
+        if (e.file !== undefined && isSafeRelPath(e.file) && !unnameable(e.file)) this.addPendingPath(e.file);
         else this.fullScan = true;
       },
       onBatchDone: () => {
@@ -182,7 +191,7 @@ export class TransferService implements Service {
     // With the files' paths (annexedInRange), the scan looks at just those files; without them,
     // at the whole tree.
     const safe = paths?.filter(isSafeRelPath) ?? [];
-    if (safe.length === 0) {
+    if (safe.length === 0 || safe.some(unnameable)) {
       this.requestScan();
       return;
     }
@@ -198,6 +207,7 @@ export class TransferService implements Service {
 
   /** Plan just these work-tree files soon (files a merge brought in, possibly without content). */
   scanPaths(paths: readonly string[]): void {
+    if (paths.some(unnameable)) return this.requestScan();
     let n = 0;
     for (const p of paths) {
       if (!isSafeRelPath(p)) continue;
@@ -412,7 +422,8 @@ export class TransferService implements Service {
   private async runDrops(drops: PlannedDrop[]): Promise<void> {
     const groups = new Map<string, PlannedDrop[]>();
     for (const d of drops) {
-      if (!isSafeRelPath(d.file)) continue;
+      // A name git-annex cannot be given back (see unnameable) is not dropped: its copy stays.
+      if (!isSafeRelPath(d.file) || unnameable(d.file)) continue;
       if (d.remote !== null && this.queue?.isPaused(d.remote)) continue;
       if (d.remote === null && this.queue?.paused.all) continue;
       // Never drop a key that is being moved right now (it may be the source of an upload).

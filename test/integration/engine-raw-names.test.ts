@@ -113,3 +113,27 @@ test('names that are not valid UTF-8 sync byte for byte: live, at start-up, edit
   assert.ok(!log.includes('\uFFFD'), 'no mangled name in the log');
   assert.match(log, /na\\\\357ve\.txt|caf\\\\351\.txt/);
 });
+
+test('annex mode: an annexed file whose name is not valid UTF-8 arrives with its content', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+  const [a, b] = topo.clones as [string, string];
+  await topo.startAll();
+  // annex.largefiles is unset: every non-dot file is annexed, so b must fetch the content by key.
+  const photo = latin1('f\xeate.jpg');
+  const body = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xe9]);
+  writeFileSync(at(a, photo), body);
+  await waitFor(() => readRaw(b, photo)?.equals(body), {
+    what: 'the annexed content under the byte-exact name on b',
+    timeoutMs: 60_000,
+  });
+  await waitFor(() => has(headNames(b), photo), { what: "b's HEAD to name it byte for byte" });
+  // It travelled as an annex pointer (content fetched by key), not as a blob in git.
+  const tree = execFileSync('git', ['ls-tree', '-r', '-z', 'HEAD'], { cwd: b, env: GIT_ENV });
+  const entry = tree
+    .toString('latin1')
+    .split('\0')
+    .find((e) => e.endsWith('\t' + photo.toString('latin1')));
+  assert.ok(entry, 'the name is in the tree');
+  const sha = entry.split('\t')[0]!.split(' ')[2]!;
+  assert.match(git(b, 'cat-file', '-p', sha), /^\/annex\/objects\/SHA256E-s8--/);
+});
