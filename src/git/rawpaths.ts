@@ -18,6 +18,11 @@ const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 const ANNEX_BASE_MS = 60_000;
 const ANNEX_BYTES_PER_MS = 20_000;
 
+/** How long staging `bytes` in annex mode may take before it counts as hung (GitSync uses it too). */
+export function annexStageTimeoutMs(bytes: number): number {
+  return ANNEX_BASE_MS + Math.ceil(bytes / ANNEX_BYTES_PER_MS);
+}
+
 /** True when a decoded name may stand for bytes that are not UTF-8 (it holds U+FFFD). */
 export function mayBeMangled(decoded: string): boolean {
   return decoded.includes(REPLACEMENT_CHAR);
@@ -194,7 +199,7 @@ export async function stageRawNames(runner: Runner, info: RepoInfo, names: Buffe
         });
   if (info.mode === 'git') return void (await stage(all, []));
   // Annex mode: git-annex's clean filter annexes or leaves to git (see annexStaging).
-  const timeoutMs = ANNEX_BASE_MS + Math.ceil(bytes / ANNEX_BYTES_PER_MS);
+  const timeoutMs = annexStageTimeoutMs(bytes);
   for (const g of await annexStaging(runner, all)) await stage(g.names, g.config, timeoutMs);
 }
 

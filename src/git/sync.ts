@@ -23,7 +23,7 @@ import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
-import { annexStaging } from './rawpaths.js';
+import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 
 export interface CommitResult {
@@ -69,9 +69,11 @@ const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 const LOCK_RETRIES = 12;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
-/** Bound of a commit's git-annex step: a base for start-up and locks, plus hashing time at a slow disk's pace. */
-const ANNEX_STEP_BASE_MS = 60_000;
-const ANNEX_HASH_BYTES_PER_MS = 20_000; // 20 MB/s
+
+/** Our git-annex branch's sha in annexInputs() output ('' when there is none yet). Pure. */
+function annexBranchOf(inputs: string): string {
+  return /^(\S+) refs\/heads\/git-annex$/m.exec(inputs)?.[1] ?? '';
+}
 
 function annexTimeout(paths: string[]): number {
   let bytes = 0;
@@ -82,7 +84,7 @@ function annexTimeout(paths: string[]): number {
       // gone: nothing to hash
     }
   }
-  return ANNEX_STEP_BASE_MS + Math.ceil(bytes / ANNEX_HASH_BYTES_PER_MS);
+  return annexStageTimeoutMs(bytes);
 }
 /** In-progress operations of the user's, by the file git keeps while they last. */
 const USER_OPERATIONS: Array<[string, string]> = [
@@ -343,7 +345,6 @@ export class GitSync {
     // kept in git): skip it when none moved since our last run and its journal is empty.
     const inputs = await this.annexInputs();
     if (inputs === this.lastAnnexInputs && !this.journalPending()) return false;
-    const before = await this.annexHead();
     await this.runner.git([
       'annex',
       'sync',
@@ -353,9 +354,9 @@ export class GitSync {
       '--no-pull',
       '--quiet',
     ]);
-    const after = await this.annexHead();
     this.lastAnnexInputs = await this.annexInputs();
-    return after !== before;
+    // Our git-annex branch is among the inputs: whether it moved needs no git call of its own.
+    return annexBranchOf(this.lastAnnexInputs) !== annexBranchOf(inputs);
   }
 
   /** The git-annex branches a merge of the location logs reads: ours and what peers pushed or we fetched. */
@@ -381,13 +382,6 @@ export class GitSync {
     } catch {
       return false;
     }
-  }
-
-  private async annexHead(): Promise<string> {
-    const r = await this.runner.git(['rev-parse', '-q', '--verify', 'refs/heads/git-annex'], {
-      okCodes: [1],
-    });
-    return r.stdout.trim();
   }
 
   private async mergeOne(ref: string, sha: string): Promise<MergeResult | null> {

@@ -136,3 +136,20 @@ export function commitCount(repo: string): number {
 export function clean(repo: string): boolean {
   return git(repo, 'status', '--porcelain').trim() === '' && !existsSync(join(repo, '.git', 'MERGE_HEAD'));
 }
+
+/** Transfers an agent logged as done, not counting no-ops, as "direction remote", in log order. */
+export function transfersDone(repo: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(join(repo, '.git', 'autosync', 'agent.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"transfer done"')) continue;
+    const o = JSON.parse(line) as { direction?: string; remote?: string; noop?: boolean };
+    if (o.noop === false) out.push(`${o.direction} ${o.remote}`);
+  }
+  return out;
+}

@@ -3,25 +3,17 @@
 // B downloaded from A), which doubled the work and made some uploads fail mid-way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { read, write, git } from '../helpers/repos.js';
+import { transfersDone } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
 
-/** Completed (not no-op) transfers in an agent's log, per direction. */
-function transfersDone(repo: string): { upload: number; download: number } {
+/** Completed (not no-op) transfers in an agent's log, counted per direction. */
+function done(repo: string): { upload: number; download: number } {
   const n = { upload: 0, download: 0 };
-  let text = '';
-  try {
-    text = readFileSync(join(repo, '.git', 'autosync', 'agent.log'), 'utf8');
-  } catch {
-    return n;
-  }
-  for (const line of text.split('\n')) {
-    if (!line.includes('"transfer done"')) continue;
-    const o = JSON.parse(line) as { direction?: string; noop?: boolean };
-    if (o.noop === false && (o.direction === 'upload' || o.direction === 'download')) n[o.direction]++;
+  for (const t of transfersDone(repo)) {
+    if (t.startsWith('upload ')) n.upload++;
+    else if (t.startsWith('download ')) n.download++;
   }
   return n;
 }
@@ -45,8 +37,8 @@ test(
     );
     // b fetched every key; a, seeing b's agent running and able to reach it, uploaded none.
     assert.equal(git(a, 'annex', 'find', '--include=*', 'burst').trim().split('\n').length, N);
-    await waitFor(() => transfersDone(b).download === N, { what: `${N} downloads logged by b` });
-    assert.deepEqual(transfersDone(a), { upload: 0, download: 0 });
-    assert.equal(transfersDone(b).upload, 0);
+    await waitFor(() => done(b).download === N, { what: `${N} downloads logged by b` });
+    assert.deepEqual(done(a), { upload: 0, download: 0 });
+    assert.equal(done(b).upload, 0);
   },
 );

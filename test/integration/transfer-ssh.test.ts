@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GIT_ENV, read, write } from '../helpers/repos.js';
-import { AgentProc, cli, converged } from '../helpers/agents.js';
+import { AgentProc, cli, converged, transfersDone } from '../helpers/agents.js';
 import { initBareAnnex, scratch } from '../helpers/annex.js';
 import { startSshd, type SshServer } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -124,23 +124,6 @@ async function withLogs(s: SshServer, repos: string[], body: () => Promise<void>
 
 /** Lines of each log printed on failure: enough for one test's story, short enough to read. */
 const LOG_TAIL = 80;
-
-/** Transfers the agent logged as done (not no-ops), as "direction remote". */
-function transfersDone(repo: string): string[] {
-  let text = '';
-  try {
-    text = readFileSync(join(repo, '.git', 'autosync', 'agent.log'), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.includes('"transfer done"')) continue;
-    const o = JSON.parse(line) as { direction?: string; remote?: string; noop?: boolean };
-    if (o.noop === false) out.push(`${o.direction} ${o.remote}`);
-  }
-  return out;
-}
 
 test(
   'annex over ssh: content written on A reaches B through a bare cloud served by git-annex-shell',
