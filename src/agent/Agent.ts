@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Runner } from '../git/runner.js';
+import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
@@ -239,6 +240,10 @@ export class Agent {
         onDownloaded: (file) => this.committer.ownWrite(file),
       });
       services.push(this.transfers);
+      // git-annex unlinks a file before it fills it with content: that absence is not a deletion.
+      const transfers = this.transfers;
+      this.committer.holdDeletions = (paths) =>
+        heldDeletions(paths, annexTmpEntries(this.info.gitDir), transfers.fillingFiles());
     }
     if (this.config.xmpp.jid) {
       await this.loadRemoteUuids();

@@ -36,6 +36,10 @@ const MAX_STUCK_SHOWN = 20;
 const DIR_SETTLE_MS = 150;
 /** Starts the key of a name kept as bytes: a file name can never hold a NUL, so no path collides. */
 const RAW_KEY = '\0';
+/** A deletion held because git-annex is rewriting the file (see holdDeletions) is committed anyway
+ * after this long: a temporary directory left by a git-annex that was killed must not hold it
+ * forever. Filling a file takes about 1 s per 200 MB here; 2 min covers files of tens of GB. */
+const HOLD_MAX_MS = 120_000;
 
 export class Committer implements Service {
   readonly name = 'committer';
@@ -51,14 +55,24 @@ export class Committer implements Service {
   private firstAt = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private running: Promise<unknown> | null = null;
   private failures = 0;
   /** Files the agent wrote itself, with the size and mtime it left them at (see ownWrite). */
   private readonly ownWrites = new Map<string, { size: number | null; mtimeMs: number | null }>();
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
   private stopped = true;
+  /** Deletions held back (see holdDeletions), with when the hold began. */
+  private readonly heldSince = new Map<string, number>();
   lastError: string | null = null;
+  /**
+   * Which of these missing paths are not deletions yet: annex mode sets this to "git-annex is
+   * rewriting the file" (src/git/annex-replace.ts). Such a path stays pending and is looked at again
+   * on the next pass. Unset (plain git): every missing path is a deletion.
+   */
+  holdDeletions: ((paths: string[]) => Set<string>) | null = null;
+  /** How long a deletion may be held (HOLD_MAX_MS; tests shorten it). */
+  holdMaxMs = HOLD_MAX_MS;
 
   constructor(
     private readonly sync: GitSync,
@@ -243,7 +257,10 @@ export class Committer implements Service {
     while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
     // every pass takes maxBatch paths out or sets them aside).
-    for (let i = 0; this.pending.size > 0 && i < MAX_FLUSH_PASSES; i++) await this.runOnce(true);
+    // A pass that takes nothing (all that is left is held: git-annex is filling those files) ends
+    // it too; they are committed by a later pass, when they are back or their hold ran out.
+    for (let i = 0; this.pending.size > 0 && i < MAX_FLUSH_PASSES; i++)
+      if ((await this.runOnce(true)) === 0) break;
   }
 
   private schedule(): void {
@@ -263,23 +280,63 @@ export class Committer implements Service {
     }, ms);
   }
 
-  private async runOnce(all: boolean): Promise<void> {
+  /** One commit pass; resolves with how many paths it took (a pass it joined counts as one). */
+  private async runOnce(all: boolean): Promise<number> {
     // Joining a pass already under way: its failure belongs to whoever started it. A flush's pass
     // rethrows (its caller handles it); handed back to a timer's `void` call, that rejection went
     // unhandled and ended the agent (seen under load: a flush before a merge, during the user's
     // merge, raced the commit timer).
-    if (this.running) return all ? this.running : this.running.catch(() => undefined);
+    if (this.running) {
+      const joined = all ? this.running : this.running.catch(() => undefined);
+      await joined;
+      return 1;
+    }
     const work = this.commitBatch(all);
     this.running = work;
     try {
-      await work;
+      return await work;
     } finally {
       this.running = null;
       if (!this.stopped) this.schedule();
     }
   }
 
-  private async commitBatch(all: boolean): Promise<void> {
+  /**
+   * Takes out of the batch the deletions holdDeletions says are not deletions yet (git-annex is
+   * filling the file); they stay pending with a fresh event time, so the next pass looks again. A
+   * hold ends when the file is back (an edit as usual) or after HOLD_MAX_MS (then it is committed).
+   */
+  private holdBack(batch: string[], now: number): void {
+    if (!this.holdDeletions) return;
+    const missing = batch.filter((p) => !p.startsWith(RAW_KEY) && this.statKey(p).size === null);
+    for (const p of this.heldSince.keys()) if (!this.pending.has(p)) this.heldSince.delete(p);
+    if (missing.length === 0) return;
+    let held: Set<string>;
+    try {
+      held = this.holdDeletions(missing);
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not tell whether git-annex is rewriting files');
+      return;
+    }
+    for (const p of held) {
+      const since = this.heldSince.get(p) ?? now;
+      if (now - since >= this.holdMaxMs) {
+        this.log.warn(
+          { path: p },
+          'git-annex seemed to be rewriting a missing file for too long; committing it as deleted',
+        );
+        this.heldSince.delete(p);
+        continue;
+      }
+      if (!this.heldSince.has(p))
+        this.log.info({ path: p }, 'missing while git-annex rewrites it; not a deletion yet');
+      this.heldSince.set(p, since);
+      this.pending.set(p, { eventAt: now, size: null, mtimeMs: null });
+      batch.splice(batch.indexOf(p), 1);
+    }
+  }
+
+  private async commitBatch(all: boolean): Promise<number> {
     // Directories that just appeared may hold files the watcher has not reported: find them first,
     // so a file moved into a new directory is committed together with its deletion (a rename).
     // A delete may be half of a rename whose new name the watcher has not reported yet (events lag
@@ -304,13 +361,14 @@ export class Committer implements Service {
       else if (seen.size !== st.size || seen.mtimeMs !== st.mtimeMs)
         this.pending.set(path, { eventAt: now, ...st });
     }
+    this.holdBack(batch, now);
     this.log.debug({ batch: batch.length, pending: this.pending.size, all }, 'commit pass');
     if (batch.length === 0) {
       // Everything pending is still being written: look again once it has had time to settle. The
       // max-wait clock restarts too, or a file written without pause would be re-checked in a loop.
       this.lastAt = now;
       this.firstAt = now;
-      return;
+      return 0;
     }
     const taken = new Map(batch.map((p) => [p, this.pending.get(p)!]));
     for (const p of batch) {
@@ -338,6 +396,7 @@ export class Committer implements Service {
       this.retryAt = Date.now() + backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
       if (all) throw e;
     }
+    return batch.length;
   }
 
   /**

@@ -178,6 +178,11 @@ export class TransferService implements Service {
     this.queue?.flush();
   }
 
+  /** Work-tree files our downloads are filling now: missing for a moment, not deleted. */
+  fillingFiles(): Set<string> {
+    return this.pool?.fillingFiles() ?? new Set();
+  }
+
   /** The committer's newly annexed keys. They are planned by the next scan (which knows who wants
    * them); a key held by cancel() is released by this explicit request. */
   enqueueKeys(keys: string[], paths?: string[]): void {

@@ -36,6 +36,9 @@ const DOWN_MAX_MS = 10 * 60_000;
 const UNREACHABLE_RE =
   /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
 
+/** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
+ * the files it filled: ~1 s per 200 MB here) before it is killed. */
+const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
 /** A lane is recycled (closed after its current keys, a new one opened) after this long or this
@@ -125,14 +128,21 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const s of this.lanes) {
+    // A lane in the middle of a transfer is killed: stopping must not wait for a large file, and
+    // the transfer resumes from git-annex's temporary file next time. An idle lane is closed, so
+    // git-annex finishes its own exit work (location log, index refresh of the files it filled);
+    // killing it there left a stale index.lock.
+    const busy = this.lanes.filter((s) => s.entries.length > 0);
+    for (const s of busy) {
       s.killReason = 'stop';
       s.lane.kill();
     }
     // Wakeup.interrupt() would not end wait() (it loops until a request); a request does.
     this.wakeup.request();
     await this.loop;
-    await Promise.all(this.lanes.map((s) => s.lane.killAndWait()));
+    await Promise.all(
+      this.lanes.map((s) => (busy.includes(s) ? s.lane.killAndWait() : s.lane.close(STOP_CLOSE_MS))),
+    );
     this.lanes = [];
   }
 
@@ -165,6 +175,14 @@ export class WorkerPool {
   /** Keys handed to lanes (running or pipelined). */
   busyKeys(): Set<string> {
     return new Set(this.lanes.flatMap((s) => s.entries.map((e) => e.key)));
+  }
+
+  /** Work-tree files our download lanes may be filling now (running or pipelined). */
+  fillingFiles(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.lanes)
+      for (const e of s.entries) if (e.direction === 'download' && e.file !== undefined) out.add(e.file);
+    return out;
   }
 
   /** Handed to a lane (running or pipelined): must not be handed out again. */
