@@ -22,6 +22,10 @@ import type { Direction } from './queue.js';
 const DEFAULT_STALL_MS = 10 * 60_000;
 /** After closing stdin, a finishing git-annex commits the git-annex branch; more than this is hung. */
 const CLOSE_TIMEOUT_MS = 60_000;
+/** A killed lane gets SIGTERM first, so its git children remove their lock files (git does so on
+ * SIGTERM; SIGKILL left a stale .git/index.lock when it hit git-annex's index refresh at exit,
+ * blocking every later commit, the user's too). SIGKILL follows if it is still there after this. */
+const TERM_GRACE_MS = 2_000;
 /** stderr kept per lane for error messages. */
 const STDERR_KEEP = 4_000;
 
@@ -223,24 +227,36 @@ export class AnnexLane {
     });
   }
 
-  /** Ends stdin and waits for git-annex to exit (it commits the git-annex branch on the way out). */
-  async close(): Promise<void> {
+  /**
+   * Ends stdin and waits for git-annex to exit: on the way out it commits the git-annex branch and
+   * refreshes the index entries of the files it filled. Killed after timeoutMs.
+   */
+  async close(timeoutMs = CLOSE_TIMEOUT_MS): Promise<void> {
     if (!this.child) return;
     this.child.stdin?.end();
-    const timer = setTimeout(() => this.kill(), CLOSE_TIMEOUT_MS);
+    const timer = setTimeout(() => this.kill(), timeoutMs);
     await this.exited;
     clearTimeout(timer);
   }
 
-  /** Kills the whole process group now (cancel, pause, stall). Pending keys fail. */
+  /** Ends the whole process group now (cancel, pause, stall): SIGTERM, then SIGKILL. Pending keys
+   * fail; a transfer cut off this way resumes from its temporary file next time. */
   kill(): void {
     const pid = this.child?.pid;
     if (!pid || this.exitedFlag) return;
+    this.signal(pid, 'SIGTERM');
+    const hard = setTimeout(() => {
+      if (!this.exitedFlag) this.signal(pid, 'SIGKILL');
+    }, TERM_GRACE_MS);
+    hard.unref();
+  }
+
+  private signal(pid: number, sig: NodeJS.Signals): void {
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-pid, sig);
     } catch {
       try {
-        this.child?.kill('SIGKILL');
+        this.child?.kill(sig);
       } catch {
         // Already gone.
       }

@@ -153,3 +153,21 @@ export function transfersDone(repo: string): string[] {
   }
   return out;
 }
+
+/** Whether an agent's log has a line with this message (for waiting on one thing it decided). */
+export function logged(
+  repo: string,
+  msg: string,
+  where: (o: Record<string, unknown>) => boolean = () => true,
+): boolean {
+  let text = '';
+  try {
+    text = readFileSync(join(repo, '.git', 'autosync', 'agent.log'), 'utf8');
+  } catch {
+    return false;
+  }
+  const tag = JSON.stringify(msg);
+  return text
+    .split('\n')
+    .some((line) => line.includes(tag) && where(JSON.parse(line) as Record<string, unknown>));
+}

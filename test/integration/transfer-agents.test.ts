@@ -3,10 +3,44 @@
 // B downloaded from A), which doubled the work and made some uploads fail mid-way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { read, write, git } from '../helpers/repos.js';
-import { transfersDone } from '../helpers/agents.js';
+import { logged, transfersDone } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
+
+/**
+ * A POSIX (fcntl) shared lock on a file, held by a child process until released, as git-annex takes
+ * them. Node has no fcntl binding; perl is there wherever git is. struct flock on x86-64 Linux.
+ */
+async function holdSharedLock(file: string): Promise<{ release: () => void }> {
+  closeSync(openSync(file, 'a'));
+  const script = [
+    'use Fcntl qw(F_SETLK F_RDLCK SEEK_SET);',
+    'open(my $fh, "<", $ARGV[0]) or die "open: $!";',
+    'my $lk = pack("s s x4 q q i x4", F_RDLCK, SEEK_SET, 0, 0, 0);',
+    'fcntl($fh, F_SETLK, $lk) or die "lock: $!";',
+    '$| = 1; print "locked\\n"; <STDIN>;',
+  ].join(' ');
+  const child = spawn('perl', ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`perl lock holder exited with ${code}`)));
+  });
+  return { release: () => child.stdin.end() };
+}
 
 /** Completed (not no-op) transfers in an agent's log, counted per direction. */
 function done(repo: string): { upload: number; download: number } {
@@ -40,5 +74,89 @@ test(
     await waitFor(() => done(b).download === N, { what: `${N} downloads logged by b` });
     assert.deepEqual(done(a), { upload: 0, download: 0 });
     assert.equal(done(b).upload, 0);
+  },
+);
+
+test(
+  'a large file git-annex is filling on the peer is never committed there as deleted',
+  { timeout: 120_000 },
+  async (t) => {
+    // git-annex unlinks the pointer file before it writes the content in; for 200 MB that gap was
+    // 70-550 ms here, longer than the committer's quiet period. The agent committed the gap as a
+    // deletion and pushed it, and a's agent then removed the file from a's work tree.
+    const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+    const [a, b] = topo.clones as [string, string];
+    await topo.startAll();
+    const SIZE = 200 * 1024 * 1024;
+    const src = join(topo.root, 'big.src');
+    const chunk = randomBytes(1024 * 1024);
+    const fd = openSync(src, 'w');
+    for (let i = 0; i < SIZE / chunk.length; i++) writeSync(fd, chunk, 0, chunk.length, i * chunk.length);
+    closeSync(fd);
+    renameSync(src, join(a, 'big.bin'));
+    const size = (p: string) => {
+      try {
+        return statSync(p).size;
+      } catch {
+        return -1;
+      }
+    };
+    await waitFor(() => size(join(b, 'big.bin')) === SIZE, {
+      what: "big.bin's content on b",
+      timeoutMs: 90_000,
+    });
+    await waitFor(() => done(b).download === 1, { what: 'the download logged by b' });
+    // Stopping right after a download lets git-annex finish its exit work: no stale index.lock.
+    await topo.stopAll();
+    for (const c of [a, b]) {
+      const deletes = git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
+      assert.equal(deletes, '', `no commit in ${c} deletes a file`);
+      assert.equal(size(join(c, 'big.bin')), SIZE, `big.bin is whole in ${c}`);
+      assert.equal(existsSync(join(c, '.git', 'index.lock')), false, `no index.lock left in ${c}`);
+    }
+  },
+);
+
+test(
+  "a file missing while git-annex's replace directory for it exists is held, then not a deletion",
+  { timeout: 60_000 },
+  async (t) => {
+    // What git-annex does when it fills a file, made slow on purpose: the file leaves the work tree
+    // and a directory .git/annex/othertmp/<name>.<n>/ holds it until it is renamed back. A person's
+    // `git annex get` does the same, outside any lane of the agent's.
+    const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+    const [a, b] = topo.clones as [string, string];
+    await topo.startAll();
+    write(a, 'photo.jpg', 'a photo '.repeat(500));
+    await waitFor(() => read(b, 'photo.jpg') === 'a photo '.repeat(500), { what: 'photo.jpg on b' });
+    await waitFor(() => done(b).download === 1, { what: 'the download logged by b' });
+    // git-annex holds a shared lock on othertmp.lck while it uses othertmp; without it, any
+    // git-annex the agent starts clears the directory (and the file in it) as left over.
+    const lock = await holdSharedLock(join(b, '.git', 'annex', 'othertmp.lck'));
+    t.after(() => lock.release());
+    const tmp = join(b, '.git', 'annex', 'othertmp', 'photo.jpg.0');
+    mkdirSync(tmp, { recursive: true });
+    renameSync(join(b, 'photo.jpg'), join(tmp, 'photo.jpg'));
+    await waitFor(
+      () =>
+        logged(b, 'missing while git-annex rewrites it; not a deletion yet', (o) => o.path === 'photo.jpg'),
+      {
+        what: "b's agent to hold the deletion",
+      },
+    );
+    renameSync(join(tmp, 'photo.jpg'), join(b, 'photo.jpg'));
+    rmdirSync(tmp);
+    lock.release();
+    // Settled: a later change goes through, and photo.jpg was never deleted anywhere.
+    write(b, 'after.txt', 'after');
+    await waitFor(() => read(a, 'after.txt') === 'after', { what: 'a later change to reach a' });
+    for (const c of [a, b]) {
+      assert.equal(
+        git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim(),
+        '',
+        `no deletion in ${c}`,
+      );
+      assert.equal(read(c, 'photo.jpg'), 'a photo '.repeat(500));
+    }
   },
 );
