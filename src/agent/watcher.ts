@@ -9,16 +9,45 @@
 // fs.watch event still arrives, so the directory that holds such a name is handed on to be scanned
 // with git, which reads names as bytes (see src/git/rawpaths.ts).
 import { watch, type FSWatcher } from 'chokidar';
-import { relative, sep } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { Service, ServiceContext } from './service.js';
 import type { Runner } from '../git/runner.js';
 import type { Logger } from '../log.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 
+/**
+ * chokidar drops events now and then: a removal within 100 ms of an earlier removal of the same
+ * path (its 'remove' throttle), and, seen in tests, a file replaced again (unlink, rename in) right
+ * after such a removal. git-annex filling a file unlinks it and renames the content in; a delete
+ * or a new write right after that raised no event at all, and waited for some later full scan. So
+ * this long after a path's last event, the watcher looks at it again and reports it if it is not
+ * as it was at that event (gone, back, or another inode, size or mtime).
+ */
+const RECHECK_MS = 150;
+
+type Seen = { ino: number; size: number; mtimeMs: number } | null;
+
+function seenNow(abs: string): Seen {
+  try {
+    const st = lstatSync(abs);
+    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return null;
+  }
+}
+
+function sameSeen(a: Seen, b: Seen): boolean {
+  if (a === null || b === null) return a === b;
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
 export class Watcher implements Service {
   readonly name = 'watcher';
   private fsw: FSWatcher | null = null;
   private ignoredDirs = new Set<string>();
+  /** Paths with a recheck due (see RECHECK_MS), and how the path was at its last event. */
+  private readonly rechecks = new Map<string, { timer: NodeJS.Timeout; seen: Seen }>();
 
   constructor(
     private readonly workTree: string,
@@ -49,7 +78,7 @@ export class Watcher implements Service {
       const rel = relative(this.workTree, p).split(sep).join('/');
       if (rel && !rel.startsWith('..')) {
         if (rel === '.gitignore' || rel.endsWith('/.gitignore')) void this.loadIgnoredDirs();
-        this.onChange(rel);
+        this.report(rel);
       }
     };
     fsw.on('add', emit).on('change', emit).on('unlink', emit);
@@ -82,6 +111,24 @@ export class Watcher implements Service {
   async stop(): Promise<void> {
     await this.fsw?.close();
     this.fsw = null;
+    for (const r of this.rechecks.values()) clearTimeout(r.timer);
+    this.rechecks.clear();
+  }
+
+  /** Hands a changed path on, and looks at it again RECHECK_MS after its last event. */
+  private report(rel: string): void {
+    this.onChange(rel);
+    const abs = join(this.workTree, rel);
+    const had = this.rechecks.get(rel);
+    if (had) clearTimeout(had.timer);
+    const seen = seenNow(abs);
+    const timer = setTimeout(() => {
+      this.rechecks.delete(rel);
+      if (this.fsw === null || sameSeen(seen, seenNow(abs))) return;
+      this.log.debug({ path: rel }, 'changed without an event; reporting it');
+      this.report(rel);
+    }, RECHECK_MS);
+    this.rechecks.set(rel, { timer, seen });
   }
 
   private isIgnored(abs: string): boolean {
