@@ -652,7 +652,21 @@ if (isMain) {
   const json = process.argv.includes('--json');
   // A developer's loop: `--burst-only` times just git-autosync's small-file burst (no anchor, no
   // large file), for iterating on the content path; the suite's table needs the full run.
-  if (process.argv.includes('--burst-only')) {
+  if (process.argv.includes('--big-only')) {
+    // The large-file path alone: one raw copy and one agent run, for iterating on the transfer.
+    const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+    const bytes = (quick ? QUICK : FULL).bigBytes;
+    (async () => ({ raw: await rawCopyRun(bytes, log), agent: await agentBigRun(bytes, log) }))().then(
+      (r) => {
+        console.log(JSON.stringify({ ...r, load1: load1() }));
+        process.exit(r.agent.totalMs === null ? 1 : 0);
+      },
+      (e) => {
+        console.error(`big run failed: ${(e as Error).stack ?? e}`);
+        process.exit(1);
+      },
+    );
+  } else if (process.argv.includes('--burst-only')) {
     const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
     burstRun('git-autosync', quick ? QUICK : FULL, log).then(
       (r) => {
