@@ -397,7 +397,7 @@ export class WorkerPool {
     });
     slot.lane.start();
     this.lanes.push(slot);
-    this.o.log.debug({ direction, remote, pid: slot.lane.pid }, 'git-annex lane started');
+    this.o.log.info({ direction, remote, pid: slot.lane.pid }, 'git-annex lane started');
     return slot;
   }
 
