@@ -37,8 +37,9 @@ const DIR_SETTLE_MS = 150;
 /** Starts the key of a name kept as bytes: a file name can never hold a NUL, so no path collides. */
 const RAW_KEY = '\0';
 /** A deletion held because git-annex is rewriting the file (see holdDeletions) is committed anyway
- * after this long: a temporary directory left by a git-annex that was killed must not hold it
- * forever. Filling a file takes about 1 s per 200 MB here; 2 min covers files of tens of GB. */
+ * after this long without progress: a temporary directory left by a git-annex that was killed must
+ * not hold it forever. The clock restarts whenever the file being written there grows, so a file
+ * of any size that is still being filled stays held. */
 const HOLD_MAX_MS = 120_000;
 
 export class Committer implements Service {
@@ -62,15 +63,17 @@ export class Committer implements Service {
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
   private stopped = true;
-  /** Deletions held back (see holdDeletions), with when the hold began. */
-  private readonly heldSince = new Map<string, number>();
+  /** Deletions held back (see holdDeletions): since when without progress, and the last progress. */
+  private readonly heldSince = new Map<string, { since: number; progress: string }>();
   lastError: string | null = null;
   /**
    * Which of these missing paths are not deletions yet: annex mode sets this to "git-annex is
-   * rewriting the file" (src/git/annex-replace.ts). Such a path stays pending and is looked at again
-   * on the next pass. Unset (plain git): every missing path is a deletion.
+   * rewriting the file" (src/git/annex-replace.ts), each with a progress token (it changes while
+   * the file is being written; 'filling' means our own lane, which has its own stall timeout).
+   * Such a path stays pending and is looked at again on the next pass. Unset (plain git): every
+   * missing path is a deletion.
    */
-  holdDeletions: ((paths: string[]) => Set<string>) | null = null;
+  holdDeletions: ((paths: string[]) => Map<string, string>) | null = null;
   /** How long a deletion may be held (HOLD_MAX_MS; tests shorten it). */
   holdMaxMs = HOLD_MAX_MS;
 
@@ -224,9 +227,11 @@ export class Committer implements Service {
     }
     this.ownWrites.set(rel, st);
     const seen = this.pending.get(rel);
-    if (seen && seen.size === st.size && seen.mtimeMs === st.mtimeMs) {
+    // Pending as it is now, or held while git-annex put it back (see holdBack): nothing to commit.
+    if (seen && ((seen.size === st.size && seen.mtimeMs === st.mtimeMs) || this.heldSince.has(rel))) {
       this.pending.delete(rel);
       this.deleted.delete(rel);
+      this.heldSince.delete(rel);
     }
   }
 
@@ -311,15 +316,16 @@ export class Committer implements Service {
     const missing = batch.filter((p) => !p.startsWith(RAW_KEY) && this.statKey(p).size === null);
     for (const p of this.heldSince.keys()) if (!this.pending.has(p)) this.heldSince.delete(p);
     if (missing.length === 0) return;
-    let held: Set<string>;
+    let held: Map<string, string>;
     try {
       held = this.holdDeletions(missing);
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not tell whether git-annex is rewriting files');
       return;
     }
-    for (const p of held) {
-      const since = this.heldSince.get(p) ?? now;
+    for (const [p, progress] of held) {
+      const had = this.heldSince.get(p);
+      const since = had && had.progress === progress && progress !== 'filling' ? had.since : now;
       if (now - since >= this.holdMaxMs) {
         this.log.warn(
           { path: p },
@@ -328,9 +334,10 @@ export class Committer implements Service {
         this.heldSince.delete(p);
         continue;
       }
-      if (!this.heldSince.has(p))
-        this.log.info({ path: p }, 'missing while git-annex rewrites it; not a deletion yet');
-      this.heldSince.set(p, since);
+      if (!had) this.log.info({ path: p }, 'missing while git-annex rewrites it; not a deletion yet');
+      this.heldSince.set(p, { since, progress });
+      // To the end of the pending order, so held paths never crowd others out of a batch.
+      this.pending.delete(p);
       this.pending.set(p, { eventAt: now, size: null, mtimeMs: null });
       batch.splice(batch.indexOf(p), 1);
     }
@@ -348,7 +355,8 @@ export class Committer implements Service {
     // delete has not been reported either (both events lag under load): then the whole tree once.
     // A flush (before a merge, at stop) commits everything at once, whatever the watcher has
     // reported so far: the whole tree too, or a rename racing a merge is split in two commits.
-    if (all || this.deleted.size > 0) await this.reconcile();
+    // Held deletions (see holdBack) are not news: only other deletes call for a look at the tree.
+    if (all || [...this.deleted].some((p) => !this.heldSince.has(p))) await this.reconcile();
     else if (this.newDirs.size > 0 && (await this.reconcile([...this.newDirs])) > 0) await this.reconcile();
     const now = Date.now();
     const batch: string[] = [];

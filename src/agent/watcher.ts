@@ -46,8 +46,10 @@ export class Watcher implements Service {
   readonly name = 'watcher';
   private fsw: FSWatcher | null = null;
   private ignoredDirs = new Set<string>();
-  /** Paths with a recheck due (see RECHECK_MS), and how the path was at its last event. */
-  private readonly rechecks = new Map<string, { timer: NodeJS.Timeout; seen: Seen }>();
+  /** Paths with a recheck due (see RECHECK_MS): how each was at its last event, and when. One
+   * sweep timer serves them all (a 100,000-file burst must not make 100,000 timers). */
+  private readonly rechecks = new Map<string, { at: number; seen: Seen }>();
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly workTree: string,
@@ -111,24 +113,37 @@ export class Watcher implements Service {
   async stop(): Promise<void> {
     await this.fsw?.close();
     this.fsw = null;
-    for (const r of this.rechecks.values()) clearTimeout(r.timer);
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
     this.rechecks.clear();
   }
 
   /** Hands a changed path on, and looks at it again RECHECK_MS after its last event. */
   private report(rel: string): void {
     this.onChange(rel);
-    const abs = join(this.workTree, rel);
-    const had = this.rechecks.get(rel);
-    if (had) clearTimeout(had.timer);
-    const seen = seenNow(abs);
-    const timer = setTimeout(() => {
+    // Re-inserted, so the map stays in order of last event and a sweep stops at the first not due.
+    this.rechecks.delete(rel);
+    this.rechecks.set(rel, { at: Date.now(), seen: seenNow(join(this.workTree, rel)) });
+    if (!this.sweepTimer) this.sweepTimer = setTimeout(() => this.sweep(), RECHECK_MS);
+  }
+
+  private sweep(): void {
+    this.sweepTimer = null;
+    if (this.fsw === null) return;
+    const due = Date.now() - RECHECK_MS;
+    const changed: string[] = [];
+    for (const [rel, r] of this.rechecks) {
+      if (r.at > due) break;
       this.rechecks.delete(rel);
-      if (this.fsw === null || sameSeen(seen, seenNow(abs))) return;
+      if (!sameSeen(r.seen, seenNow(join(this.workTree, rel)))) changed.push(rel);
+    }
+    for (const rel of changed) {
       this.log.debug({ path: rel }, 'changed without an event; reporting it');
       this.report(rel);
-    }, RECHECK_MS);
-    this.rechecks.set(rel, { timer, seen });
+    }
+    const next = this.rechecks.values().next();
+    if (!next.done && !this.sweepTimer)
+      this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, next.value.at + RECHECK_MS - Date.now()));
   }
 
   private isIgnored(abs: string): boolean {

@@ -94,6 +94,8 @@ interface LaneSlot {
   transferred: number;
   /** Why we killed it, so the results are not counted as failures. */
   killReason: 'cancel' | 'pause' | 'stop' | null;
+  /** Killed as soon as the head answers (see interrupt: it was putting a file back). */
+  killAfterHead: boolean;
   /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
   stale: boolean;
   closing: boolean;
@@ -129,21 +131,29 @@ export class WorkerPool {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     // A lane in the middle of a transfer is killed: stopping must not wait for a large file, and
-    // the transfer resumes from git-annex's temporary file next time. An idle lane is closed, so
-    // git-annex finishes its own exit work (location log, index refresh of the files it filled);
-    // killing it there left a stale index.lock.
-    const busy = this.lanes.filter((s) => s.entries.length > 0);
-    for (const s of busy) {
-      s.killReason = 'stop';
-      s.lane.kill();
-    }
+    // the transfer resumes from git-annex's temporary file next time (see interrupt for a lane
+    // that is putting a file back). An idle lane is closed, so git-annex finishes its own exit
+    // work (location log, index refresh of the files it filled); killing it there left a stale
+    // index.lock.
+    for (const s of this.lanes) if (s.entries.length > 0) this.interrupt(s, 'stop');
     // Wakeup.interrupt() would not end wait() (it loops until a request); a request does.
     this.wakeup.request();
     await this.loop;
-    await Promise.all(
-      this.lanes.map((s) => (busy.includes(s) ? s.lane.killAndWait() : s.lane.close(STOP_CLOSE_MS))),
-    );
+    await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
     this.lanes = [];
+  }
+
+  /**
+   * Stops a lane's running work for a reason (cancel, pause, stop). A download whose bytes have all
+   * arrived is being verified and put into the work tree: git-annex has unlinked the file and is
+   * writing it back, so a kill then left the file missing, and the next commit recorded it as
+   * deleted (on every peer). Such a lane is killed as soon as that key is answered instead.
+   */
+  private interrupt(s: LaneSlot, reason: 'cancel' | 'pause' | 'stop'): void {
+    s.killReason = reason;
+    const head = s.entries[0];
+    if (head?.direction === 'download' && s.size > 0 && s.bytes >= s.size) s.killAfterHead = true;
+    else s.lane.kill();
   }
 
   /** Something changed (queue grew, pause lifted): look for startable work. */
@@ -194,10 +204,7 @@ export class WorkerPool {
    * pipelined behind it in the same lane go back to the queue untouched. */
   cancel(key: string): void {
     for (const s of this.lanes) {
-      if (s.entries.some((e) => e.key === key)) {
-        s.killReason = 'cancel';
-        s.lane.kill();
-      }
+      if (s.entries.some((e) => e.key === key)) this.interrupt(s, 'cancel');
     }
     this.kick();
   }
@@ -206,8 +213,8 @@ export class WorkerPool {
   pause(remote?: string): void {
     for (const s of this.lanes) {
       if (remote === undefined || s.lane.remote === remote) {
-        if (s.entries.length > 0) s.killReason = 'pause';
-        s.lane.kill();
+        if (s.entries.length > 0) this.interrupt(s, 'pause');
+        else s.lane.kill();
       }
     }
     this.kick();
@@ -377,6 +384,7 @@ export class WorkerPool {
       size: 0,
       transferred: 0,
       killReason: null,
+      killAfterHead: false,
       stale: false,
       closing: false,
       handled: 0,
@@ -445,6 +453,11 @@ export class WorkerPool {
     const wasHead = s.entries[0] === e;
     s.entries = s.entries.filter((x) => x !== e);
     if (wasHead) this.resetHead(s);
+    if (wasHead && s.killAfterHead) {
+      // The file is back in the work tree: now the interruption asked for (see interrupt).
+      s.killAfterHead = false;
+      s.lane.kill();
+    }
     if (s.entries.length === 0) s.killReason = null;
     // Captured now: a fallback below moves the entry to another remote.
     const remote = e.remote;

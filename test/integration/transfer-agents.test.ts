@@ -101,13 +101,21 @@ test(
         return -1;
       }
     };
-    await waitFor(() => size(join(b, 'big.bin')) === SIZE, {
-      what: "big.bin's content on b",
-      timeoutMs: 90_000,
-    });
-    await waitFor(() => done(b).download === 1, { what: 'the download logged by b' });
-    // Stopping right after a download lets git-annex finish its exit work: no stale index.lock.
-    await topo.stopAll();
+    // b stops the moment git-annex has taken the pointer file away to fill it (or, if that window
+    // is missed, once the content is there). The stop must let git-annex put the file back: a kill
+    // there left it missing, and the next commit deleted it on every peer.
+    let sawPointer = false;
+    const at = await waitFor(
+      () => {
+        const n = size(join(b, 'big.bin'));
+        if (n > 0 && n < SIZE) sawPointer = true;
+        return (sawPointer && n === -1) || n === SIZE ? n : null;
+      },
+      { what: "big.bin's content on b, or the moment it is being filled", timeoutMs: 90_000, intervalMs: 1 },
+    );
+    // A clean stop (not topo.stopAll, which falls back to kill -9); a's agent after b's.
+    for (const agent of [...topo.agents].reverse()) await agent.stop();
+    t.diagnostic(at === -1 ? 'stopped while git-annex was filling the file' : 'stopped after the fill');
     for (const c of [a, b]) {
       const deletes = git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
       assert.equal(deletes, '', `no commit in ${c} deletes a file`);

@@ -33,37 +33,68 @@ function fakeSync(workTree: string): { sync: GitSync; commits: string[][] } {
   return { sync, commits };
 }
 
-test('heldDeletions: which missing paths git-annex is about to put back', () => {
+test('heldDeletions: which missing paths git-annex is about to put back, with their progress', () => {
   const none = new Set<string>();
-  const cases: Array<[string, string[], string[], Set<string>, string[]]> = [
+  const long = 'x'.repeat(140) + '.bin';
+  const cases: Array<
+    [string, string[], Array<[string, number | null]>, Set<string>, Array<[string, string]>]
+  > = [
     ['nothing in othertmp', ['a.bin'], [], none, []],
     [
       "git-annex's replace dir for the name",
       ['dir/big.bin', 'other.bin'],
-      ['big.bin.0'],
+      [['big.bin.0', 5]],
       none,
-      ['dir/big.bin'],
+      [['dir/big.bin', '5']],
     ],
-    ['a higher counter', ['big.bin'], ['big.bin.12'], none, ['big.bin']],
+    [
+      'a replace dir with no file in it yet',
+      ['big.bin'],
+      [['big.bin.0', null]],
+      none,
+      [['big.bin', 'started']],
+    ],
+    ['a higher counter', ['big.bin'], [['big.bin.12', 7]], none, [['big.bin', '7']]],
     [
       'other othertmp files are not replace dirs',
       ['x.log', 'jlog1-3'],
-      ['x.log', 'jlog1-3', 'c1_2_KEY.log'],
+      [
+        ['x.log', null],
+        ['jlog1-3', null],
+        ['c1_2_KEY.log', null],
+      ],
       none,
       [],
     ],
-    ['the name must match whole', ['big.bin'], ['ig.bin.0', 'big.bin.x'], none, []],
+    [
+      'the name must match whole',
+      ['big.bin'],
+      [
+        ['ig.bin.0', 1],
+        ['big.bin.x', 1],
+      ],
+      none,
+      [],
+    ],
+    [
+      'a long name is matched by the prefix git-annex keeps',
+      [`d/${long}`],
+      [[`${long.slice(0, 120)}.0`, 9]],
+      none,
+      [[`d/${long}`, '9']],
+    ],
+    ['a short prefix is not enough', [long], [[`${long.slice(0, 20)}.0`, 9]], none, []],
     [
       'our own lane is filling it',
       ['photos/a.jpg', 'b.jpg'],
       [],
       new Set(['photos/a.jpg']),
-      ['photos/a.jpg'],
+      [['photos/a.jpg', 'filling']],
     ],
     ['filling another path only', ['b.jpg'], [], new Set(['a.jpg']), []],
   ];
   for (const [name, deleted, tmp, filling, want] of cases) {
-    assert.deepEqual([...heldDeletions(deleted, tmp, filling)].sort(), want, name);
+    assert.deepEqual([...heldDeletions(deleted, new Map(tmp), filling)].sort(), want, name);
   }
 });
 
@@ -73,7 +104,7 @@ test('a file missing while git-annex fills it is not committed as deleted; a rea
   const f = fakeSync(tmp.path);
   const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
   const filling = new Set(['big.bin']);
-  c.holdDeletions = (paths) => new Set(paths.filter((p) => filling.has(p)));
+  c.holdDeletions = (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling']));
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   const big = join(tmp.path, 'big.bin');
@@ -97,16 +128,44 @@ test('a file missing while git-annex fills it is not committed as deleted; a rea
   assert.equal(c.pendingCount, 0);
 });
 
-test('a hold ends: a file that never comes back is committed as deleted', async (t) => {
+test('a hold without progress ends: a file that never comes back is committed as deleted', async (t) => {
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
   const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
-  c.holdDeletions = (paths) => new Set(paths); // a stale replace dir that never goes away
-  c.holdMaxMs = 300;
+  c.holdDeletions = (paths) => new Map(paths.map((p) => [p, '123'])); // a stale replace dir
+  c.holdMaxMs = 400;
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
+  const noted = Date.now();
   c.note('stale.bin');
   await waitFor(() => f.commits.length > 0, { timeoutMs: 10_000, what: 'the held deletion to be committed' });
   assert.deepEqual(f.commits, [['stale.bin']]);
+  assert.ok(Date.now() - noted >= 400, 'not before the hold ran out');
+});
+
+test('a hold with progress lasts past the limit; the file back and filled ends it with no commit', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const f = fakeSync(tmp.path);
+  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  let written = 0;
+  let asked = 0;
+  c.holdDeletions = (paths) => {
+    asked++;
+    return new Map(paths.map((p) => [p, String((written += 1000))])); // the file keeps growing
+  };
+  c.holdMaxMs = 200;
+  await c.start({ fail: () => {} } as never);
+  t.after(() => c.stop());
+  c.note('huge.bin');
+  await waitFor(() => asked >= 6, { what: 'several passes to look at the hold', timeoutMs: 10_000 });
+  assert.deepEqual(f.commits, [], 'still held well past holdMaxMs while it grows');
+  // git-annex reports the file filled before the watcher's event for it arrives.
+  writeFileSync(join(tmp.path, 'huge.bin'), 'content');
+  c.ownWrite('huge.bin');
+  c.note('huge.bin');
+  await c.flush();
+  assert.deepEqual(f.commits, [], 'nothing to commit: it is what git-annex wrote');
+  assert.equal(c.pendingCount, 0);
 });
