@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
+import { RemotePoll, pollTargets } from './remote-poll.js';
 import { ConfigWatch } from './config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
@@ -96,6 +97,7 @@ export class Agent {
   private control: ControlServer;
   private lock: PidLock | null = null;
   private remoteList: Array<{ name: string; url: string }> = [];
+  private poll: RemotePoll | null = null;
   private stopping: Promise<void> | null = null;
   private stoppedResolve!: () => void;
   /** Resolves when the agent has stopped (by `stop`, a signal, or the control socket). */
@@ -250,6 +252,13 @@ export class Agent {
       this.signal = this.createXmpp(this.config.xmpp.jid);
       services.push(this.signal);
     }
+    // Network remotes that nothing else signals (XMPP off) are fetched now and then.
+    this.poll = new RemotePoll(
+      this.config.pollMs,
+      () => pollTargets(this.remoteList, this.info.workTree, this.config.xmpp.jid !== null),
+      (remotes) => this.merger.requestFetch(remotes),
+    );
+    services.push(this.poll);
     // Remotes added or changed while we run are picked up without a restart.
     services.push(new ConfigWatch(this.info.gitDir, () => void this.reloadRemotes()));
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
@@ -367,6 +376,7 @@ export class Agent {
       this.remoteList = next;
       if (this.config.xmpp.jid) await this.loadRemoteUuids();
       await this.supervisor.restart(this.refsWatch.name);
+      this.poll?.refresh();
       if (added.length > 0) this.merger.requestFetch(added);
       this.pusher.request();
       this.transfers?.requestScan();

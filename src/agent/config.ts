@@ -5,6 +5,7 @@ import type { Runner } from '../git/runner.js';
 import type { RepoInfo } from '../git/repo.js';
 import { UserError } from '../git/errors.js';
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
+import { DEFAULT_POLL_MS } from './remote-poll.js';
 
 export interface AgentConfig {
   xmpp: {
@@ -28,6 +29,9 @@ export interface AgentConfig {
   retryMaxMs: number;
   /** Concurrent content transfers in annex mode (autosync.transferSlots). */
   transferSlots: number;
+  /** Period of the fetch of network remotes when XMPP is off (autosync.pollInterval, seconds;
+   * 0 turns it off). See remote-poll.ts. */
+  pollMs: number;
 }
 
 export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentConfig> {
@@ -63,5 +67,6 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     retryMaxMs: num('autosync.retryMaxInterval', DEFAULT_RETRY_MAX_MS / 1000, 1, 7 * 24 * 3600) * 1000,
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
     transferSlots: num('autosync.transferSlots', 2, 1, 32),
+    pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000, 0, 24 * 3600) * 1000,
   };
 }

@@ -262,3 +262,33 @@ test(
     });
   },
 );
+
+test(
+  "git over ssh without XMPP: the last-resort poll brings A's change to B with no nudge",
+  { timeout: 120_000 },
+  async (t) => {
+    const d = scratch(t, 'gas-ssh-');
+    const s = await sshd(d);
+    const repos: string[] = [];
+    await withLogs(s, repos, async () => {
+      const C = join(d.path, 'cloud.git');
+      execFileSync('git', ['init', '-q', '--bare', '-b', 'main', C], { env: GIT_ENV });
+      const seed = join(d.path, 'seed');
+      execFileSync('git', ['init', '-q', '-b', 'main', seed], { env: GIT_ENV });
+      write(seed, 'README.txt', 'seed\n');
+      gitSsh(s, seed, 'add', '.');
+      gitSsh(s, seed, 'commit', '-q', '-m', 'seed');
+      gitSsh(s, seed, 'push', '-q', s.url(C), 'main');
+      const A = cloneOverSsh(s, d.path, 'A', C, false);
+      const B = cloneOverSsh(s, d.path, 'B', C, false);
+      repos.push(A, B);
+      // One second instead of five minutes; B never changes anything, so only the poll can help.
+      gitSsh(s, B, 'config', 'autosync.pollInterval', '1');
+      await startAgent(d, s, A);
+      await startAgent(d, s, B);
+      write(A, 'notes/from-a.txt', 'written on A\n');
+      await converged([A, B], { what: "B to poll the cloud and take A's change", timeoutMs: 30_000 });
+      assert.equal(read(B, 'notes/from-a.txt'), 'written on A\n');
+    });
+  },
+);
