@@ -11,6 +11,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Runner } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
+import { mayBeMangled } from '../git/rawpaths.js';
 import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
@@ -267,6 +268,7 @@ export class Agent {
     for (const r of saved.remotes)
       if (this.remoteList.some((x) => x.name === r)) this.pusher.setPaused(r, true);
     for (const s of services) this.supervisor.add(s);
+    if (this.info.mode === 'annex') await this.repairInterruptedFills();
     await this.supervisor.startAll();
     if (saved.all) this.transfers?.pause();
     for (const r of saved.remotes) this.transfers?.pause(r);
@@ -382,6 +384,33 @@ export class Agent {
       this.transfers?.requestScan();
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not read the remotes after a config change');
+    }
+  }
+
+  /**
+   * A git-annex killed while it filled a file (a crash, a power cut: see annex-replace.ts) leaves the
+   * file missing from the work tree and its replace directory in .git/annex/othertmp. Nothing would
+   * put it back, and the first commit would delete it on every peer. Before any service starts (and
+   * before any git-annex of ours clears othertmp), such files are written again from the index:
+   * git-annex's smudge filter fills them from the local annex, or writes the pointer if the
+   * content never arrived. A file the user deleted while the agent was down comes back only if
+   * git-annex was filling a file of that name when it stopped.
+   */
+  private async repairInterruptedFills(): Promise<void> {
+    try {
+      const tmp = annexTmpEntries(this.info.gitDir);
+      if (tmp.size === 0) return;
+      const r = await this.runner.git(['ls-files', '-d', '-z']);
+      const missing = r.stdout.split('\0').filter((p) => p !== '' && !mayBeMangled(p));
+      const paths = [...heldDeletions(missing, tmp, new Set()).keys()];
+      if (paths.length === 0) return;
+      await this.runner.git(['checkout-index', '-f', '-z', '--stdin'], { input: paths.join('\0') });
+      this.log.warn(
+        { paths: paths.slice(0, 10), count: paths.length },
+        'put back files git-annex was filling when it was stopped',
+      );
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not check for files git-annex was filling when it stopped');
     }
   }
 

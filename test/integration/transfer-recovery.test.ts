@@ -7,7 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { git, read, write, GIT_ENV } from '../helpers/repos.js';
 import { transfersDone } from '../helpers/agents.js';
@@ -124,7 +132,21 @@ test(
             if (read(b, `small/f${String(i).padStart(3, '0')}.txt`) !== body(i)) return false;
           return true;
         },
-        { what: 'all 500 small files on b with their content', timeoutMs: 120_000 },
+        {
+          timeoutMs: 120_000,
+          // On a timeout, say what is wrong with the files that are not right (for a post-mortem).
+          what: () => {
+            const wrong: string[] = [];
+            for (let i = 0; i < N && wrong.length < 5; i++) {
+              const rel = `small/f${String(i).padStart(3, '0')}.txt`;
+              const got = read(b, rel);
+              if (got !== body(i))
+                wrong.push(`${rel}: ${got === null ? 'missing' : JSON.stringify(got.slice(0, 60))}`);
+            }
+            const deleted = git(b, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
+            return `all 500 small files on b with their content; not yet: ${wrong.join('; ')}; deleted in b's history: ${deleted.split('\n').length} ${deleted.slice(0, 200)}`;
+          },
+        },
       );
     } finally {
       sampling = false;
@@ -183,5 +205,38 @@ test(
     await waitFor(() => transfersDone(b).filter((x) => x === 'download origin').length >= N + 1, {
       what: 'b to log its downloads of the N new files and the edit',
     });
+  },
+);
+
+test(
+  'a file git-annex was filling when it was killed is put back at start, not deleted',
+  { timeout: 60_000 },
+  async (t) => {
+    const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+    const [a, b] = topo.clones as [string, string];
+    const [, agentB] = topo.agents as [unknown, (typeof topo.agents)[number]];
+    await topo.startAll();
+    const body = 'a photo\n'.repeat(300);
+    write(a, 'photo.jpg', body);
+    await waitFor(() => read(b, 'photo.jpg') === body, { what: 'photo.jpg on b' });
+    await agentB.stop();
+    // As a git-annex killed in the middle of filling it leaves things: the file gone from the work
+    // tree, a partial copy in its replace directory.
+    const tmp = join(b, '.git', 'annex', 'othertmp', 'photo.jpg.0');
+    mkdirSync(tmp, { recursive: true });
+    renameSync(join(b, 'photo.jpg'), join(tmp, 'photo.jpg'));
+    await agentB.start();
+    await waitFor(() => read(b, 'photo.jpg') === body, { what: 'photo.jpg put back on b' });
+    // Settled: a later change goes through, and nothing was deleted anywhere.
+    write(b, 'after.txt', 'after');
+    await waitFor(() => read(a, 'after.txt') === 'after', { what: 'a later change to reach a' });
+    for (const c of [a, b]) {
+      assert.equal(
+        git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim(),
+        '',
+        `no deletion in ${c}`,
+      );
+      assert.equal(read(c, 'photo.jpg'), body);
+    }
   },
 );
