@@ -1,5 +1,5 @@
 // Temp repositories for tests: real git (and git-annex) in a fresh temp dir per test, removed after.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -60,4 +60,18 @@ export function read(repo: string, rel: string): string | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
+}
+
+/** A file's size, or -1 when it does not exist (a pointer file is small, a filled one full size). */
+export function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
+}
+
+/** Every path some commit in the repository deleted (all refs), newline-separated; '' if none. */
+export function deletedInHistory(repo: string): string {
+  return git(repo, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
 }

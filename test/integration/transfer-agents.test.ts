@@ -3,20 +3,11 @@
 // B downloaded from A), which doubled the work and made some uploads fail mid-way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { read, write, git } from '../helpers/repos.js';
+import { deletedInHistory, read, sizeOf, write, git } from '../helpers/repos.js';
+import { writeBig } from '../helpers/annex.js';
 import { logged, transfersDone } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
@@ -89,25 +80,15 @@ test(
     await topo.startAll();
     const SIZE = 200 * 1024 * 1024;
     const src = join(topo.root, 'big.src');
-    const chunk = randomBytes(1024 * 1024);
-    const fd = openSync(src, 'w');
-    for (let i = 0; i < SIZE / chunk.length; i++) writeSync(fd, chunk, 0, chunk.length, i * chunk.length);
-    closeSync(fd);
+    writeBig(src, SIZE);
     renameSync(src, join(a, 'big.bin'));
-    const size = (p: string) => {
-      try {
-        return statSync(p).size;
-      } catch {
-        return -1;
-      }
-    };
     // b stops the moment git-annex has taken the pointer file away to fill it (or, if that window
     // is missed, once the content is there). The stop must let git-annex put the file back: a kill
     // there left it missing, and the next commit deleted it on every peer.
     let sawPointer = false;
     const at = await waitFor(
       () => {
-        const n = size(join(b, 'big.bin'));
+        const n = sizeOf(join(b, 'big.bin'));
         if (n > 0 && n < SIZE) sawPointer = true;
         return (sawPointer && n === -1) || n === SIZE ? n : null;
       },
@@ -117,9 +98,9 @@ test(
     for (const agent of [...topo.agents].reverse()) await agent.stop();
     t.diagnostic(at === -1 ? 'stopped while git-annex was filling the file' : 'stopped after the fill');
     for (const c of [a, b]) {
-      const deletes = git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
+      const deletes = deletedInHistory(c);
       assert.equal(deletes, '', `no commit in ${c} deletes a file`);
-      assert.equal(size(join(c, 'big.bin')), SIZE, `big.bin is whole in ${c}`);
+      assert.equal(sizeOf(join(c, 'big.bin')), SIZE, `big.bin is whole in ${c}`);
       assert.equal(existsSync(join(c, '.git', 'index.lock')), false, `no index.lock left in ${c}`);
     }
   },
@@ -159,11 +140,7 @@ test(
     write(b, 'after.txt', 'after');
     await waitFor(() => read(a, 'after.txt') === 'after', { what: 'a later change to reach a' });
     for (const c of [a, b]) {
-      assert.equal(
-        git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim(),
-        '',
-        `no deletion in ${c}`,
-      );
+      assert.equal(deletedInHistory(c), '', `no deletion in ${c}`);
       assert.equal(read(c, 'photo.jpg'), 'a photo '.repeat(500));
     }
   },

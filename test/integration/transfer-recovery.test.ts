@@ -17,7 +17,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { git, read, write, GIT_ENV } from '../helpers/repos.js';
+import { deletedInHistory, git, read, sizeOf, write, GIT_ENV } from '../helpers/repos.js';
 import { transfersDone } from '../helpers/agents.js';
 import { writeBig } from '../helpers/annex.js';
 import { waitFor } from '../helpers/wait.js';
@@ -54,14 +54,6 @@ function partial(repo: string, size: number): { size: number; ino: bigint } | nu
     // no tmp dir yet
   }
   return null;
-}
-
-function sizeOf(p: string): number {
-  try {
-    return statSync(p).size;
-  } catch {
-    return -1;
-  }
 }
 
 test(
@@ -143,7 +135,7 @@ test(
               if (got !== body(i))
                 wrong.push(`${rel}: ${got === null ? 'missing' : JSON.stringify(got.slice(0, 60))}`);
             }
-            const deleted = git(b, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim();
+            const deleted = deletedInHistory(b);
             return `all 500 small files on b with their content; not yet: ${wrong.join('; ')}; deleted in b's history: ${deleted.split('\n').length} ${deleted.slice(0, 200)}`;
           },
         },
@@ -160,7 +152,7 @@ test(
       assert.equal(s.ino, left.ino, 'the same partial file, not a new one');
       assert.ok(s.size >= left.size, `never started over: ${s.size} < ${left.size}`);
     }
-    assert.equal(git(b, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim(), '');
+    assert.equal(deletedInHistory(b), '');
   },
 );
 
@@ -231,11 +223,7 @@ test(
     write(b, 'after.txt', 'after');
     await waitFor(() => read(a, 'after.txt') === 'after', { what: 'a later change to reach a' });
     for (const c of [a, b]) {
-      assert.equal(
-        git(c, 'log', '--all', '--diff-filter=D', '--name-only', '--format=').trim(),
-        '',
-        `no deletion in ${c}`,
-      );
+      assert.equal(deletedInHistory(c), '', `no deletion in ${c}`);
       assert.equal(read(c, 'photo.jpg'), body);
     }
   },

@@ -48,6 +48,19 @@ function cloneOverSsh(s: SshServer, root: string, name: string, cloudPath: strin
   return dir;
 }
 
+/** A plain git bare "cloud" with one seed commit, and two clones A and B of it over ssh. */
+function gitCloudOverSsh(root: string, s: SshServer): { C: string; A: string; B: string } {
+  const C = join(root, 'cloud.git');
+  execFileSync('git', ['init', '-q', '--bare', '-b', 'main', C], { env: GIT_ENV });
+  const seed = join(root, 'seed');
+  execFileSync('git', ['init', '-q', '-b', 'main', seed], { env: GIT_ENV });
+  write(seed, 'README.txt', 'seed\n');
+  gitSsh(s, seed, 'add', '.');
+  gitSsh(s, seed, 'commit', '-q', '-m', 'seed');
+  gitSsh(s, seed, 'push', '-q', s.url(C), 'main');
+  return { C, A: cloneOverSsh(s, root, 'A', C, false), B: cloneOverSsh(s, root, 'B', C, false) };
+}
+
 function startAgent(d: ReturnType<typeof scratch>, s: SshServer, repo: string): Promise<void> {
   const a = new AgentProc(repo, s.env);
   d.defer(() => a.stop().catch(() => a.kill9()));
@@ -221,16 +234,7 @@ test(
     const s = await sshd(d);
     const repos: string[] = [];
     await withLogs(s, repos, async () => {
-      const C = join(d.path, 'cloud.git');
-      execFileSync('git', ['init', '-q', '--bare', '-b', 'main', C], { env: GIT_ENV });
-      const seed = join(d.path, 'seed');
-      execFileSync('git', ['init', '-q', '-b', 'main', seed], { env: GIT_ENV });
-      write(seed, 'README.txt', 'seed\n');
-      gitSsh(s, seed, 'add', '.');
-      gitSsh(s, seed, 'commit', '-q', '-m', 'seed');
-      gitSsh(s, seed, 'push', '-q', s.url(C), 'main');
-      const A = cloneOverSsh(s, d.path, 'A', C, false);
-      const B = cloneOverSsh(s, d.path, 'B', C, false);
+      const { C, A, B } = gitCloudOverSsh(d.path, s);
       repos.push(A, B);
 
       await startAgent(d, s, A);
@@ -271,16 +275,7 @@ test(
     const s = await sshd(d);
     const repos: string[] = [];
     await withLogs(s, repos, async () => {
-      const C = join(d.path, 'cloud.git');
-      execFileSync('git', ['init', '-q', '--bare', '-b', 'main', C], { env: GIT_ENV });
-      const seed = join(d.path, 'seed');
-      execFileSync('git', ['init', '-q', '-b', 'main', seed], { env: GIT_ENV });
-      write(seed, 'README.txt', 'seed\n');
-      gitSsh(s, seed, 'add', '.');
-      gitSsh(s, seed, 'commit', '-q', '-m', 'seed');
-      gitSsh(s, seed, 'push', '-q', s.url(C), 'main');
-      const A = cloneOverSsh(s, d.path, 'A', C, false);
-      const B = cloneOverSsh(s, d.path, 'B', C, false);
+      const { A, B } = gitCloudOverSsh(d.path, s);
       repos.push(A, B);
       // One second instead of five minutes; B never changes anything, so only the poll can help.
       gitSsh(s, B, 'config', 'autosync.pollInterval', '1');

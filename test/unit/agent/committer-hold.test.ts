@@ -9,29 +9,9 @@ import { Committer } from '../../../src/agent/committer.js';
 import { EventBus } from '../../../src/agent/bus.js';
 import { createLogger } from '../../../src/log.js';
 import { heldDeletions } from '../../../src/git/annex-replace.js';
-import type { GitSync, CommitResult } from '../../../src/git/sync.js';
+import { fakeSync } from '../../helpers/fake-sync.js';
 import { tmpDir } from '../../helpers/repos.js';
 import { waitFor } from '../../helpers/wait.js';
-
-function fakeSync(workTree: string): { sync: GitSync; commits: string[][] } {
-  const commits: string[][] = [];
-  const sync = {
-    info: { workTree, mode: 'annex' },
-    pendingPaths: async () => [],
-    commit: async (paths: string[]): Promise<CommitResult | null> => {
-      commits.push([...paths].sort());
-      return {
-        sha: 'x'.repeat(40),
-        parent: null,
-        added: 0,
-        modified: 0,
-        deleted: paths.length,
-        message: 'm',
-      };
-    },
-  } as unknown as GitSync;
-  return { sync, commits };
-}
 
 test('heldDeletions: which missing paths git-annex is about to put back, with their progress', () => {
   const none = new Set<string>();

@@ -8,28 +8,8 @@ import { join } from 'node:path';
 import { Committer } from '../../../src/agent/committer.js';
 import { EventBus } from '../../../src/agent/bus.js';
 import { createLogger } from '../../../src/log.js';
-import type { GitSync, CommitResult } from '../../../src/git/sync.js';
+import { fakeSync } from '../../helpers/fake-sync.js';
 import { tmpDir } from '../../helpers/repos.js';
-
-function fakeSync(workTree: string): { sync: GitSync; commits: string[][] } {
-  const commits: string[][] = [];
-  const sync = {
-    info: { workTree, mode: 'annex' },
-    pendingPaths: async () => [],
-    commit: async (paths: string[]): Promise<CommitResult | null> => {
-      commits.push([...paths].sort());
-      return {
-        sha: 'x'.repeat(40),
-        parent: null,
-        added: paths.length,
-        modified: 0,
-        deleted: 0,
-        message: 'm',
-      };
-    },
-  } as unknown as GitSync;
-  return { sync, commits };
-}
 
 test('a file git-annex filled is not staged again; a later edit to it is', async (t) => {
   const tmp = tmpDir();
