@@ -399,7 +399,8 @@ export class Agent {
   private async repairInterruptedFills(): Promise<void> {
     try {
       const tmp = annexTmpEntries(this.info.gitDir);
-      if (tmp.size === 0) return;
+      // Only a replace directory (<name>.<n>) is a sign; git-annex keeps logs there too.
+      if (![...tmp.keys()].some((n) => /\.[0-9]+$/.test(n))) return;
       const r = await this.runner.git(['ls-files', '-d', '-z']);
       const missing = r.stdout.split('\0').filter((p) => p !== '' && !mayBeMangled(p));
       const paths = [...heldDeletions(missing, tmp, new Set()).keys()];

@@ -311,9 +311,8 @@ export class Committer implements Service {
    * filling the file); they stay pending with a fresh event time, so the next pass looks again. A
    * hold ends when the file is back (an edit as usual) or after HOLD_MAX_MS (then it is committed).
    */
-  private holdBack(batch: string[], now: number): void {
+  private holdBack(batch: string[], missing: string[], now: number): void {
     if (!this.holdDeletions) return;
-    const missing = batch.filter((p) => !p.startsWith(RAW_KEY) && this.statKey(p).size === null);
     for (const p of this.heldSince.keys()) if (!this.pending.has(p)) this.heldSince.delete(p);
     if (missing.length === 0) return;
     let held: Map<string, string>;
@@ -360,16 +359,20 @@ export class Committer implements Service {
     else if (this.newDirs.size > 0 && (await this.reconcile([...this.newDirs])) > 0) await this.reconcile();
     const now = Date.now();
     const batch: string[] = [];
+    const missing: string[] = [];
     for (const [path, seen] of this.pending) {
       if (batch.length >= this.policy.maxBatch) break;
       const st = this.statKey(path);
-      if (all || isStable(seen, st, now, this.policy.quietMs)) batch.push(path);
+      if (all || isStable(seen, st, now, this.policy.quietMs)) {
+        batch.push(path);
+        if (st.size === null && !path.startsWith(RAW_KEY)) missing.push(path);
+      }
       // Still moving: re-baseline, so the next pass asks "has it held still since now?". Without
       // this, a write the watcher folded into an earlier event would keep the path pending forever.
       else if (seen.size !== st.size || seen.mtimeMs !== st.mtimeMs)
         this.pending.set(path, { eventAt: now, ...st });
     }
-    this.holdBack(batch, now);
+    this.holdBack(batch, missing, now);
     this.log.debug({ batch: batch.length, pending: this.pending.size, all }, 'commit pass');
     if (batch.length === 0) {
       // Everything pending is still being written: look again once it has had time to settle. The
