@@ -256,7 +256,7 @@ export class Agent {
     // Network remotes that nothing else signals (XMPP off) are fetched now and then.
     this.poll = new RemotePoll(
       this.config.pollMs,
-      () => pollTargets(this.remoteList, this.info.workTree, this.config.xmpp.jid !== null),
+      () => pollTargets(this.remoteList, this.config.xmpp.jid !== null),
       (remotes) => this.merger.requestFetch(remotes),
     );
     services.push(this.poll);

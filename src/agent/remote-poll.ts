@@ -8,7 +8,7 @@
 // are fetched every `autosync.pollInterval` seconds. The merger collapses requests into one fetch
 // per remote, and a fetch with nothing new costs one round trip.
 import type { Service, ServiceContext } from './service.js';
-import { localBareRepo } from '../signal/refs-watch.js';
+import { isNetworkUrl } from '../signal/refs-watch.js';
 
 /** Default poll period: a change waits at most this long where nothing else can signal it. Five
  * minutes costs a headless clone ~300 small requests a day per remote, which any host accepts. */
@@ -16,24 +16,16 @@ export const DEFAULT_POLL_MS = 5 * 60_000;
 /** Each wait is drawn from 80-120 % of the period, so clones started together do not poll in step. */
 const JITTER = 0.2;
 
-/** A remote URL that names a path on this machine (a directory, or file://). Pure but for stat. */
-function isLocal(url: string, workTree: string): boolean {
-  if (localBareRepo(url, workTree) !== null || url.startsWith('file://')) return true;
-  return !(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+:/.test(url));
-}
-
 /**
  * The remotes to poll: those reached over the network, and only when XMPP is off (with XMPP, the
- * peers' announcements and the catch-up after every reconnect cover them). Pure but for the stat
- * of local paths.
+ * peers' announcements and the catch-up after every reconnect cover them). Pure.
  */
 export function pollTargets(
   remotes: ReadonlyArray<{ name: string; url: string }>,
-  workTree: string,
   xmppOn: boolean,
 ): string[] {
   if (xmppOn) return [];
-  return remotes.filter((r) => !isLocal(r.url, workTree)).map((r) => r.name);
+  return remotes.filter((r) => isNetworkUrl(r.url)).map((r) => r.name);
 }
 
 /** The next wait, jittered (see JITTER). `rnd` is in [0, 1). Pure. */

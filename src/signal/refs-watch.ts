@@ -136,6 +136,12 @@ export class RefsWatch implements SignalTransport {
   }
 }
 
+/** A remote URL that names another machine: scheme://… other than file://, or scp-like host:path. */
+export function isNetworkUrl(url: string): boolean {
+  if (url.startsWith('file://')) return false;
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+:/.test(url);
+}
+
 /** The directory of a remote when it is a bare repository on a local path; null otherwise. */
 export function localBareRepo(url: string, workTree: string): string | null {
   let p: string;
@@ -145,8 +151,8 @@ export function localBareRepo(url: string, workTree: string): string | null {
     } catch {
       return null;
     }
-  } else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+:/.test(url)) {
-    return null; // ssh, https, scp-like host:path: not ours to watch
+  } else if (isNetworkUrl(url)) {
+    return null; // not ours to watch
   } else {
     p = isAbsolute(url) ? url : resolve(workTree, url);
   }

@@ -24,8 +24,8 @@ test('pollTargets: network remotes, and only when XMPP is off', (t) => {
     ['XMPP off: the network ones', false, ['ssh', 'scp', 'https']],
     ['XMPP on: none (announcements and reconnect catch-up cover them)', true, []],
   ];
-  for (const [name, xmpp, want] of cases) assert.deepEqual(pollTargets(remotes, tmp.path, xmpp), want, name);
-  assert.deepEqual(pollTargets([], tmp.path, false), [], 'no remotes, nothing to poll');
+  for (const [name, xmpp, want] of cases) assert.deepEqual(pollTargets(remotes, xmpp), want, name);
+  assert.deepEqual(pollTargets([], false), [], 'no remotes, nothing to poll');
 });
 
 test('pollDelay: 80-120 % of the period', () => {
