@@ -12,11 +12,18 @@ import { hostname } from 'node:os';
 import { Runner } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { mayBeMangled } from '../git/rawpaths.js';
-import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
+import {
+  checkedOutBranch,
+  discover,
+  ensureStateDir,
+  ensureKeyFile,
+  nodeId,
+  type RepoInfo,
+} from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from './bus.js';
-import { Supervisor, type Service } from './service.js';
+import { Supervisor, type Service, type ServiceStatus } from './service.js';
 import { Watcher } from './watcher.js';
 import { Committer } from './committer.js';
 import { Merger } from './merger.js';
@@ -70,12 +77,15 @@ export interface StatusJson {
   }>;
   signal: SignalStatus;
   transfers: { queued: number; active: unknown[]; failed: number };
-  services?: unknown[];
+  /** The agent's services; one that crashed shows its state and last error. [] with no agent. */
+  services: ServiceStatus[];
   /** Paths git refuses to stage (inside a submodule, behind a symlink, unreadable), with the reason. */
-  stuck?: Array<{ path: string; error: string }>;
-  errors?: { commit: string | null; merge: string | null };
-  node?: string;
-  host?: string;
+  stuck: Array<{ path: string; error: string }>;
+  errors: { commit: string | null; merge: string | null };
+  /** The branch HEAD is on now: null while it is detached (a rebase, `git checkout <sha>`). */
+  checkedOut: string | null;
+  node: string;
+  host: string;
 }
 
 export class Agent {
@@ -100,6 +110,8 @@ export class Agent {
   private remoteList: Array<{ name: string; url: string }> = [];
   private poll: RemotePoll | null = null;
   private stopping: Promise<void> | null = null;
+  /** Paths committed since start (every own commit), so `sync` can say what it committed. */
+  private filesCommitted = 0;
   private stoppedResolve!: () => void;
   /** Resolves when the agent has stopped (by `stop`, a signal, or the control socket). */
   readonly stopped: Promise<void>;
@@ -470,6 +482,7 @@ export class Agent {
   }
 
   private onCommitted(c: CommitResult): void {
+    this.filesCommitted += c.added + c.modified + c.deleted;
     this.pusher.request();
     const transfers = this.transfers;
     if (!transfers) return;
@@ -526,7 +539,10 @@ export class Agent {
         await this.committer.flush();
         return { head: await this.sync.head() };
       case 'sync': {
+        const before = this.filesCommitted;
         await this.committer.flush();
+        // Paths committed while this sync flushed (by the flush, or by a commit pass it joined).
+        const committed = this.filesCommitted - before;
         for (const r of this.remoteList)
           if (!this.pusher.state(r.name).paused) await this.merger.fetchAndMerge(r.name);
         const outcome = await this.pusher.pushAll();
@@ -536,7 +552,8 @@ export class Agent {
           const fetchErr = this.merger.fetchErrors.get(r);
           if (!err && fetchErr) outcome.set(r, `fetch failed: ${fetchErr}`);
         }
-        return Object.fromEntries(outcome);
+        // A CLI of the same version asks for the report; an older one reads the remotes alone.
+        return req.report ? { remotes: Object.fromEntries(outcome), committed } : Object.fromEntries(outcome);
       }
       default:
         throw new Error('unknown command');
@@ -565,6 +582,8 @@ export class Agent {
       stuck: this.committer.stuckPaths(),
       // Why work is waiting, e.g. "a merge is in progress; syncing waits until you finish it".
       errors: { commit: this.committer.lastError, merge: this.merger.lastError },
+      // Read from .git/HEAD, not asked of git: it works mid-rebase, and a status never waits on a lock.
+      checkedOut: checkedOutBranch(this.info.gitDir),
       node: nodeId(this.info),
       host: hostname(),
     };

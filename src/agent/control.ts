@@ -11,7 +11,8 @@ export type ControlRequest =
   | { cmd: 'pause'; remote?: string }
   | { cmd: 'resume'; remote?: string }
   | { cmd: 'notify'; remotes?: string[] }
-  | { cmd: 'sync' }
+  /** report: answer { remotes, committed } (files committed by this sync), not just the remotes. */
+  | { cmd: 'sync'; report?: boolean }
   | { cmd: 'cancel'; key: string }
   | { cmd: 'flush' };
 

@@ -3,20 +3,20 @@
 // or bad input. Errors are one line on stderr that says what to do; --debug adds the stack.
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
-import { openSync, readFileSync, existsSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, existsSync, closeSync, fchmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
-import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
+import { discover, ensureStateDir, type RepoInfo } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
-import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
 import { createLogger } from '../log.js';
-import { renderStatus } from './render.js';
+import { renderStatus, syncSummary } from './render.js';
+import { offlineStatus } from './status.js';
 
 const USAGE = `usage: git autosync [-C <path>] <verb> [options]
 
@@ -165,9 +165,19 @@ async function startBackground(args: Args): Promise<number> {
   }
   const outPath = join(info.stateDir, 'agent.out');
   const out = openSync(outPath, 'w', 0o600);
+  fchmodSync(out, 0o600); // an agent.out left by an older version may be 0644
   const child = spawn(
     process.execPath,
-    [fileURLToPath(import.meta.url), '-C', info.workTree, 'start', '--foreground', '--daemon-child'],
+    [
+      fileURLToPath(import.meta.url),
+      '-C',
+      info.workTree,
+      'start',
+      '--foreground',
+      '--daemon-child',
+      // The agent itself logs at debug level (agent.log) and shows stanzas: what --debug is for.
+      ...(args.debug ? ['--debug'] : []),
+    ],
     {
       detached: true,
       stdio: ['ignore', out, out],
@@ -202,7 +212,7 @@ async function startBackground(args: Args): Promise<number> {
 }
 
 async function stop(cwd: string): Promise<number> {
-  const info = await discover(cwd);
+  const info = await discover(cwd, { detachedOk: true });
   const pidPath = join(info.stateDir, 'agent.pid');
   const f = readPidFile(pidPath);
   if (!f || !isAlive(f.pid, f.start)) {
@@ -225,42 +235,8 @@ async function stop(cwd: string): Promise<number> {
   return 0;
 }
 
-async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
-  const runner = new Runner(info.workTree);
-  const sync = new GitSync(info, runner, createLogger({}));
-  const remotes = await runner.run(remotesCmd());
-  const config = await loadConfig(runner, info);
-  const paused = readJson<{ all: boolean; remotes: string[] }>(join(info.stateDir, 'state.json'), {
-    all: false,
-    remotes: [],
-  });
-  return {
-    running: false,
-    pid: null,
-    repository: info.workTree,
-    mode: info.mode,
-    branch: info.branch,
-    head: await sync.head(),
-    pendingChanges: (await sync.pendingPaths()).length,
-    remotes: remotes.map((r) => ({
-      name: r.name,
-      lastPushOk: null,
-      lastPushAt: null,
-      paused: paused.all || paused.remotes.includes(r.name),
-      error: null,
-    })),
-    signal: {
-      transport: config.xmpp.jid ? (config.xmpp.room ? 'xmpp-room' : 'xmpp-account') : 'refs-watch',
-      state: 'offline',
-      peers: [],
-      rejected: 0,
-    },
-    transfers: { queued: 0, active: [], failed: 0 },
-  };
-}
-
 async function getStatus(cwd: string): Promise<StatusJson> {
-  const info = await discover(cwd);
+  const info = await discover(cwd, { detachedOk: true });
   try {
     return await controlRequest<StatusJson>(join(info.stateDir, 'control.sock'), { cmd: 'status' }, 10_000);
   } catch {
@@ -269,13 +245,13 @@ async function getStatus(cwd: string): Promise<StatusJson> {
 }
 
 async function status(cwd: string, json: boolean, watch: boolean): Promise<number> {
+  // Clearing the screen between two pictures is for a terminal; into a pipe or a file, each
+  // picture simply follows the last.
+  const clear = watch && !json && process.stdout.isTTY === true ? '\x1b[2J\x1b[H' : '';
   for (;;) {
     const st = await getStatus(cwd);
     if (json) process.stdout.write(JSON.stringify(st) + '\n');
-    else
-      process.stdout.write(
-        (watch ? '\x1b[2J\x1b[H' : '') + renderStatus(st, process.stdout.columns ?? 80) + '\n',
-      );
+    else process.stdout.write(clear + renderStatus(st, process.stdout.columns ?? 80) + '\n');
     if (!watch) return 0;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -285,29 +261,44 @@ async function status(cwd: string, json: boolean, watch: boolean): Promise<numbe
 async function syncOnce(cwd: string): Promise<number> {
   const info = await discover(cwd);
   ensureStateDir(info);
-  let outcome: Record<string, string | null>;
+  let result: SyncResult;
   try {
-    outcome = await controlRequest<Record<string, string | null>>(
+    const r = await controlRequest<unknown>(
       join(info.stateDir, 'control.sock'),
-      { cmd: 'sync' },
+      { cmd: 'sync', report: true },
       15 * 60_000,
     );
+    result = asSyncResult(r);
   } catch (e) {
     if (!/ENOENT|ECONNREFUSED/.test(String((e as NodeJS.ErrnoException).code ?? e))) throw e;
-    outcome = await syncWithoutAgent(info);
+    result = await syncWithoutAgent(info);
   }
-  const failed = Object.entries(outcome).filter(([, err]) => err);
+  const failed = Object.entries(result.remotes).filter(([, err]) => err);
   for (const [r, err] of failed) process.stderr.write(`git-autosync: remote '${r}' failed: ${err}\n`);
-  if (Object.keys(outcome).length === 0)
-    process.stdout.write('git-autosync: committed; no remotes to sync with\n');
+  process.stdout.write(syncSummary(result.committed, result.remotes) + '\n');
   return failed.length > 0 ? 1 : 0;
 }
 
-async function syncWithoutAgent(info: RepoInfo): Promise<Record<string, string | null>> {
+interface SyncResult {
+  /** Files committed by this sync; null when an older agent did not say. */
+  committed: number | null;
+  /** Each remote, with null (synced) or why it failed. */
+  remotes: Record<string, string | null>;
+}
+
+/** The agent's answer: { remotes, committed } now, a bare remote -> error map from an older agent. */
+function asSyncResult(r: unknown): SyncResult {
+  const o = (r ?? {}) as Record<string, unknown>;
+  if (typeof o.committed === 'number' && typeof o.remotes === 'object' && o.remotes !== null)
+    return { committed: o.committed, remotes: o.remotes as Record<string, string | null> };
+  return { committed: null, remotes: o as Record<string, string | null> };
+}
+
+async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
   const runner = new Runner(info.workTree);
   const sync = new GitSync(info, runner, createLogger({}));
   await sync.recover();
-  await sync.commit(await sync.pendingPaths());
+  const c = await sync.commit(await sync.pendingPaths());
   const outcome: Record<string, string | null> = {};
   for (const r of await runner.run(remotesCmd())) {
     try {
@@ -327,7 +318,7 @@ async function syncWithoutAgent(info: RepoInfo): Promise<Record<string, string |
       outcome[r.name] = e instanceof Error ? e.message : String(e);
     }
   }
-  return outcome;
+  return { committed: c ? c.added + c.modified + c.deleted : 0, remotes: outcome };
 }
 
 async function pauseResume(
@@ -335,7 +326,7 @@ async function pauseResume(
   verb: 'pause' | 'resume',
   remote: string | true | undefined,
 ): Promise<number> {
-  const info = await discover(cwd);
+  const info = await discover(cwd, { detachedOk: true });
   const r = typeof remote === 'string' ? remote : undefined;
   try {
     await controlRequest(join(info.stateDir, 'control.sock'), { cmd: verb, remote: r }, 10_000);
@@ -352,7 +343,7 @@ async function pauseResume(
 }
 
 async function notify(cwd: string, remote: string | true | undefined): Promise<number> {
-  const info = await discover(cwd);
+  const info = await discover(cwd, { detachedOk: true });
   const remotes = typeof remote === 'string' ? [remote] : undefined;
   try {
     await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'notify', remotes }, 10_000);
@@ -368,7 +359,7 @@ async function cancel(cwd: string, positional: string[]): Promise<number> {
   if (positional.length !== 1 || !key || !/^[A-Za-z0-9]+(-[a-zA-Z][0-9]+)*--[^\s/]{1,256}$/.test(key)) {
     throw new UserError('cancel takes one git-annex key, as shown by `git autosync status`');
   }
-  const info = await discover(cwd);
+  const info = await discover(cwd, { detachedOk: true });
   try {
     await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'cancel', key }, 10_000);
   } catch (e) {
@@ -382,6 +373,14 @@ async function cancel(cwd: string, positional: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
+// The reader of our output went away (`status --watch | head -3`): there is nobody left to tell
+// anything, and nothing failed. Exit quietly, 0, as other Unix tools do on a closed pipe.
+// Any other error on stdout is one line too, never a stack.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`git-autosync: cannot write the output (${e.code ?? e.message})\n`);
+  process.exit(1);
+});
 main(argv).then(
   (code) => process.exit(code),
   (e: unknown) => {

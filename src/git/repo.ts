@@ -29,7 +29,18 @@ export interface RepoInfo {
   annexUuid: string | null;
 }
 
-export async function discover(path: string): Promise<RepoInfo> {
+/** What discover() finds when any checkout will do: `branch` is null while HEAD is detached. */
+export type RepoPlace = Omit<RepoInfo, 'branch'> & { branch: string | null };
+
+/**
+ * Finds the repository at path and checks it can be synced. `start` and `sync` need HEAD on a
+ * branch (changes must have a home); the verbs that only talk to a running agent or read state
+ * (status, stop, pause, resume, notify, cancel) pass { detachedOk: true }, so a `git rebase -i` or
+ * a `git checkout <sha>` never locks the user out of the agent that is still running.
+ */
+export async function discover(path: string): Promise<RepoInfo>;
+export async function discover(path: string, opts: { detachedOk: true }): Promise<RepoPlace>;
+export async function discover(path: string, opts: { detachedOk?: boolean } = {}): Promise<RepoPlace> {
   const cwd = resolve(path);
   if (!existsSync(cwd)) throw new UserError(`${cwd} does not exist; pass -C <path to a git repository>`);
   const runner = new Runner(cwd);
@@ -56,17 +67,31 @@ export async function discover(path: string): Promise<RepoInfo> {
     throw new UserError(`${cwd} is a bare repository; git-autosync needs a clone with a work tree`);
   }
   const head = await runner.git(['symbolic-ref', '-q', '--short', 'HEAD'], { okCodes: [1] });
-  if (head.code !== 0) {
+  if (head.code !== 0 && !opts.detachedOk) {
     throw new UserError(
       `HEAD is detached in ${workTree}; check out a branch first (e.g. 'git switch main') so changes have a home`,
     );
   }
-  const branch = head.stdout.trim();
+  const branch = head.code === 0 ? head.stdout.trim() : null;
   const cfg = await runner.git(['config', '--get', 'annex.uuid'], { okCodes: [1] });
   const annexUuid = cfg.stdout.trim() || null;
   const mode: Mode = annexUuid ? 'annex' : 'git';
   if (mode === 'annex') await requireAnnex();
   return { workTree, gitDir: gitDir!, stateDir: join(gitDir!, 'autosync'), branch, mode, annexUuid };
+}
+
+/**
+ * The branch HEAD is on, read from .git/HEAD (a plain file read: instant, even while a rebase or a
+ * long git command holds the index lock); null when HEAD is detached or unreadable.
+ */
+export function checkedOutBranch(gitDir: string): string | null {
+  let head = '';
+  try {
+    head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  return head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : null;
 }
 
 /** True when the repository has annex history but this clone has not run `git annex init`. */
@@ -99,7 +124,7 @@ export async function requireAnnex(): Promise<void> {
 }
 
 /** Creates .git/autosync (0700) and proves it is writable, or explains why not. */
-export function ensureStateDir(info: RepoInfo): void {
+export function ensureStateDir(info: Pick<RepoInfo, 'stateDir'>): void {
   try {
     mkdirSync(info.stateDir, { recursive: true, mode: 0o700 });
     accessSync(info.stateDir, constants.W_OK);
