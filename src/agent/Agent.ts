@@ -553,7 +553,9 @@ export class Agent {
           if (!err && fetchErr) outcome.set(r, `fetch failed: ${fetchErr}`);
         }
         // A CLI of the same version asks for the report; an older one reads the remotes alone.
-        return req.report ? { remotes: Object.fromEntries(outcome), committed } : Object.fromEntries(outcome);
+        if (!req.report) return Object.fromEntries(outcome);
+        const paused = this.remoteList.map((r) => r.name).filter((r) => this.pusher.state(r).paused);
+        return { remotes: Object.fromEntries(outcome), committed, paused };
       }
       default:
         throw new Error('unknown command');

@@ -11,7 +11,7 @@ export type ControlRequest =
   | { cmd: 'pause'; remote?: string }
   | { cmd: 'resume'; remote?: string }
   | { cmd: 'notify'; remotes?: string[] }
-  /** report: answer { remotes, committed } (files committed by this sync), not just the remotes. */
+  /** report: answer { remotes, committed, paused } (files committed, remotes skipped), not just the remotes. */
   | { cmd: 'sync'; report?: boolean }
   | { cmd: 'cancel'; key: string }
   | { cmd: 'flush' };

@@ -275,7 +275,7 @@ async function syncOnce(cwd: string): Promise<number> {
   }
   const failed = Object.entries(result.remotes).filter(([, err]) => err);
   for (const [r, err] of failed) process.stderr.write(`git-autosync: remote '${r}' failed: ${err}\n`);
-  process.stdout.write(syncSummary(result.committed, result.remotes) + '\n');
+  process.stdout.write(syncSummary(result.committed, result.remotes, result.paused) + '\n');
   return failed.length > 0 ? 1 : 0;
 }
 
@@ -284,14 +284,18 @@ interface SyncResult {
   committed: number | null;
   /** Each remote, with null (synced) or why it failed. */
   remotes: Record<string, string | null>;
+  /** Remotes the agent skipped because they are paused. */
+  paused: string[];
 }
 
 /** The agent's answer: { remotes, committed } now, a bare remote -> error map from an older agent. */
 function asSyncResult(r: unknown): SyncResult {
   const o = (r ?? {}) as Record<string, unknown>;
-  if (typeof o.committed === 'number' && typeof o.remotes === 'object' && o.remotes !== null)
-    return { committed: o.committed, remotes: o.remotes as Record<string, string | null> };
-  return { committed: null, remotes: o as Record<string, string | null> };
+  if (typeof o.committed === 'number' && typeof o.remotes === 'object' && o.remotes !== null) {
+    const paused = Array.isArray(o.paused) ? o.paused.filter((r): r is string => typeof r === 'string') : [];
+    return { committed: o.committed, remotes: o.remotes as Record<string, string | null>, paused };
+  }
+  return { committed: null, remotes: o as Record<string, string | null>, paused: [] };
 }
 
 async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
@@ -318,7 +322,7 @@ async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
       outcome[r.name] = e instanceof Error ? e.message : String(e);
     }
   }
-  return { committed: c ? c.added + c.modified + c.deleted : 0, remotes: outcome };
+  return { committed: c ? c.added + c.modified + c.deleted : 0, remotes: outcome, paused: [] };
 }
 
 async function pauseResume(

@@ -28,7 +28,8 @@ type RemoteJson = StatusJson['remotes'][number] & { ahead?: number | null };
 function remoteLine(r: RemoteJson, running: boolean, now: number): string {
   let state: string;
   if (!running) state = r.paused ? 'paused; unknown (no agent running)' : 'unknown (no agent running)';
-  else if (r.paused) state = `paused ('git autosync resume --remote ${r.name}' to resume)`;
+  // A plain `resume` lifts every pause, one remote's or all (see Agent.savePauseState).
+  else if (r.paused) state = "paused ('git autosync resume' resumes it)";
   else if (r.error) state = `ERROR: ${r.error} (retrying)`;
   else if (r.lastPushOk === false) state = 'failing (retrying)';
   else if (r.lastPushOk === null) state = 'no push yet';
@@ -118,10 +119,14 @@ export function renderStatus(st: StatusJson, columns: number, now = Date.now()):
 }
 
 /**
- * The line `sync` prints: what it committed, and which remotes it synced with. Remotes that failed
- * are named on stderr, one line each, by the caller.
+ * The line `sync` prints: what it committed, which remotes it synced with, and which it left alone
+ * because they are paused. Remotes that failed are named on stderr, one line each, by the caller.
  */
-export function syncSummary(committed: number | null, outcome: Record<string, string | null>): string {
+export function syncSummary(
+  committed: number | null,
+  outcome: Record<string, string | null>,
+  paused: string[] = [],
+): string {
   const what =
     committed === null
       ? 'committed what was pending'
@@ -131,10 +136,11 @@ export function syncSummary(committed: number | null, outcome: Record<string, st
   const names = Object.keys(outcome);
   const ok = names.filter((r) => !outcome[r]);
   const where =
-    names.length === 0
+    names.length === 0 && paused.length === 0
       ? 'no remotes to sync with'
       : ok.length === 0
         ? 'no remote synced'
         : `synced with ${ok.join(', ')}`;
-  return `git-autosync: ${what}; ${where}`;
+  const skipped = paused.length > 0 ? `; paused, not synced: ${paused.join(', ')}` : '';
+  return `git-autosync: ${what}; ${where}${skipped}`;
 }

@@ -166,6 +166,11 @@ test('sync says what it did: committed N files or nothing to commit, and the rem
   r = cli(['-C', repo, 'sync'], { env: ENV });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'git-autosync: nothing to commit; synced with origin\n');
+  // A paused remote is left alone, and sync says so (not "no remotes to sync with").
+  assert.equal(cli(['-C', repo, 'pause', '--remote', 'origin']).code, 0);
+  r = cli(['-C', repo, 'sync'], { env: ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'git-autosync: nothing to commit; no remote synced; paused, not synced: origin\n');
 });
 
 test('start --foreground on a terminal: log lines are readable, not JSON', async (t) => {

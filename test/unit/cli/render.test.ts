@@ -153,7 +153,7 @@ test('remote lines: ok, failing, paused; unknown with no agent; commits not push
     remote({ error: 'connection refused', lastPushOk: false }),
     /ERROR: connection refused \(retrying\)/,
   );
-  assert.match(remote({ paused: true }), /paused \('git autosync resume --remote origin' to resume\)/);
+  assert.match(remote({ paused: true }), /paused \('git autosync resume' resumes it\)/);
   assert.equal(remote({ lastPushOk: null, lastPushAt: null }), 'remote      origin       no push yet');
   // No agent: nobody knows how the remote is doing.
   const off = { lastPushOk: null, lastPushAt: null };
@@ -187,4 +187,12 @@ test('syncSummary says what sync did', () => {
     [null, { origin: null }, 'git-autosync: committed what was pending; synced with origin'],
   ];
   for (const [n, outcome, want] of cases) assert.equal(syncSummary(n, outcome), want);
+  assert.equal(
+    syncSummary(0, {}, ['gone']),
+    'git-autosync: nothing to commit; no remote synced; paused, not synced: gone',
+  );
+  assert.equal(
+    syncSummary(1, { origin: null }, ['gone']),
+    'git-autosync: committed 1 file; synced with origin; paused, not synced: gone',
+  );
 });
