@@ -63,6 +63,34 @@ const LOCK_RE =
 const UNREACHABLE_RE =
   /Could not read from remote repository|does not appear to be a git repository|Connection refused|Could not resolve host|unable to access|Connection timed out|No route to host|fatal: '.*' does not exist|Host key verification failed/i;
 
+/**
+ * git's own advice that follows the real cause ("Please make sure you have the correct access
+ * rights / and the repository exists.") and hint: lines: true but never the reason itself.
+ */
+const BOILERPLATE_RE =
+  /^(Please make sure you have the correct access rights|and the repository exists\.?$|hint:|\(use "git |To [^ ]+$)/;
+/** Lines that name the failure: git's fatal:/error:, a remote's ERROR:/error:, a refused ref. */
+const CAUSE_RE =
+  /^(fatal|error|ERROR|remote: (fatal|error|ERROR)|git-annex:)\b|^ ! \[|^ssh: |denied|No space left/i;
+/** At most this many lines of stderr go into a message: enough for "cause | consequence". */
+const MAX_SUMMARY_LINES = 3;
+
+/**
+ * The lines of a failed command's stderr that say what is wrong, joined with " | ": the lines that
+ * name a cause first (git puts "fatal: 'x' does not appear to be a git repository" before its
+ * advice), else the last lines that are not advice. Before, the last three lines were kept, so an
+ * ssh remote's error read " | Please make sure you have the correct access rights".
+ */
+export function stderrSummary(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '' && !BOILERPLATE_RE.test(l.trim()));
+  const causes = lines.filter((l) => CAUSE_RE.test(l));
+  const picked = causes.length > 0 ? causes.slice(0, MAX_SUMMARY_LINES) : lines.slice(-MAX_SUMMARY_LINES);
+  return picked.map((l) => l.trim()).join(' | ');
+}
+
 /** Picks the most specific class for a failed command from its stderr. */
 export function classify(
   args: readonly string[],

@@ -2,7 +2,7 @@
 // deadline per command, a cap on concurrent children, and typed errors. Commands elsewhere are plain
 // {args, parse} records, so they can be unit-tested against captured output without spawning.
 import { spawn } from 'node:child_process';
-import { classify, NotInstalledError, TimeoutError } from './errors.js';
+import { classify, NotInstalledError, stderrSummary, TimeoutError } from './errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -185,7 +185,7 @@ export function runProcessBytes(
       const c = code ?? -1;
       if (c === 0 || opts.okCodes?.includes(c)) resolve({ stdout, stderr, code: c });
       else {
-        const first = stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${c}`;
+        const first = stderrSummary(stderr) || `exit code ${c}`;
         reject(classify(args, code, stderr, `${cmd}: ${first}`));
       }
     });
