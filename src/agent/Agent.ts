@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Runner } from '../git/runner.js';
+import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
@@ -100,6 +100,8 @@ export class Agent {
   private remoteList: Array<{ name: string; url: string }> = [];
   private poll: RemotePoll | null = null;
   private stopping: Promise<void> | null = null;
+  /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
+  private notifying: Promise<void> = Promise.resolve();
   private stoppedResolve!: () => void;
   /** Resolves when the agent has stopped (by `stop`, a signal, or the control socket). */
   readonly stopped: Promise<void>;
@@ -129,6 +131,8 @@ export class Agent {
   }
 
   static async open(path: string, opts: AgentOptions = {}): Promise<Agent> {
+    // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
+    takeSecretEnv();
     const info = await discover(path);
     ensureStateDir(info);
     const config = await loadConfig(new Runner(info.workTree), info);
@@ -285,6 +289,10 @@ export class Agent {
         await this.supervisor.stopAll();
         // The final commit is pushed once, best effort, so a stop does not strand work locally.
         if (this.pusher) await this.pusher.pushAll().catch(() => undefined);
+        // A notifyCommand still running (that final push's, or a hung one) is ended with all it
+        // started: nothing of ours outlives the agent.
+        await this.notifying;
+        await this.hook?.stop();
         this.lock?.release();
         this.log.info('agent stopped');
         this.log.flush();
@@ -489,11 +497,12 @@ export class Agent {
   }
 
   private onPushed(results: PushResult[]): void {
-    void (async () => {
+    const p = (async () => {
       const remotes = results.map((r) => r.remote);
       const refs = await this.announceOwnRefs(remotes);
       this.hook.notify({ remotes, refs });
     })().catch((e) => this.log.warn({ err: String(e) }, 'post-push notification failed'));
+    this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
 import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
-import { Runner } from '../git/runner.js';
+import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
@@ -84,6 +84,8 @@ const KNOWN: Record<string, string[]> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // Secrets in our environment (the XMPP password) are kept in memory and never reach a child.
+  takeSecretEnv();
   const args = parseArgs(argv);
   if (args.flags.has('--help') || args.verb === null) {
     process.stdout.write(USAGE + '\n');
@@ -137,6 +139,9 @@ const V8_FLAGS = '--memory-reducer-single-gc';
 async function startForeground(args: Args): Promise<number> {
   setFlagsFromString(V8_FLAGS);
   const { Agent } = await import('../agent/Agent.js');
+  // The background agent gets the secrets from its starter on stdin (one JSON line), so they are not
+  // even in its own initial environment (/proc/<pid>/environ).
+  if (args.flags.has('--daemon-child')) keepSecrets(readSecretsLine());
   // A daemon child's stderr is agent.out, kept for start-up errors only: its log goes to agent.log.
   const agent = await Agent.open(args.cwd, {
     foreground: !args.flags.has('--daemon-child'),
@@ -149,6 +154,15 @@ async function startForeground(args: Args): Promise<number> {
   if (args.flags.has('--daemon-child')) process.stderr.write('git-autosync: agent ready\n');
   await agent.stopped;
   return 0;
+}
+
+function readSecretsLine(): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(readFileSync(0, 'utf8') || '{}');
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Spawns the agent detached, waits until its control socket answers, and returns. */
@@ -170,12 +184,14 @@ async function startBackground(args: Args): Promise<number> {
     [fileURLToPath(import.meta.url), '-C', info.workTree, 'start', '--foreground', '--daemon-child'],
     {
       detached: true,
-      stdio: ['ignore', out, out],
+      stdio: ['pipe', out, out],
       cwd: info.workTree,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: childEnv({ NO_COLOR: '1' }, 'user'),
     },
   );
   closeSync(out);
+  child.stdin!.on('error', () => undefined); // it died at once: its exit below says why
+  child.stdin!.end(JSON.stringify(heldSecrets()) + '\n');
   let exited: number | null = null;
   child.on('exit', (c) => (exited = c ?? 1));
   const sock = join(info.stateDir, 'control.sock');
