@@ -29,7 +29,7 @@ import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
 import { RemotePoll, pollTargets } from './remote-poll.js';
-import { ConfigWatch } from './config-watch.js';
+import { ConfigWatch, configChanges } from './config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
 import { readKey, readJson } from '../git/repo.js';
@@ -100,6 +100,8 @@ export class Agent {
   private remoteList: Array<{ name: string; url: string }> = [];
   private poll: RemotePoll | null = null;
   private stopping: Promise<void> | null = null;
+  /** The settings as last read from the git config, applied or not (for the next comparison). */
+  private lastRead!: AgentConfig;
   /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
   private notifying: Promise<void> = Promise.resolve();
   private stoppedResolve!: () => void;
@@ -108,7 +110,8 @@ export class Agent {
 
   private constructor(
     readonly info: RepoInfo,
-    readonly config: AgentConfig,
+    /** The settings in use; reloadConfig() changes the live ones (config-watch.ts LIVE_KEYS). */
+    public config: AgentConfig,
     private readonly opts: AgentOptions,
   ) {
     this.log = createLogger({
@@ -184,6 +187,7 @@ export class Agent {
       (results) => this.onPushed(results),
       this.config.retryMaxMs,
     );
+    this.lastRead = this.config;
     this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
     this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, (merges, annexMoved, before) => {
       this.pusher.request();
@@ -264,8 +268,10 @@ export class Agent {
       (remotes) => this.merger.requestFetch(remotes),
     );
     services.push(this.poll);
-    // Remotes added or changed while we run are picked up without a restart.
-    services.push(new ConfigWatch(this.info.gitDir, () => void this.reloadRemotes()));
+    // Remotes and settings changed while we run are picked up without a restart.
+    services.push(
+      new ConfigWatch(this.info.gitDir, () => void this.reloadConfig().then(() => this.reloadRemotes())),
+    );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
     if (saved.all) this.pusher.setPaused(null, true);
@@ -365,6 +371,47 @@ export class Agent {
       this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
       this.merger.requestFetch();
     }
+  }
+
+  /**
+   * The git config changed: read the autosync settings again, apply those that can change while we
+   * run, and say which changed ones take a restart (one warning naming them). A bad value keeps the
+   * settings in use, with a warning saying what to fix.
+   */
+  private async reloadConfig(): Promise<void> {
+    let next: AgentConfig;
+    try {
+      next = await loadConfig(this.runner, this.info);
+    } catch (e) {
+      this.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'the git config has a bad autosync setting; the agent keeps its current settings',
+      );
+      return;
+    }
+    const { live, restart } = configChanges(this.lastRead, next);
+    this.lastRead = next;
+    if (restart.length > 0) {
+      this.log.warn(
+        { keys: restart },
+        `changed in the git config, used only after a restart (git autosync stop, then start): ${restart.join(', ')}`,
+      );
+    }
+    if (live.length === 0) return;
+    const old = this.config;
+    this.config = {
+      ...old,
+      notifyCommand: next.notifyCommand,
+      watchRemotes: next.watchRemotes,
+      retryMaxMs: next.retryMaxMs,
+      pollMs: next.pollMs,
+      transferSlots: next.transferSlots,
+    };
+    this.log.info({ keys: live }, `settings changed in the git config, in use now: ${live.join(', ')}`);
+    if (old.retryMaxMs !== next.retryMaxMs) this.pusher.setRetryMax(next.retryMaxMs);
+    if (old.pollMs !== next.pollMs) this.poll?.setPeriod(next.pollMs);
+    if (old.transferSlots !== next.transferSlots) this.transfers?.setSlots(next.transferSlots);
+    if (old.watchRemotes !== next.watchRemotes) await this.supervisor.restart(this.refsWatch.name);
   }
 
   /**

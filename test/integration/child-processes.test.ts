@@ -137,3 +137,42 @@ test('a hung notifyCommand is killed with all it started: at its timeout, and at
   assert.deepEqual(groupMembers(second), [], 'hook processes left after stop');
   assert.ok(Date.now() - t0 < 30_000, `stop took ${Date.now() - t0} ms`);
 });
+
+test('settings changed while the agent runs: a new notifyCommand runs at the next push; a restart-only key is named in a warning', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a']));
+  const a = topo.clones[0]!;
+  const before = join(topo.root, 'before.out');
+  const afterOut = join(topo.root, 'after.out');
+  git(a, 'config', 'autosync.notifyCommand', `echo "$GIT_AUTOSYNC_REFS" >> '${before}'`);
+  const agent = new AgentProc(a);
+  topo.agents.push(agent);
+  await agent.start();
+  write(a, 'one.txt', '1\n');
+  await waitFor(() => existsSync(before), { what: 'the first hook', timeoutMs: 30_000 });
+
+  git(a, 'config', 'autosync.notifyCommand', `echo "$GIT_AUTOSYNC_REFS" >> '${afterOut}'`);
+  git(a, 'config', 'autosync.repoId', 'some-other-id');
+  const changed = (o: Record<string, unknown>) => JSON.stringify(o.keys) === '["autosync.notifyCommand"]';
+  await waitFor(
+    () => logged(a, 'settings changed in the git config, in use now: autosync.notifyCommand', changed),
+    {
+      what: 'the reload to be logged',
+    },
+  );
+  await waitFor(
+    () =>
+      logged(
+        a,
+        'changed in the git config, used only after a restart (git autosync stop, then start): autosync.repoId',
+      ),
+    { what: 'the restart warning' },
+  );
+  const runsBefore = readFileSync(before, 'utf8');
+  write(a, 'two.txt', '2\n');
+  const head = () => git(a, 'rev-parse', 'HEAD').trim();
+  await waitFor(() => existsSync(afterOut) && readFileSync(afterOut, 'utf8').includes(head()), {
+    what: 'the new notifyCommand to run after the next push',
+    timeoutMs: 30_000,
+  });
+  assert.equal(readFileSync(before, 'utf8'), runsBefore, 'the old command ran again');
+});
