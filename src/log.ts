@@ -28,11 +28,24 @@ export interface LogOptions {
   level?: string;
 }
 
+/** The log file stream of each logger, for reopenLogFile. */
+const logFiles = new WeakMap<Logger, { reopen(): void }>();
+
+/**
+ * Opens the log file again by its path: it was removed or moved away while we ran (a deleted
+ * .git/autosync), and lines written to the old file would reach no one.
+ */
+export function reopenLogFile(log: Logger): void {
+  logFiles.get(log)?.reopen();
+}
+
 export function createLogger(opts: LogOptions): Logger {
   const level = opts.level ?? (process.env.GIT_AUTOSYNC_LOG_LEVEL || 'info');
   const streams: Array<{ stream: DestinationStream; level: string }> = [];
+  let file: ReturnType<typeof pino.destination> | null = null;
   if (opts.file) {
-    streams.push({ stream: pino.destination({ dest: opts.file, mkdir: true, sync: false }), level });
+    file = pino.destination({ dest: opts.file, mkdir: true, sync: false });
+    streams.push({ stream: file, level });
   }
   if (opts.stderr && process.stderr.isTTY) {
     // pino-pretty is loaded lazily: a headless agent never pays for it.
@@ -45,7 +58,15 @@ export function createLogger(opts: LogOptions): Logger {
     streams.push({ stream: pino.destination({ dest: 2, sync: false }), level });
   }
   if (streams.length === 0) return pino({ level: 'silent' });
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.multistream(streams));
+  const log = pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    pino.multistream(streams),
+  );
+  if (file) {
+    const f = file;
+    logFiles.set(log, { reopen: () => f.reopen() });
+  }
+  return log;
 }
 
 /** Scrubs anything secret-looking from free text before it is logged or shown. */

@@ -7,12 +7,19 @@
 // Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { mayBeMangled } from '../git/rawpaths.js';
-import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
+import {
+  discover,
+  ensureStateDir,
+  ensureKeyFile,
+  nodeId,
+  requireKeyFile,
+  type RepoInfo,
+} from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from './bus.js';
@@ -36,7 +43,8 @@ import { readKey, readJson } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, reopenLogFile, type Logger } from '../log.js';
+import { StateWatch, watchedStateFiles } from './state-watch.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
@@ -100,6 +108,9 @@ export class Agent {
   private remoteList: Array<{ name: string; url: string }> = [];
   private poll: RemotePoll | null = null;
   private stopping: Promise<void> | null = null;
+  /** The key file's bytes, read at start (see restoreState). */
+  private keyBytes: Buffer | null = null;
+  private stateWatch: StateWatch | null = null;
   /** The settings as last read from the git config, applied or not (for the next comparison). */
   private lastRead!: AgentConfig;
   /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
@@ -137,8 +148,10 @@ export class Agent {
     // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
     takeSecretEnv();
     const info = await discover(path);
-    ensureStateDir(info);
     const config = await loadConfig(new Runner(info.workTree), info);
+    // With XMPP a key must exist before anything is made here (not even the state directory).
+    if (config.xmpp.jid) requireKeyFile(config.keyFile);
+    ensureStateDir(info);
     return new Agent(info, config, opts);
   }
 
@@ -155,7 +168,12 @@ export class Agent {
   }
 
   private async startLocked(): Promise<void> {
-    ensureKeyFile(this.config.keyFile);
+    // Without XMPP the key only names the repository in signals nobody checks yet: made here if
+    // missing, as before. With XMPP only init makes it (see requireKeyFile).
+    if (this.config.xmpp.jid) requireKeyFile(this.config.keyFile);
+    else ensureKeyFile(this.config.keyFile);
+    // Kept in memory, byte for byte, to put back if the file is removed while we run.
+    this.keyBytes = readFileSync(this.config.keyFile);
     this.log.info(
       { repo: this.info.workTree, mode: this.info.mode, recovered: this.lock!.recovered },
       'agent starting',
@@ -272,11 +290,20 @@ export class Agent {
     services.push(
       new ConfigWatch(this.info.gitDir, () => void this.reloadConfig().then(() => this.reloadRemotes())),
     );
+    // The state directory removed under us: put back what others find us by (restoreState).
+    // Last in the list, so it stops first: a stop removes the pid file and the socket itself.
+    this.stateWatch = new StateWatch(
+      this.info.gitDir,
+      this.info.stateDir,
+      watchedStateFiles(this.info.stateDir, this.config.keyFile),
+      (missing) => void this.restoreState(missing),
+    );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
     if (saved.all) this.pusher.setPaused(null, true);
     for (const r of saved.remotes)
       if (this.remoteList.some((x) => x.name === r)) this.pusher.setPaused(r, true);
+    services.push(this.stateWatch);
     for (const s of services) this.supervisor.add(s);
     if (this.info.mode === 'annex') await this.repairInterruptedFills();
     await this.supervisor.startAll();
@@ -370,6 +397,63 @@ export class Agent {
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
       this.merger.requestFetch();
+    }
+  }
+
+  /**
+   * .git/autosync (or a file in it) was removed while we run. Everything others find a running
+   * agent by is put back: the directory (0700), the pid file, the control socket, the key (the
+   * same bytes, from memory), the log and the pause state; then one warning says what was restored.
+   * If another agent has taken the repository in the meantime (its pid is in the pid file), this
+   * one stops: two agents on one repository is worse than one.
+   */
+  private async restoreState(missing: string[]): Promise<void> {
+    if (this.stopping) return;
+    const restored: string[] = [];
+    try {
+      const dir = this.info.stateDir;
+      if (missing.includes(dir)) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        restored.push(dir);
+      }
+      const lock = this.lock!.reclaim();
+      if (lock === 'taken') {
+        this.log.error(
+          'another agent took over this repository while its state directory was gone; stopping',
+        );
+        void this.stop();
+        return;
+      }
+      if (lock === 'restored') restored.push('agent.pid');
+      if (this.keyBytes) {
+        try {
+          writeFileSync(this.config.keyFile, this.keyBytes, { mode: 0o600, flag: 'wx' });
+          restored.push('key');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+      }
+      if (missing.some((m) => m === dir || m.endsWith('/agent.log'))) {
+        reopenLogFile(this.log);
+        restored.push('agent.log');
+      }
+      if (!this.control.inPlace) {
+        await this.control.restart();
+        restored.push('control.sock');
+      }
+      const paused = this.pusher.allStates().filter((s) => s.paused);
+      if (missing.includes(dir) && paused.length > 0) {
+        for (const s of paused) this.savePauseState(s.name, true);
+        restored.push('state.json');
+      }
+      this.log.warn(
+        { missing, restored },
+        'the state directory was removed while the agent ran; put back what it needs',
+      );
+    } catch (e) {
+      this.log.error({ err: String(e), restored }, 'could not restore the state directory');
+    } finally {
+      this.stateWatch?.rearm();
     }
   }
 

@@ -7,7 +7,7 @@ import { openSync, readFileSync, existsSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
-import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
+import { discover, ensureStateDir, readJson, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
@@ -168,6 +168,9 @@ function readSecretsLine(): Record<string, unknown> {
 /** Spawns the agent detached, waits until its control socket answers, and returns. */
 async function startBackground(args: Args): Promise<number> {
   const info = await discover(args.cwd);
+  // With XMPP, a missing key is init's to make: refused before anything is created here.
+  const config = await loadConfig(new Runner(info.workTree), info);
+  if (config.xmpp.jid) requireKeyFile(config.keyFile);
   ensureStateDir(info);
   const running = agentAlive(join(info.stateDir, 'agent.pid'));
   if (running) {

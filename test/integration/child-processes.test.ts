@@ -60,7 +60,12 @@ for (const how of ['foreground', 'background'] as const) {
       await agent.start();
       agentPid = agent.child!.pid!;
     } else {
-      t.after(() => cli(['-C', a, 'stop']));
+      // A background agent is stopped before the topology's clean-up removes its directory.
+      const stopAll = topo.stopAll;
+      topo.stopAll = async () => {
+        cli(['-C', a, 'stop']);
+        await stopAll();
+      };
       const r = cli(['-C', a, 'start'], { env });
       assert.equal(r.code, 0, r.stderr);
       agentPid = readPid(join(a, '.git', 'autosync', 'agent.pid'))!;
