@@ -19,6 +19,10 @@ export const HOOK_TIMEOUT_MS = 30_000;
 export const HOOK_KILL_GRACE_MS = 2_000;
 /** At the agent's stop, a running hook (e.g. the final push's) gets this long to finish. */
 export const HOOK_STOP_WAIT_MS = 2_000;
+/** After SIGKILL the kernel ends the group at once; this bounds the wait for it to be reaped. */
+const KILL_REAP_MS = 1_000;
+/** How often the group is looked at while it is being killed (only then: a bounded few seconds). */
+const GROUP_POLL_MS = 20;
 /**
  * For tests only: overrides HOOK_TIMEOUT_MS (milliseconds), so that a test of a hung hook does not
  * wait 30 s. Not part of the interface; users have no reason to set it.
@@ -64,7 +68,7 @@ async function groupGone(pgid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (groupAlive(pgid)) {
     if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
   }
   return true;
 }
@@ -170,7 +174,7 @@ export class HookSignaller {
       signalGroup(pgid, 'SIGTERM');
       if (!(await groupGone(pgid, this.graceMs))) {
         signalGroup(pgid, 'SIGKILL');
-        await groupGone(pgid, 1_000);
+        await groupGone(pgid, KILL_REAP_MS);
       }
     }
     if (result === 'timeout')
