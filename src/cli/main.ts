@@ -157,6 +157,8 @@ async function startForeground(args: Args): Promise<number> {
 }
 
 function readSecretsLine(): Record<string, unknown> {
+  // Started by hand with the internal flag from a terminal: there is no starter to hear from.
+  if (process.stdin.isTTY) return {};
   try {
     const v: unknown = JSON.parse(readFileSync(0, 'utf8') || '{}');
     return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};

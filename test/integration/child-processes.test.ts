@@ -103,7 +103,7 @@ test('a hung notifyCommand is killed with all it started: at its timeout, and at
   // The shell writes its pid (its process group, since the hook runs detached), then waits on a
   // child: killing only /bin/sh would leave that sleep running.
   git(a, 'config', 'autosync.notifyCommand', `echo $$ >> '${pgFile}'; sleep 1000`);
-  const agent = new AgentProc(a, { GIT_AUTOSYNC_TEST_HOOK_TIMEOUT_MS: '1500' });
+  const agent = new AgentProc(a, { GIT_AUTOSYNC_TEST_HOOK_TIMEOUT_MS: '3000' });
   topo.agents.push(agent);
   await agent.start();
 
