@@ -1,7 +1,7 @@
 // Logging: pino JSON lines into .git/autosync/agent.log; pretty on a TTY in the foreground. The
 // redaction list is the one guard that keeps secrets out of every log line, whatever object a caller
 // passes: passwords, keys, MACs and XMPP auth payloads.
-import { fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 
@@ -30,15 +30,31 @@ export interface LogOptions {
   level?: string;
 }
 
+/** The log file stream of each logger, for reopenLogFile. */
+const logFiles = new WeakMap<Logger, { reopen(): void }>();
+
+/**
+ * Opens the log file again by its path: it was removed or moved away while we ran (a deleted
+ * .git/autosync), and lines written to the old file would reach no one.
+ */
+export function reopenLogFile(log: Logger): void {
+  logFiles.get(log)?.reopen();
+}
+
 export function createLogger(opts: LogOptions): Logger {
   const level = opts.level ?? (process.env.GIT_AUTOSYNC_LOG_LEVEL || 'info');
   const streams: Array<{ stream: DestinationStream; level: string }> = [];
+  let file: ReturnType<typeof pino.destination> | null = null;
   if (opts.file) {
-    // Opened here, synchronously, not by pino: the file is created 0600 (it names paths, remotes
-    // and peers), an older 0644 one is made 0600 too, and the stream is ready at once. A stream still
-    // opening its file threw "sonic boom is not ready yet" from pino's exit hook when the process
-    // exited right away (a second `start --foreground`, refused by the lock).
-    streams.push({ stream: pino.destination({ dest: openLogFile(opts.file), sync: false }), level });
+    // The file is created 0600 (it names paths, remotes and peers), and an older 0644 one is made
+    // 0600 too, before the stream opens it. The stream opens and writes synchronously: a stream
+    // still opening its file threw "sonic boom is not ready yet" from pino's exit hook when the
+    // process exited right away (a second `start --foreground`, refused by the lock), and a line
+    // written just before a crash is on disk. The agent logs a few lines a commit at info level, so
+    // synchronous appends cost microseconds. By path, not by descriptor, so it can be reopened.
+    prepareLogFile(opts.file);
+    file = pino.destination({ dest: opts.file, mkdir: true, mode: 0o600, sync: true });
+    streams.push({ stream: file, level });
   }
   if (opts.stderr && process.stderr.isTTY) {
     // pino-pretty is loaded lazily: a headless agent never pays for it.
@@ -51,15 +67,32 @@ export function createLogger(opts: LogOptions): Logger {
     streams.push({ stream: pino.destination({ dest: 2, sync: false }), level });
   }
   if (streams.length === 0) return pino({ level: 'silent' });
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.multistream(streams));
+  const log = pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    pino.multistream(streams),
+  );
+  if (file) {
+    const f = file;
+    const path = opts.file!;
+    logFiles.set(log, {
+      reopen: () => {
+        prepareLogFile(path);
+        f.reopen();
+      },
+    });
+  }
+  return log;
 }
 
-/** Opens (creating, mode 0600) a log file for appending; fixes the mode of an existing one. */
-export function openLogFile(path: string): number {
+/** Creates a log file (mode 0600) if it is missing, and makes an existing one 0600. */
+export function prepareLogFile(path: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const fd = openSync(path, 'a', 0o600);
-  fchmodSync(fd, 0o600);
-  return fd;
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Scrubs anything secret-looking from free text before it is logged or shown. */

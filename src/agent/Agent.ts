@@ -7,9 +7,9 @@
 // Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Runner } from '../git/runner.js';
+import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 import {
@@ -18,6 +18,7 @@ import {
   ensureStateDir,
   ensureKeyFile,
   nodeId,
+  requireKeyFile,
   type RepoInfo,
 } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
@@ -36,14 +37,15 @@ import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
 import { RemotePoll, pollTargets } from './remote-poll.js';
-import { ConfigWatch } from './config-watch.js';
+import { ConfigWatch, configChanges } from './config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
 import { readKey, readJson } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, reopenLogFile, type Logger } from '../log.js';
+import { StateWatch, watchedStateFiles } from './state-watch.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
@@ -112,13 +114,21 @@ export class Agent {
   private stopping: Promise<void> | null = null;
   /** Paths committed since start (every own commit), so `sync` can say what it committed. */
   private filesCommitted = 0;
+  /** The key file's bytes, read at start (see restoreState). */
+  private keyBytes: Buffer | null = null;
+  private stateWatch: StateWatch | null = null;
+  /** The settings as last read from the git config, applied or not (for the next comparison). */
+  private lastRead!: AgentConfig;
+  /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
+  private notifying: Promise<void> = Promise.resolve();
   private stoppedResolve!: () => void;
   /** Resolves when the agent has stopped (by `stop`, a signal, or the control socket). */
   readonly stopped: Promise<void>;
 
   private constructor(
     readonly info: RepoInfo,
-    readonly config: AgentConfig,
+    /** The settings in use; reloadConfig() changes the live ones (config-watch.ts LIVE_KEYS). */
+    public config: AgentConfig,
     private readonly opts: AgentOptions,
   ) {
     this.log = createLogger({
@@ -141,9 +151,13 @@ export class Agent {
   }
 
   static async open(path: string, opts: AgentOptions = {}): Promise<Agent> {
+    // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
+    takeSecretEnv();
     const info = await discover(path);
-    ensureStateDir(info);
     const config = await loadConfig(new Runner(info.workTree), info);
+    // With XMPP a key must exist before anything is made here (not even the state directory).
+    if (config.xmpp.jid) requireKeyFile(config.keyFile);
+    ensureStateDir(info);
     return new Agent(info, config, opts);
   }
 
@@ -160,7 +174,12 @@ export class Agent {
   }
 
   private async startLocked(): Promise<void> {
-    ensureKeyFile(this.config.keyFile);
+    // Without XMPP the key only names the repository in signals nobody checks yet: made here if
+    // missing, as before. With XMPP only init makes it (see requireKeyFile).
+    if (this.config.xmpp.jid) requireKeyFile(this.config.keyFile);
+    else ensureKeyFile(this.config.keyFile);
+    // Kept in memory, byte for byte, to put back if the file is removed while we run.
+    this.keyBytes = readFileSync(this.config.keyFile);
     this.log.info(
       { repo: this.info.workTree, mode: this.info.mode, recovered: this.lock!.recovered },
       'agent starting',
@@ -192,6 +211,7 @@ export class Agent {
       (results) => this.onPushed(results),
       this.config.retryMaxMs,
     );
+    this.lastRead = this.config;
     this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
     this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, (merges, annexMoved, before) => {
       this.pusher.request();
@@ -272,13 +292,24 @@ export class Agent {
       (remotes) => this.merger.requestFetch(remotes),
     );
     services.push(this.poll);
-    // Remotes added or changed while we run are picked up without a restart.
-    services.push(new ConfigWatch(this.info.gitDir, () => void this.reloadRemotes()));
+    // Remotes and settings changed while we run are picked up without a restart.
+    services.push(
+      new ConfigWatch(this.info.gitDir, () => void this.reloadConfig().then(() => this.reloadRemotes())),
+    );
+    // The state directory removed under us: put back what others find us by (restoreState).
+    // Last in the list, so it stops first: a stop removes the pid file and the socket itself.
+    this.stateWatch = new StateWatch(
+      this.info.gitDir,
+      this.info.stateDir,
+      watchedStateFiles(this.info.stateDir, this.config.keyFile),
+      (missing) => void this.restoreState(missing),
+    );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
     if (saved.all) this.pusher.setPaused(null, true);
     for (const r of saved.remotes)
       if (this.remoteList.some((x) => x.name === r)) this.pusher.setPaused(r, true);
+    services.push(this.stateWatch);
     for (const s of services) this.supervisor.add(s);
     if (this.info.mode === 'annex') await this.repairInterruptedFills();
     await this.supervisor.startAll();
@@ -297,6 +328,10 @@ export class Agent {
         await this.supervisor.stopAll();
         // The final commit is pushed once, best effort, so a stop does not strand work locally.
         if (this.pusher) await this.pusher.pushAll().catch(() => undefined);
+        // A notifyCommand still running (that final push's, or a hung one) is ended with all it
+        // started: nothing of ours outlives the agent.
+        await this.notifying;
+        await this.hook?.stop();
         this.lock?.release();
         this.log.info('agent stopped');
         this.log.flush();
@@ -369,6 +404,104 @@ export class Agent {
       this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
       this.merger.requestFetch();
     }
+  }
+
+  /**
+   * .git/autosync (or a file in it) was removed while we run. Everything others find a running
+   * agent by is put back: the directory (0700), the pid file, the control socket, the key (the
+   * same bytes, from memory), the log and the pause state; then one warning says what was restored.
+   * If another agent has taken the repository in the meantime (its pid is in the pid file), this
+   * one stops: two agents on one repository is worse than one.
+   */
+  private async restoreState(missing: string[]): Promise<void> {
+    if (this.stopping) return;
+    const restored: string[] = [];
+    try {
+      const dir = this.info.stateDir;
+      if (missing.includes(dir)) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        restored.push(dir);
+      }
+      const lock = this.lock!.reclaim();
+      if (lock === 'taken') {
+        this.log.error(
+          'another agent took over this repository while its state directory was gone; stopping',
+        );
+        void this.stop();
+        return;
+      }
+      if (lock === 'restored') restored.push('agent.pid');
+      if (this.keyBytes) {
+        try {
+          writeFileSync(this.config.keyFile, this.keyBytes, { mode: 0o600, flag: 'wx' });
+          restored.push('key');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+      }
+      if (missing.some((m) => m === dir || m.endsWith('/agent.log'))) {
+        reopenLogFile(this.log);
+        restored.push('agent.log');
+      }
+      if (!this.control.inPlace) {
+        await this.control.restart();
+        restored.push('control.sock');
+      }
+      const paused = this.pusher.allStates().filter((s) => s.paused);
+      if (missing.includes(dir) && paused.length > 0) {
+        for (const s of paused) this.savePauseState(s.name, true);
+        restored.push('state.json');
+      }
+      this.log.warn(
+        { missing, restored },
+        'the state directory was removed while the agent ran; put back what it needs',
+      );
+    } catch (e) {
+      this.log.error({ err: String(e), restored }, 'could not restore the state directory');
+    } finally {
+      this.stateWatch?.rearm();
+    }
+  }
+
+  /**
+   * The git config changed: read the autosync settings again, apply those that can change while we
+   * run, and say which changed ones take a restart (one warning naming them). A bad value keeps the
+   * settings in use, with a warning saying what to fix.
+   */
+  private async reloadConfig(): Promise<void> {
+    let next: AgentConfig;
+    try {
+      next = await loadConfig(this.runner, this.info);
+    } catch (e) {
+      this.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'the git config has a bad autosync setting; the agent keeps its current settings',
+      );
+      return;
+    }
+    const { live, restart } = configChanges(this.lastRead, next);
+    this.lastRead = next;
+    if (restart.length > 0) {
+      this.log.warn(
+        { keys: restart },
+        `changed in the git config, used only after a restart (git autosync stop, then start): ${restart.join(', ')}`,
+      );
+    }
+    if (live.length === 0) return;
+    const old = this.config;
+    this.config = {
+      ...old,
+      notifyCommand: next.notifyCommand,
+      watchRemotes: next.watchRemotes,
+      retryMaxMs: next.retryMaxMs,
+      pollMs: next.pollMs,
+      transferSlots: next.transferSlots,
+    };
+    this.log.info({ keys: live }, `settings changed in the git config, in use now: ${live.join(', ')}`);
+    if (old.retryMaxMs !== next.retryMaxMs) this.pusher.setRetryMax(next.retryMaxMs);
+    if (old.pollMs !== next.pollMs) this.poll?.setPeriod(next.pollMs);
+    if (old.transferSlots !== next.transferSlots) this.transfers?.setSlots(next.transferSlots);
+    if (old.watchRemotes !== next.watchRemotes) await this.supervisor.restart(this.refsWatch.name);
   }
 
   /**
@@ -502,11 +635,12 @@ export class Agent {
   }
 
   private onPushed(results: PushResult[]): void {
-    void (async () => {
+    const p = (async () => {
       const remotes = results.map((r) => r.remote);
       const refs = await this.announceOwnRefs(remotes);
       this.hook.notify({ remotes, refs });
     })().catch((e) => this.log.warn({ err: String(e) }, 'post-push notification failed'));
+    this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {

@@ -46,6 +46,17 @@ export class ControlServer {
     this.server = server;
   }
 
+  /** Whether the socket file is in place (a deleted .git/autosync takes it with it). */
+  get inPlace(): boolean {
+    return existsSync(this.path);
+  }
+
+  /** Listens again at the path: its socket file was removed while we ran. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;

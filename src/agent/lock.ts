@@ -1,6 +1,6 @@
 // One agent per repository: .git/autosync/agent.pid, created with O_EXCL. A pid file whose process
 // is gone (kill -9, a crash, a reboot) is stale and is taken over at once, never waited out.
-import { openSync, writeSync, closeSync, readFileSync, unlinkSync } from 'node:fs';
+import { openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
 import { UserError } from '../git/errors.js';
 
 export interface PidLock {
@@ -8,6 +8,12 @@ export interface PidLock {
   /** True when a dead agent's lock was taken over: start-up runs crash recovery. */
   recovered: boolean;
   release(): void;
+  /**
+   * The pid file was removed while we run (a deleted .git/autosync): writes it again. 'ok' when it
+   * names us already, 'restored' when it was written again, 'taken' when another live agent's pid
+   * is in it now (a second start got in first).
+   */
+  reclaim(): 'ok' | 'restored' | 'taken';
 }
 
 /** The pid in the file, or null. The file holds `<pid> <start time>` (older files: `<pid>`). */
@@ -56,16 +62,45 @@ export function agentAlive(path: string): { pid: number } | null {
   return f && isAlive(f.pid, f.start) ? { pid: f.pid } : null;
 }
 
+function writeOwnPid(path: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function reclaimPidLock(path: string): 'ok' | 'restored' | 'taken' {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const f = readPidFile(path);
+    if (f?.pid === process.pid) return 'ok';
+    if (f && isAlive(f.pid, f.start)) return 'taken';
+    try {
+      if (f || existsSync(path)) unlinkSync(path); // stale or unreadable
+    } catch {
+      // gone already
+    }
+    try {
+      writeOwnPid(path);
+      return 'restored';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // someone wrote it between our look and our write: look again
+    }
+  }
+  return 'taken';
+}
+
 export function acquirePidLock(path: string): PidLock {
   let recovered = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}\n`);
-      closeSync(fd);
+      writeOwnPid(path);
       return {
         path,
         recovered,
+        reclaim: () => reclaimPidLock(path),
         release: () => {
           if (readPid(path) === process.pid) {
             try {

@@ -43,8 +43,13 @@ export class Pusher implements Service {
     private readonly remotes: () => string[],
     private readonly fetchAndMerge: (remote: string) => Promise<void>,
     private readonly onPushed: (results: PushResult[]) => void,
-    private readonly retryMaxMs = DEFAULT_RETRY_MAX_MS,
+    private retryMaxMs = DEFAULT_RETRY_MAX_MS,
   ) {}
+
+  /** autosync.retryMaxInterval changed while we run: the next retry delay uses the new ceiling. */
+  setRetryMax(ms: number): void {
+    this.retryMaxMs = ms;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;

@@ -39,7 +39,7 @@ export class RemotePoll implements Service {
   private stopped = true;
 
   constructor(
-    private readonly periodMs: number,
+    private periodMs: number,
     /** The remotes to poll now (the list can change while we run: see Agent.reloadRemotes). */
     private readonly targets: () => string[],
     private readonly requestFetch: (remotes: string[]) => void,
@@ -54,6 +54,15 @@ export class RemotePoll implements Service {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** autosync.pollInterval changed while we run: the next wait uses it (0 ends the timer). */
+  setPeriod(ms: number): void {
+    if (ms === this.periodMs) return;
+    this.periodMs = ms;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.arm();
   }
 
   /** The remote list changed: start polling if there is now something to poll. */

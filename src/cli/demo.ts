@@ -3,6 +3,7 @@
 // processes), then changes files and shows each change arriving live on the other clones, ending
 // with a conflict that keeps both versions.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { childEnv } from '../git/runner.js';
 import {
   mkdtempSync,
   writeFileSync,
@@ -23,7 +24,7 @@ const STEP_DEADLINE_MS = 30_000;
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const ENV = {
-  ...process.env,
+  ...childEnv({}, 'user'),
   GIT_AUTHOR_NAME: 'demo',
   GIT_AUTHOR_EMAIL: 'demo@example.invalid',
   GIT_COMMITTER_NAME: 'demo',

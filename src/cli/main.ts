@@ -7,12 +7,13 @@ import { openSync, readFileSync, existsSync, closeSync, fchmodSync } from 'node:
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
-import { discover, ensureStateDir, type RepoInfo } from '../git/repo.js';
-import { Runner } from '../git/runner.js';
+import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
+import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
+import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
 import { createLogger } from '../log.js';
 import { renderStatus, syncSummary } from './render.js';
@@ -84,6 +85,8 @@ const KNOWN: Record<string, string[]> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // Secrets in our environment (the XMPP password) are kept in memory and never reach a child.
+  takeSecretEnv();
   const args = parseArgs(argv);
   if (args.flags.has('--help') || args.verb === null) {
     process.stdout.write(USAGE + '\n');
@@ -137,6 +140,9 @@ const V8_FLAGS = '--memory-reducer-single-gc';
 async function startForeground(args: Args): Promise<number> {
   setFlagsFromString(V8_FLAGS);
   const { Agent } = await import('../agent/Agent.js');
+  // The background agent gets the secrets from its starter on stdin (one JSON line), so they are not
+  // even in its own initial environment (/proc/<pid>/environ).
+  if (args.flags.has('--daemon-child')) keepSecrets(readSecretsLine());
   // A daemon child's stderr is agent.out, kept for start-up errors only: its log goes to agent.log.
   const agent = await Agent.open(args.cwd, {
     foreground: !args.flags.has('--daemon-child'),
@@ -151,9 +157,23 @@ async function startForeground(args: Args): Promise<number> {
   return 0;
 }
 
+function readSecretsLine(): Record<string, unknown> {
+  // Started by hand with the internal flag from a terminal: there is no starter to hear from.
+  if (process.stdin.isTTY) return {};
+  try {
+    const v: unknown = JSON.parse(readFileSync(0, 'utf8') || '{}');
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Spawns the agent detached, waits until its control socket answers, and returns. */
 async function startBackground(args: Args): Promise<number> {
   const info = await discover(args.cwd);
+  // With XMPP, a missing key is init's to make: refused before anything is created here.
+  const config = await loadConfig(new Runner(info.workTree), info);
+  if (config.xmpp.jid) requireKeyFile(config.keyFile);
   ensureStateDir(info);
   const running = agentAlive(join(info.stateDir, 'agent.pid'));
   if (running) {
@@ -180,12 +200,14 @@ async function startBackground(args: Args): Promise<number> {
     ],
     {
       detached: true,
-      stdio: ['ignore', out, out],
+      stdio: ['pipe', out, out],
       cwd: info.workTree,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: childEnv({ NO_COLOR: '1' }, 'user'),
     },
   );
   closeSync(out);
+  child.stdin!.on('error', () => undefined); // it died at once: its exit below says why
+  child.stdin!.end(JSON.stringify(heldSecrets()) + '\n');
   let exited: number | null = null;
   child.on('exit', (c) => (exited = c ?? 1));
   const sock = join(info.stateDir, 'control.sock');

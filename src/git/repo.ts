@@ -144,6 +144,19 @@ export function ensureKeyFile(path: string): void {
   chmodSync(path, 0o600);
 }
 
+/**
+ * For `start` with XMPP configured: the key must be there already. A key made here would match no
+ * other clone's, and every signal between them would be rejected; making it is init's job, or it
+ * is copied from another clone.
+ */
+export function requireKeyFile(path: string): void {
+  if (existsSync(path)) return;
+  throw new UserError(
+    `no repository key at ${path}; run 'git autosync init' here, or copy .git/autosync/key from another clone`,
+    2,
+  );
+}
+
 export function readKey(path: string): Buffer {
   const text = readFileSync(path, 'utf8').trim();
   if (!/^[0-9a-f]{32,}$/i.test(text))

@@ -1,6 +1,9 @@
 // The one place that spawns git and git-annex. execFile with an argument vector (never a shell), a
 // deadline per command, a cap on concurrent children, and typed errors. Commands elsewhere are plain
 // {args, parse} records, so they can be unit-tested against captured output without spawning.
+// It is also the one home of every child's environment: childEnv() below builds it for each
+// process the agent and the CLI start (git, git-annex and the ssh they run, the notifyCommand hook,
+// the background agent), and no secret the user handed us in the environment is ever in it.
 import { spawn } from 'node:child_process';
 import { classify, NotInstalledError, stderrSummary, TimeoutError } from './errors.js';
 
@@ -45,7 +48,8 @@ const DEFAULT_CONCURRENCY = 6;
 /** stdout beyond this is a bug (we never ask git for unbounded output without -z streaming). */
 const MAX_OUTPUT = 256 * 1024 * 1024;
 
-/** Env for every child: never prompt (no TTY is there to answer), stable English messages to parse. */
+/** Env for every git and git-annex child: never prompt (no TTY is there to answer), stable English
+ * messages to parse. */
 const BASE_ENV: Record<string, string> = {
   GIT_TERMINAL_PROMPT: '0',
   GIT_ASKPASS: 'true',
@@ -57,9 +61,76 @@ const BASE_ENV: Record<string, string> = {
   // `git commit` at that moment fails with "index.lock: File exists" (seen in a test). A background
   // tool should take only the locks its writes need.
   GIT_OPTIONAL_LOCKS: '0',
-  // ssh must fail rather than wait for a password or a host-key answer nobody will type.
+  // ssh must fail rather than wait for a password or a host-key answer nobody will type. git-annex
+  // runs ssh itself and ignores this unless GIT_ANNEX_USE_GIT_SSH=1, which we do not set: that would
+  // also turn off its ssh connection caching, which many small transfers over one remote depend on.
+  // git-annex's ssh cannot prompt either: the agent has no controlling terminal, and SSH_ASKPASS
+  // answers nothing.
   GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
 };
+
+/**
+ * Variables that carry a secret the user gives us: the XMPP password, and the one-time pairing code
+ * (interface.md). They are for this program only: no child ever sees them (a notifyCommand, or a
+ * post-receive hook of a local remote that git runs on our push, would otherwise read them), and
+ * takeSecretEnv() moves them out of process.env into memory as soon as the program starts.
+ */
+export const SECRET_ENV = ['GIT_AUTOSYNC_XMPP_PASSWORD', 'GIT_AUTOSYNC_PAIR_CODE'] as const;
+export type SecretEnvName = (typeof SECRET_ENV)[number];
+
+const keptSecrets = new Map<SecretEnvName, string>();
+
+/**
+ * Moves the secret variables out of process.env and keeps their values in memory (for XMPP
+ * reconnects). Idempotent; called first thing by the CLI and by Agent.open. A variable set again
+ * later (a test in the same process) replaces the kept value.
+ */
+export function takeSecretEnv(): void {
+  for (const name of SECRET_ENV) {
+    const v = process.env[name];
+    if (v !== undefined) {
+      if (v !== '') keptSecrets.set(name, v);
+      delete process.env[name];
+    }
+  }
+}
+
+/** The secrets we hold, for the background agent (handed to it on its stdin, never in its env). */
+export function heldSecrets(): Partial<Record<SecretEnvName, string>> {
+  const out: Partial<Record<SecretEnvName, string>> = {};
+  for (const name of SECRET_ENV) {
+    const v = secretEnv(name);
+    if (v) out[name] = v;
+  }
+  return out;
+}
+
+/** Keeps secrets handed over by heldSecrets() in another process; unknown names are ignored. */
+export function keepSecrets(values: Record<string, unknown>): void {
+  for (const name of SECRET_ENV) {
+    const v = values[name];
+    if (typeof v === 'string' && v !== '') keptSecrets.set(name, v);
+  }
+}
+
+/** A secret the user gave in the environment, whether or not takeSecretEnv() has run yet. */
+export function secretEnv(name: SecretEnvName): string | undefined {
+  return process.env[name] || keptSecrets.get(name);
+}
+
+/**
+ * The environment of every child process: ours without the secrets, plus `extra`. A `tool` child
+ * (git, git-annex, ssh) also gets BASE_ENV; a `user` child (the notifyCommand, the background agent,
+ * the demo's agents) gets the user's environment as it is, so their scripts behave as in a shell.
+ */
+export function childEnv(
+  extra: Record<string, string | undefined> = {},
+  kind: 'tool' | 'user' = 'tool',
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(kind === 'tool' ? BASE_ENV : {}), ...extra };
+  for (const name of SECRET_ENV) delete env[name];
+  return env;
+}
 
 export class Runner {
   private active = 0;
@@ -145,7 +216,7 @@ export function runProcessBytes(
   return new Promise<BytesResult>((resolve, reject) => {
     const child = spawn(file, args as string[], {
       cwd: opts.cwd,
-      env: { ...process.env, ...BASE_ENV, ...opts.env } as NodeJS.ProcessEnv,
+      env: childEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

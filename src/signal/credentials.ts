@@ -17,8 +17,9 @@ import {
 import { dirname, basename, join } from 'node:path';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { secretEnv, type SecretEnvName } from '../git/runner.js';
 
-export const PASSWORD_ENV = 'GIT_AUTOSYNC_XMPP_PASSWORD';
+export const PASSWORD_ENV = 'GIT_AUTOSYNC_XMPP_PASSWORD' satisfies SecretEnvName;
 export const KEYRING_SERVICE = 'git-autosync';
 /** A password file is a few bytes; anything large is the wrong file and is not read into memory. */
 const MAX_PASSWORD_FILE = 4096;
@@ -45,6 +46,8 @@ export class KeyringUnavailableError extends Error {
 export interface PasswordLookup {
   jid: string;
   passwordFile?: string | null;
+  /** Where to look for GIT_AUTOSYNC_XMPP_PASSWORD. Default: the value the program was started with
+   * (runner.ts takeSecretEnv moved it out of process.env, so that no child inherits it). */
   env?: NodeJS.ProcessEnv;
   /** Defaults to the OS keyring through @napi-rs/keyring; null skips the keyring. */
   keyring?: Keyring | null;
@@ -55,8 +58,7 @@ export interface PasswordLookup {
  * A password file that exists but is unsafe is an error, not a fall-through: the user configured it.
  */
 export async function findPassword(q: PasswordLookup): Promise<{ password: string; source: PasswordSource }> {
-  const env = q.env ?? process.env;
-  const fromEnv = env[PASSWORD_ENV];
+  const fromEnv = q.env ? q.env[PASSWORD_ENV] : secretEnv(PASSWORD_ENV);
   if (fromEnv) return { password: fromEnv, source: 'env' };
   if (q.passwordFile) return { password: readPasswordFile(q.passwordFile), source: 'file' };
   const keyring = q.keyring === undefined ? osKeyring : q.keyring;

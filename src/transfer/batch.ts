@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
 import type { Direction } from './queue.js';
+import { childEnv } from '../git/runner.js';
 
 /** git-annex prints progress only now and then (about every 15 MB locally, less often when slow);
  * no output at all for this long means the transfer hung. */
@@ -28,21 +29,6 @@ const CLOSE_TIMEOUT_MS = 60_000;
 const TERM_GRACE_MS = 2_000;
 /** stderr kept per lane for error messages. */
 const STDERR_KEEP = 4_000;
-
-/** Env for every git-annex child: no prompts (nobody can answer), parseable English messages. */
-const CHILD_ENV: Record<string, string> = {
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_ASKPASS: 'true',
-  SSH_ASKPASS: 'true',
-  LC_ALL: 'C',
-  LANG: 'C',
-  GIT_OPTIONAL_LOCKS: '0', // as in runner.ts: no index.lock for read-only refreshes
-  // For git's own ssh (git-annex runs git too). git-annex runs ssh itself and ignores this unless
-  // GIT_ANNEX_USE_GIT_SSH=1, which we do not set: that would also turn off its ssh connection
-  // caching, which many small transfers over one remote depend on. git-annex's ssh cannot prompt
-  // either: the agent runs without a controlling terminal, and SSH_ASKPASS answers nothing.
-  GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes -o ConnectTimeout=15',
-};
 
 export interface LaneResult {
   key: string;
@@ -162,7 +148,8 @@ export class AnnexLane {
     const args = laneArgs(this.o);
     const child = spawn(this.o.annexBinary ?? 'git-annex', args, {
       cwd: this.o.repoDir,
-      env: { ...process.env, ...CHILD_ENV } as NodeJS.ProcessEnv,
+      // runner.ts's childEnv: no prompts, parseable English, no ssh waiting on a password, no secrets.
+      env: childEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });

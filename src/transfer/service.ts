@@ -116,7 +116,11 @@ export class TransferService implements Service {
   private lastFullMs = 0;
   private readonly bw: Record<string, string> = {};
 
+  /** Concurrent lanes (autosync.transferSlots); setSlots changes it while we run. */
+  private slots: number | undefined;
+
   constructor(private readonly o: TransferServiceOptions) {
+    this.slots = o.slots;
     this.reader = new InventoryReader(o.runner, o.repoDir);
     for (const [r, l] of Object.entries(o.bwlimit ?? {})) {
       if (isValidRemoteName(r) && isValidBwLimit(l)) this.bw[r] = l;
@@ -138,7 +142,7 @@ export class TransferService implements Service {
       remoteUuid: (r) => this.remoteUuids.get(r) ?? null,
       log: this.o.log,
       bus: this.o.bus,
-      slots: this.o.slots,
+      slots: this.slots,
       maxAttempts: this.o.maxAttempts,
       retryBaseMs: this.o.retryBaseMs,
       bwlimit: this.bw,
@@ -245,6 +249,12 @@ export class TransferService implements Service {
   requestLocationScan(): void {
     this.locationScan = true;
     this.scanWake.request();
+  }
+
+  /** autosync.transferSlots changed while we run (see WorkerPool.setSlots). */
+  setSlots(n: number): void {
+    this.slots = n;
+    this.pool?.setSlots(n);
   }
 
   pause(remote?: string): void {

@@ -110,7 +110,7 @@ export class WorkerPool {
   private stopping = false;
   private loop: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private readonly slots: number;
+  private slots: number;
   private readonly maxAttempts: number;
   private readonly bw: Map<string, string>;
   private readonly downUntil = new Map<string, number>();
@@ -157,6 +157,17 @@ export class WorkerPool {
   }
 
   /** Something changed (queue grew, pause lifted): look for startable work. */
+  /**
+   * autosync.transferSlots changed while we run: new lanes open up to the new number; idle lanes
+   * above it are closed, busy ones finish what they were given first.
+   */
+  setSlots(n: number): void {
+    this.slots = Math.max(1, Math.min(32, Math.floor(n)));
+    const idle = this.lanes.filter((s) => s.entries.length === 0 && !s.closing);
+    for (const s of idle.slice(0, Math.max(0, this.lanes.length - this.slots))) void this.closeLane(s);
+    this.kick();
+  }
+
   kick(): void {
     this.wakeup.request();
   }

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pollDelay, pollTargets } from '../../../src/agent/remote-poll.js';
+import { RemotePoll, pollDelay, pollTargets } from '../../../src/agent/remote-poll.js';
+import { staysTheSame, waitFor } from '../../helpers/wait.js';
 import { tmpDir } from '../../helpers/repos.js';
 
 test('pollTargets: network remotes, and only when XMPP is off', (t) => {
@@ -36,4 +37,27 @@ test('pollDelay: 80-120 % of the period', () => {
     [1_000, 0.25, 900],
   ];
   for (const [period, rnd, want] of cases) assert.equal(pollDelay(period, rnd), want, `${period} ${rnd}`);
+});
+
+test('RemotePoll.setPeriod: a new period takes effect at once; 0 ends the timer, a period starts it again', async () => {
+  const fetched: string[][] = [];
+  const poll = new RemotePoll(
+    0,
+    () => ['ssh'],
+    (r) => fetched.push(r),
+  );
+  await poll.start({ fail: () => undefined });
+  try {
+    // Off at start (period 0): nothing is fetched.
+    await staysTheSame(() => fetched.length, { forMs: 100, what: 'polls while off' });
+    assert.equal(fetched.length, 0);
+    // On, with a short period: fetches come.
+    poll.setPeriod(20);
+    await waitFor(() => fetched.length >= 2, { what: 'polls after the period was set', timeoutMs: 5_000 });
+    // Off again: they stop.
+    poll.setPeriod(0);
+    await staysTheSame(() => fetched.length, { forMs: 150, what: 'polls after the period was set to 0' });
+  } finally {
+    await poll.stop();
+  }
 });
