@@ -251,6 +251,10 @@ test('arguments: values after a space work as after "="; unknown, extra and misu
     [['init', '--jid='], /--jid needs a value.*'git autosync help init'/],
     [['init', '--yes', '--jid'], /--jid needs a value/],
     [['init', '--yes', 'extra'], /'init' takes no arguments \(got 'extra'\)/],
+    [
+      ['init', '--yes', '--jid', 'carol'],
+      /--jid: autosync\.xmpp\.jid "carol" is wrong: .*alice@example\.org/,
+    ],
     [['help', 'nosuch'], /unknown verb 'nosuch'/],
   ];
   for (const [argv, re] of refused) {
@@ -323,4 +327,44 @@ test('help: --help, help VERB and VERB --help list every option; git autosync --
   // After the verb, git passes --help through: the verb's own help.
   const verb = spawnSync('git', ['autosync', 'status', '--help'], { env, encoding: 'utf8' });
   assert.match(verb.stdout, /^usage: git autosync \[-C <path>\] status \[--json\] \[--watch\]/);
+});
+
+test('bad configuration: exit 2 at init and at start (background and foreground), naming the key', async (t) => {
+  const tmp = tmpDir();
+  const repo = initRepo(join(tmp.path, 'r'));
+  t.after(() => {
+    cli(['-C', repo, 'stop']);
+    tmp.cleanup();
+  });
+  const cases: Array<[string, string, RegExp]> = [
+    ['autosync.xmpp.jid', 'alice', /autosync\.xmpp\.jid "alice" is wrong: .*like alice@example\.org/],
+    [
+      'autosync.xmpp.service',
+      'http://x',
+      /autosync\.xmpp\.service "http:\/\/x" is wrong: .*xmpps:\/\/host:port/,
+    ],
+    [
+      'autosync.xmpp.room',
+      'myroom',
+      /autosync\.xmpp\.room "myroom" is wrong: .*like sync@conference\.example\.org/,
+    ],
+    ['autosync.transferSlots', '1.5', /autosync\.transferSlots "1\.5" is wrong: it must be a whole number/],
+    ['autosync.watchRemotes', 'banana', /autosync\.watchRemotes "banana" is wrong: it must be true or false/],
+    ['autosync.pollInterval', '', /autosync\.pollInterval "" is wrong: it must be a whole number/],
+  ];
+  for (const [key, value, re] of cases) {
+    if (key.startsWith('autosync.xmpp.') && key !== 'autosync.xmpp.jid')
+      git(repo, 'config', 'autosync.xmpp.jid', 'alice@example.org');
+    git(repo, 'config', key, value);
+    for (const argv of [['init', '--yes'], ['start'], ['start', '--foreground']]) {
+      const r = cli(['-C', repo, ...argv]);
+      assert.equal(r.code, 2, `${key}=${value}, ${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+      oneLine(r.stderr, re);
+    }
+    spawnSync('git', ['config', '--remove-section', 'autosync'], { cwd: repo });
+    spawnSync('git', ['config', '--remove-section', 'autosync.xmpp'], { cwd: repo });
+  }
+  // And with the config right again, start works.
+  const r = cli(['-C', repo, 'start']);
+  assert.equal(r.code, 0, r.stderr);
 });
