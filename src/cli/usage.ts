@@ -84,7 +84,7 @@ export const VERBS: VerbSpec[] = [
     positionals: NO_ARGS,
     exits: {
       0: 'the agent is running (or, with --foreground, stopped cleanly)',
-      1: 'an agent already runs for this repository, or the agent failed to start',
+      1: 'an agent already runs for this repository, .git/autosync cannot be written, or the agent failed to start',
       2: `${USAGE_2}; a bad configuration value (the line names the key); ${NOT_REPO}; HEAD is not on a branch`,
     },
   },

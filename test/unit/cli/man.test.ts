@@ -42,3 +42,11 @@ test('roff: no line of text starts with a control character, and dashes are esca
     if (!line.startsWith('.')) assert.doesNotMatch(line, /(^|[^\\])-/, `unescaped dash: ${line}`);
   }
 });
+
+test('docs/cli.md has the exit-code row of every verb, as the tables say it', () => {
+  const doc = readFileSync(PACKAGE_ROOT + 'docs/cli.md', 'utf8');
+  for (const v of VERBS) {
+    const row = `| \`${v.name}\` | ${v.exits[0]} | ${v.exits[1]} | `;
+    assert.ok(doc.includes(row), `docs/cli.md lacks or differs from: ${row}`);
+  }
+});
