@@ -39,6 +39,26 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
   const bad = (what: string): never => {
     throw new UserError(`${what}; ${seeHelp(spec ? spec.name : null)}`);
   };
+  // -h or --help asks for help whatever else is wrong with the line: `start --bogus --help` shows
+  // the help of start. Only the verb (the first word that is not -C's path) is read then.
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  if (head.some((x) => x === '-h' || x === '--help')) {
+    a.help = true;
+    for (let i = 0; i < head.length; i++) {
+      const x = head[i]!;
+      if (x === '-C') {
+        const p = head[++i];
+        if (p) a.cwd = resolve(a.cwd, p);
+        a.cwdGiven = p !== undefined;
+      } else if (x === '--debug') a.debug = true;
+      else if (a.verb === null && !x.startsWith('-')) {
+        if (!verbSpec(x)) throw new UserError(`unknown verb '${x}'; ${seeHelp(null)}`);
+        a.verb = x;
+      }
+    }
+    return a;
+  }
   let onlyPositionals = false;
   const positional = (x: string) => {
     if (a.verb === null) {
@@ -67,10 +87,10 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
     const eq = x.indexOf('=');
     const name = x.startsWith('--') && eq > 0 ? x.slice(0, eq) : x;
     const inline = x.startsWith('--') && eq > 0 ? x.slice(eq + 1) : null;
-    if (name === '--debug' || name === '-h' || name === '--help') {
+    if (name === '--debug' || name === '--help') {
+      // A bare --help never gets here (see above): this is --help=x or --debug[=x].
       if (inline !== null) bad(`${name} takes no value (got '${x}')`);
-      if (name === '--debug') a.debug = true;
-      else a.help = true;
+      a.debug = true;
       continue;
     }
     if (!spec) bad(`unknown option ${name} before the verb (a verb's options go after it)`);
@@ -91,7 +111,6 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
     if (value === null || value === '') bad(`${name} needs a value (${name} ${flag!.value})`);
     a.flags.set(name, value!);
   }
-  if (a.help) return a;
   if (spec) {
     const { min, max, names } = spec.positionals;
     if (a.positional.length > max) {

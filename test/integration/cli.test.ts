@@ -297,6 +297,10 @@ test('help: --help, help VERB and VERB --help list every option; git autosync --
   }
   r = cli(['start', '--help']);
   assert.match(r.stdout, /^  --foreground +keep the agent attached/m);
+  // Asking for help wins over what else is wrong with the line.
+  r = cli(['start', '--bogus', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^usage: git autosync \[-C <path>\] start \[--foreground\]$/m);
   assert.doesNotMatch(r.stdout, /daemon-child/);
 
   // git turns `git autosync --help` into `man git-autosync`: the page the package ships answers.

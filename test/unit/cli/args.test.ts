@@ -66,6 +66,9 @@ const ACCEPTED: Array<
   [['-h'], { verb: undefined, help: true }],
   [['--help'], { help: true }],
   [['stop', '-h', 'now'], { verb: 'stop', help: true }],
+  [['start', '--bogus', '--json=1', '--help'], { verb: 'start', help: true }],
+  [['-C', 'x', 'pause', '--remote', '-h'], { verb: 'pause', help: true, cwd: '/home/u/notes/x' }],
+  [['cancel', '--', '--help'], { verb: 'cancel', help: false, positional: ['--help'] }],
   [[], { help: false }],
 ];
 
@@ -108,6 +111,7 @@ const REFUSED: Array<[string[], RegExp]> = [
   [['-C', '', 'status'], /^-C needs a path/],
   [['status', '--debug=1'], /^--debug takes no value/],
   [['status', '--help=x'], /^--help takes no value/],
+  [['nosuch', '--help'], /^unknown verb 'nosuch'; see 'git autosync help'$/],
 ];
 
 for (const [argv, re] of REFUSED) {
