@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { openSync, readFileSync, closeSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
 import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
