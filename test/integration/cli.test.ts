@@ -320,7 +320,11 @@ test('help: --help, help VERB and VERB --help list every option; git autosync --
     PAGER: 'cat',
     MANWIDTH: '80',
   };
-  const viaGit = spawnSync('git', ['autosync', '--help'], { env, encoding: 'utf8', timeout: 60_000 });
+  const viaGit = spawnSync('git', ['-c', 'help.format=man', 'autosync', '--help'], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(viaGit.status, 0, viaGit.stderr);
   assert.match(viaGit.stdout, /GIT-AUTOSYNC\(1\)/);
   assert.match(viaGit.stdout, /--foreground/);
