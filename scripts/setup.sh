@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything git-autosync and its tests need on Debian: git, git-annex, prosody and
 # openssh-server/-client (the tests start their own Prosody and their own sshd on free loopback
-# ports; the system services are not used), and the npm packages.
+# ports; the system services are not used), man-db (a test opens the man page through
+# `git autosync --help`), and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in git git-annex prosody openssh-server openssh-client; do
+for pkg in git git-annex prosody openssh-server openssh-client man-db; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,9 +1,12 @@
 // Configuration from git config, section `autosync` (interface.md fixes the keys). Read once at
-// start; every key is optional and has its default here, with the reason beside it.
+// start; every key is optional and has its default here, with the reason beside it. Every value is
+// checked by the one check of its key (CONFIG_CHECKS), which `init`, the wizard and `start` share:
+// a wrong value stops with exit 2 and a line naming the key and what a right value looks like.
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import type { RepoInfo } from '../git/repo.js';
 import { UserError } from '../git/errors.js';
+import { isId, jidProblem, resourceProblem, roomProblem, serviceProblem } from '../signal/validate.js';
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
 import { DEFAULT_POLL_MS } from './remote-poll.js';
 
@@ -34,23 +37,90 @@ export interface AgentConfig {
   pollMs: number;
 }
 
+/** git's spellings of a boolean (git-config(1), "boolean"); anything else is an error, not true. */
+const TRUE_RE = /^(true|yes|on|1)$/i;
+const FALSE_RE = /^(false|no|off|0)$/i;
+
+export function parseGitBool(value: string): boolean | null {
+  return TRUE_RE.test(value) ? true : FALSE_RE.test(value) ? false : null;
+}
+
+function boolProblem(value: string): string | null {
+  return parseGitBool(value) === null ? 'must be true or false (or yes/no, on/off, 1/0)' : null;
+}
+
+/** A whole number in [min, max], digits only: "" is not 0, 1.5 is not 1, 1k is not 1024 here. */
+function intProblem(min: number, max: number, unit: string, note = '') {
+  return (value: string): string | null =>
+    /^[0-9]{1,9}$/.test(value) && Number(value) >= min && Number(value) <= max
+      ? null
+      : `must be a whole number of ${unit} from ${min} to ${max}${note}`;
+}
+
+function notEmpty(what: string) {
+  return (value: string): string | null =>
+    value === '' ? `must be ${what}; unset it for the default` : null;
+}
+
+/** Bounds of the numeric keys, with their reasons. */
+// A week: a remote down longer than that is still tried once a week, never given up.
+const RETRY_MAX_S = { min: 1, max: 7 * 24 * 3600 };
+// 0 turns polling off; a day is the slowest period that still deserves the name sync.
+const POLL_S = { min: 0, max: 24 * 3600 };
+// At least one transfer; 32 so that a typo (200) cannot start hundreds of git-annex processes.
+const SLOTS = { min: 1, max: 32 };
+
+/** The one check of each key. Keys not listed (notifyCommand, any other) are not checked. */
+export const CONFIG_CHECKS: Record<string, (value: string) => string | null> = {
+  'autosync.xmpp.jid': jidProblem,
+  'autosync.xmpp.service': serviceProblem,
+  'autosync.xmpp.room': roomProblem,
+  'autosync.xmpp.resource': resourceProblem,
+  'autosync.xmpp.passwordFile': notEmpty('the path of a file that holds the password'),
+  'autosync.keyFile': notEmpty('the path of the repository key file'),
+  'autosync.repoId': (v) =>
+    isId(v) ? null : 'must be 1 to 128 of A-Z a-z 0-9 . _ - (not starting with . or -)',
+  'autosync.watchRemotes': boolProblem,
+  'autosync.retryMaxInterval': intProblem(RETRY_MAX_S.min, RETRY_MAX_S.max, 'seconds'),
+  'autosync.transferSlots': intProblem(SLOTS.min, SLOTS.max, 'transfers'),
+  'autosync.pollInterval': intProblem(POLL_S.min, POLL_S.max, 'seconds', ' (0 turns polling off)'),
+};
+/** git prints key names in lower case; the checks and the messages use the documented spelling. */
+const CANONICAL = new Map(Object.keys(CONFIG_CHECKS).map((k) => [k.toLowerCase(), k]));
+
+/**
+ * The line that says what is wrong with `key = value`, or null when it is right. `value` null is a
+ * key written without "= value" in a config file, which git reads as true.
+ */
+export function configProblem(key: string, value: string | null): string | null {
+  const name = CANONICAL.get(key.toLowerCase());
+  const check = name === undefined ? undefined : CONFIG_CHECKS[name];
+  if (!check) return null;
+  const problem = check(value ?? (check === boolProblem ? 'true' : ''));
+  return problem === null ? null : `${name} ${JSON.stringify(value ?? '')} is wrong: it ${problem}`;
+}
+
 export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentConfig> {
   const r = await runner.git(['config', '-z', '--get-regexp', '^autosync\\.'], { okCodes: [1] });
-  const kv = new Map<string, string>();
+  const kv = new Map<string, string | null>();
   for (const entry of r.stdout.split('\0')) {
+    if (!entry) continue;
     const nl = entry.indexOf('\n');
-    if (nl > 0) kv.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
+    // No newline: a key with no "= value" (git's implicit true).
+    kv.set((nl < 0 ? entry : entry.slice(0, nl)).toLowerCase(), nl < 0 ? null : entry.slice(nl + 1));
   }
-  const get = (k: string) => kv.get(k.toLowerCase()) ?? null;
+  for (const [k, v] of kv) {
+    const problem = configProblem(k, v);
+    if (problem) throw new UserError(`git config ${problem}`);
+  }
+  const get = (k: string): string | null => {
+    const v = kv.get(k.toLowerCase());
+    return v === undefined ? null : (v ?? 'true');
+  };
   const path = (v: string | null) => (v === null ? null : isAbsolute(v) ? v : resolve(info.workTree, v));
-  const num = (k: string, def: number, min: number, max: number) => {
+  const num = (k: string, def: number) => {
     const v = get(k);
-    if (v === null) return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      throw new UserError(`git config ${k} must be a number from ${min} to ${max} (it is '${v}')`);
-    }
-    return n;
+    return v === null ? def : Number(v);
   };
   return {
     xmpp: {
@@ -62,11 +132,11 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     },
     keyFile: path(get('autosync.keyFile')) ?? join(info.stateDir, 'key'),
     repoId: get('autosync.repoId'),
-    watchRemotes: !/^(false|no|off|0)$/i.test(get('autosync.watchRemotes') ?? 'true'),
+    watchRemotes: parseGitBool(get('autosync.watchRemotes') ?? 'true')!,
     notifyCommand: get('autosync.notifyCommand'),
-    retryMaxMs: num('autosync.retryMaxInterval', DEFAULT_RETRY_MAX_MS / 1000, 1, 7 * 24 * 3600) * 1000,
+    retryMaxMs: num('autosync.retryMaxInterval', DEFAULT_RETRY_MAX_MS / 1000) * 1000,
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
-    transferSlots: num('autosync.transferSlots', 2, 1, 32),
-    pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000, 0, 24 * 3600) * 1000,
+    transferSlots: num('autosync.transferSlots', 2),
+    pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000) * 1000,
   };
 }

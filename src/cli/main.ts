@@ -3,8 +3,8 @@
 // or bad input. Errors are one line on stderr that says what to do; --debug adds the stack.
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
-import { openSync, readFileSync, existsSync, closeSync, fchmodSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { openSync, readFileSync, closeSync, fchmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PushRejectedError, UserError } from '../git/errors.js';
 import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
@@ -18,85 +18,25 @@ import type { StatusJson } from '../agent/Agent.js';
 import { createLogger } from '../log.js';
 import { renderStatus, syncSummary } from './render.js';
 import { offlineStatus } from './status.js';
-
-const USAGE = `usage: git autosync [-C <path>] <verb> [options]
-
-verbs:
-  init [--yes]              prepare this repository for syncing (wizard in a terminal)
-  start [--foreground]      start the agent (background unless --foreground)
-  stop                      stop the agent cleanly (pending changes are committed first)
-  status [--json]           show the agent's state
-  sync                      one pass without a daemon: commit, fetch+merge, push
-  pause [--remote R]        pause syncing (or one remote); local commits continue
-  resume [--remote R]       resume syncing
-  notify [--remote R]       tell the running agent that remote refs changed (for hooks)
-  cancel KEY                cancel a content transfer (annex mode); it is not retried
-  demo                      watch clones sync live in a temp dir (no account needed)
-  pair                      pair with another device over XMPP
-
-options: -C <path>  act on the repository at <path>;  --debug  stack traces and stanza logs`;
-
-interface Args {
-  cwd: string;
-  verb: string | null;
-  flags: Map<string, string | true>;
-  positional: string[];
-  debug: boolean;
-}
-
-const VALUE_FLAGS = new Set(['--remote', '--accept']);
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = { cwd: process.cwd(), verb: null, flags: new Map(), positional: [], debug: false };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    if (x === '-C') {
-      const p = argv[++i];
-      if (p === undefined) throw new UserError('-C needs a path');
-      a.cwd = resolve(a.cwd, p);
-    } else if (x === '--debug') a.debug = true;
-    else if (x === '-h' || x === '--help') a.flags.set('--help', true);
-    else if (x.startsWith('--')) {
-      const eq = x.indexOf('=');
-      if (eq > 0) a.flags.set(x.slice(0, eq), x.slice(eq + 1));
-      else if (VALUE_FLAGS.has(x)) {
-        const v = argv[++i];
-        if (v === undefined) throw new UserError(`${x} needs a value`);
-        a.flags.set(x, v);
-      } else a.flags.set(x, true);
-    } else if (a.verb === null) a.verb = x;
-    else a.positional.push(x);
-  }
-  return a;
-}
-
-const KNOWN: Record<string, string[]> = {
-  init: ['--yes', '--jid', '--room', '--service', '--resource'],
-  start: ['--foreground', '--daemon-child'],
-  stop: [],
-  status: ['--json', '--watch'],
-  sync: [],
-  pause: ['--remote'],
-  resume: ['--remote'],
-  notify: ['--remote'],
-  cancel: [],
-  demo: ['--keep', '--annex'],
-  pair: ['--offer', '--accept'],
-};
+import { parseArgs, type Args } from './args.js';
+import { usage, verbHelp, verbSpec } from './usage.js';
 
 async function main(argv: string[]): Promise<number> {
   // Secrets in our environment (the XMPP password) are kept in memory and never reach a child.
   takeSecretEnv();
-  const args = parseArgs(argv);
-  if (args.flags.has('--help') || args.verb === null) {
-    process.stdout.write(USAGE + '\n');
-    return args.verb === null && !args.flags.has('--help') ? 2 : 0;
+  const args = parseArgs(argv, process.cwd());
+  if (args.help || args.verb === 'help') {
+    const name = args.verb === 'help' ? args.positional[0] : (args.verb ?? undefined);
+    const spec = name === undefined ? undefined : verbSpec(name);
+    if (name !== undefined && !spec) throw new UserError(`unknown verb '${name}'; see 'git autosync help'`);
+    process.stdout.write((spec ? verbHelp(spec) : usage()) + '\n');
+    return 0;
   }
-  const known = KNOWN[args.verb];
-  if (!known) throw new UserError(`unknown verb '${args.verb}'; see 'git autosync --help'`);
-  for (const f of args.flags.keys()) {
-    if (f !== '--help' && !known.includes(f)) throw new UserError(`'${args.verb}' has no option ${f}`);
+  if (args.verb === null) {
+    process.stderr.write(usage() + '\n');
+    return 2;
   }
+  if (args.cwdGiven) requireDirectory(args.cwd);
   switch (args.verb) {
     case 'init':
       return (await import('./init.js')).init(args.cwd, args.flags);
@@ -127,6 +67,17 @@ async function main(argv: string[]): Promise<number> {
       );
   }
   return 2;
+}
+
+/** `-C somefile` would reach git as "spawn ENOTDIR": say what is wrong instead. */
+function requireDirectory(path: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UserError(`${path} does not exist; pass -C <repository>`);
+  }
+  if (!st.isDirectory()) throw new UserError(`${path} is not a directory; pass -C <repository>`);
 }
 
 /**
@@ -371,12 +322,23 @@ async function pauseResume(
 async function notify(cwd: string, remote: string | true | undefined): Promise<number> {
   const info = await discover(cwd, { detachedOk: true });
   const remotes = typeof remote === 'string' ? [remote] : undefined;
+  if (typeof remote === 'string') await requireRemote(info, remote);
   try {
     await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'notify', remotes }, 10_000);
   } catch {
     throw new UserError('no agent is running for this repository', 1);
   }
   return 0;
+}
+
+/** An unknown remote is bad input (exit 2), as `pause --remote` answers it. */
+async function requireRemote(info: { workTree: string }, name: string): Promise<void> {
+  const names = (await new Runner(info.workTree).run(remotesCmd())).map((r) => r.name);
+  if (!names.includes(name)) {
+    throw new UserError(
+      `'${name}' is not a remote of this repository (${names.length ? `it has ${names.join(', ')}` : 'it has none'}); see 'git remote -v'`,
+    );
+  }
 }
 
 async function cancel(cwd: string, positional: string[]): Promise<number> {

@@ -2,7 +2,9 @@
 // inbound field before anything else looks at it, and on outbound fields so we never emit what a
 // correct receiver would reject. The rules are deliberately stricter than git's own, because a
 // value that passes here may later reach `git fetch` as an argument (after `--`, never as a path,
-// URL or option, but defence in depth costs nothing).
+// URL or option, but defence in depth costs nothing). Also the checks of the XMPP configuration
+// keys (at the end), which are ours rather than a peer's but share the address rules.
+import { parseService } from './credentials.js';
 
 /** Git object ids: SHA-1 (40 hex) or SHA-256 (64 hex), lower case as git prints them. */
 const SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -68,4 +70,55 @@ export function refNameProblem(name: string): string | null {
 
 export function isRefName(name: string): boolean {
   return refNameProblem(name) === null;
+}
+
+// ---- The XMPP configuration keys ------------------------------------------------------------
+// One check per key, shared by `init` (its options and the config already there), the wizard and
+// `start` (config.ts). Each returns null for a right value, or what a right value looks like.
+
+/** RFC 7622 forbids these in a localpart; space and control characters are never right either. */
+const LOCALPART_RE = /^[^\s"&'/:<>@\x00-\x1f\x7f]{1,1023}$/;
+/** A domain: dot-separated labels, or an IP literal. Unicode names are allowed (IDNA). */
+const DOMAIN_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s@/\\:.\x00-\x1f\x7f]+(?:\.[^\s@/\\:.\x00-\x1f\x7f]+)*)$/;
+
+function bareJidProblem(value: string, example: string, what: string): string | null {
+  const at = value.indexOf('@');
+  if (at < 0) return `must be ${what} name@domain, like ${example} (it has no "@")`;
+  const local = value.slice(0, at);
+  const rest = value.slice(at + 1);
+  if (rest.includes('/'))
+    return `must be the bare ${what} name@domain, like ${example}, without a "/resource"`;
+  if (!LOCALPART_RE.test(local))
+    return `must be ${what} name@domain, like ${example} (the part before "@" is not a valid name)`;
+  if (!DOMAIN_RE.test(rest))
+    return `must be ${what} name@domain, like ${example} (the part after "@" is not a domain)`;
+  return null;
+}
+
+/** autosync.xmpp.jid: the account, bare (the resource has its own key). */
+export function jidProblem(value: string): string | null {
+  return bareJidProblem(value, 'alice@example.org', 'an XMPP address');
+}
+
+/** autosync.xmpp.room: a MUC room is a JID too, on the server's conference service. */
+export function roomProblem(value: string): string | null {
+  return bareJidProblem(value, 'sync@conference.example.org', 'a room address');
+}
+
+/** autosync.xmpp.resource: goes into our full JID, so no "/", no space, bounded as RFC 7622 bounds it. */
+export function resourceProblem(value: string): string | null {
+  if (value.length === 0 || value.length > 256 || /[\s/\x00-\x1f\x7f]/.test(value))
+    return 'must be a name of 1 to 256 characters without spaces or "/", like laptop-notes';
+  return null;
+}
+
+/** autosync.xmpp.service: xmpp://host[:port] (STARTTLS) or xmpps://host[:port] (direct TLS). */
+export function serviceProblem(value: string): string | null {
+  try {
+    if (value === '') throw new Error('empty');
+    parseService(value, 'example.org');
+    return null;
+  } catch {
+    return 'must be xmpp://host:port (STARTTLS) or xmpps://host:port (direct TLS), like xmpps://example.org:5223; unset it to find the server from the domain of the JID';
+  }
 }

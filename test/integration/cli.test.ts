@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { tmpDir, initRepo, write, git, read } from '../helpers/repos.js';
-import { cli, converged, type AgentProc } from '../helpers/agents.js';
+import { dirname, join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { tmpDir, initRepo, write, git, read, GIT_ENV } from '../helpers/repos.js';
+import { cli, converged, CLI, type AgentProc } from '../helpers/agents.js';
 import { waitFor, settles, staysTheSame } from '../helpers/wait.js';
 import { direct, using } from '../helpers/topology.js';
 
@@ -96,6 +96,10 @@ test('start, second start refused, status --json, pause/resume, stop; no remotes
   assert.match(st.head, /^[0-9a-f]{40}$/);
   assert.equal(cli(['-C', repo, 'pause']).code, 0);
   assert.equal(cli(['-C', repo, 'pause', '--remote', 'nope']).code, 2);
+  // notify answers an unknown remote as pause does: bad input, exit 2, while the agent runs.
+  r = cli(['-C', repo, 'notify', '--remote', 'nope']);
+  assert.equal(r.code, 2);
+  oneLine(r.stderr, /'nope' is not a remote of this repository/);
   assert.equal(cli(['-C', repo, 'resume']).code, 0);
   assert.match(cli(['-C', repo, 'status']).stdout, /running, pid/);
   // A clean stop commits what is pending.
@@ -208,4 +212,167 @@ test('sync through a running agent exits 1 for a remote it could push to but not
   // The push half still happened: b has a's commit, x.txt included.
   assert.equal(git(b, 'rev-parse', 'refs/heads/synced/main').trim(), git(a, 'rev-parse', 'HEAD').trim());
   assert.equal(git(b, 'show', 'synced/main:x.txt'), 'x\n');
+});
+
+test('arguments: values after a space work as after "="; unknown, extra and misused ones are refused', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const repo = initRepo(join(tmp.path, 'r'));
+  const cfg = (k: string) => git(repo, 'config', '--get-regexp', `^autosync\\.xmpp\\.${k}$`).trim();
+  // Written as the README shows it: every value after a space.
+  let r = cli([
+    '-C',
+    repo,
+    'init',
+    '--yes',
+    '--jid',
+    'alice@example.org',
+    '--room',
+    'sync@conference.example.org',
+    '--service',
+    'xmpps://example.org:5223',
+    '--resource',
+    'laptop',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(cfg('jid'), 'autosync.xmpp.jid alice@example.org');
+  assert.equal(cfg('room'), 'autosync.xmpp.room sync@conference.example.org');
+  assert.equal(cfg('service'), 'autosync.xmpp.service xmpps://example.org:5223');
+  assert.equal(cfg('resource'), 'autosync.xmpp.resource laptop');
+  r = cli(['-C', repo, 'init', '--yes', '--jid=bob@example.org']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(cfg('jid'), 'autosync.xmpp.jid bob@example.org');
+
+  const refused: Array<[string[], RegExp]> = [
+    [['status', '-x'], /'status' has no option -x; see 'git autosync help status'/],
+    [['stop', 'now'], /'stop' takes no arguments \(got 'now'\); see 'git autosync help stop'/],
+    [['status', '--json=yes'], /--json takes no value.*'git autosync help status'/],
+    [['start', '--foreground=no'], /--foreground takes no value.*'git autosync help start'/],
+    [['init', '--jid='], /--jid needs a value.*'git autosync help init'/],
+    [['init', '--yes', '--jid'], /--jid needs a value/],
+    [['init', '--yes', 'extra'], /'init' takes no arguments \(got 'extra'\)/],
+    [
+      ['init', '--yes', '--jid', 'carol'],
+      /--jid: autosync\.xmpp\.jid "carol" is wrong: .*alice@example\.org/,
+    ],
+    [['help', 'nosuch'], /unknown verb 'nosuch'/],
+  ];
+  for (const [argv, re] of refused) {
+    r = cli(['-C', repo, ...argv]);
+    assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+    oneLine(r.stderr, re);
+  }
+  // Nothing refused was written: the JID is still the last right one, and no agent started.
+  assert.equal(cfg('jid'), 'autosync.xmpp.jid bob@example.org');
+  assert.ok(!existsSync(join(repo, '.git', 'autosync', 'agent.pid')));
+
+  // -C on a file, or on nothing: what is wrong, not "spawn ENOTDIR".
+  writeFileSync(join(tmp.path, 'afile'), 'x');
+  r = cli(['-C', join(tmp.path, 'afile'), 'status']);
+  assert.equal(r.code, 2);
+  oneLine(r.stderr, /afile is not a directory; pass -C <repository>$/);
+  r = cli(['-C', join(tmp.path, 'nothing'), 'status']);
+  assert.equal(r.code, 2);
+  oneLine(r.stderr, /nothing does not exist; pass -C <repository>$/);
+});
+
+test('help: --help, help VERB and VERB --help list every option; git autosync --help opens the man page', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  let r = cli(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^usage: git autosync/);
+  assert.match(r.stdout, /^  pair \[--offer\] \[--accept\] \[CODE\]\s+not yet: pair by hand, see README$/m);
+  assert.match(r.stdout, /^  cancel KEY /m);
+  for (const argv of [
+    ['help', 'init'],
+    ['init', '--help'],
+    ['init', '-h'],
+  ]) {
+    r = cli(argv);
+    assert.equal(r.code, 0, argv.join(' '));
+    for (const f of ['--yes', '--jid J', '--room R', '--service URI', '--resource N', '-C <path>', '--debug'])
+      assert.match(r.stdout, new RegExp(`^  ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `, 'm'), f);
+    assert.match(r.stdout, /^exit status:/m);
+  }
+  r = cli(['start', '--help']);
+  assert.match(r.stdout, /^  --foreground +keep the agent attached/m);
+  // Asking for help wins over what else is wrong with the line.
+  r = cli(['start', '--bogus', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^usage: git autosync \[-C <path>\] start \[--foreground\]$/m);
+  assert.doesNotMatch(r.stdout, /daemon-child/);
+
+  // git turns `git autosync --help` into `man git-autosync`: the page the package ships answers.
+  const bin = join(tmp.path, 'bin');
+  const man1 = join(tmp.path, 'man', 'man1');
+  mkdirSync(bin);
+  mkdirSync(man1, { recursive: true });
+  writeFileSync(join(bin, 'git-autosync'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+    mode: 0o755,
+  });
+  symlinkSync(join(dirname(CLI), '..', '..', '..', 'man', 'git-autosync.1'), join(man1, 'git-autosync.1'));
+  const env = {
+    ...GIT_ENV,
+    PATH: `${bin}:${process.env.PATH}`,
+    MANPATH: join(tmp.path, 'man'),
+    MANPAGER: 'cat',
+    PAGER: 'cat',
+    MANWIDTH: '80',
+  };
+  const viaGit = spawnSync('git', ['-c', 'help.format=man', 'autosync', '--help'], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(viaGit.status, 0, viaGit.stderr);
+  assert.match(viaGit.stdout, /GIT-AUTOSYNC\(1\)/);
+  assert.match(viaGit.stdout, /--foreground/);
+  // Run directly (not through git), --help prints the usage.
+  const direct = spawnSync(join(bin, 'git-autosync'), ['--help'], { env, encoding: 'utf8' });
+  assert.equal(direct.status, 0);
+  assert.match(direct.stdout, /^usage: git autosync/);
+  // After the verb, git passes --help through: the verb's own help.
+  const verb = spawnSync('git', ['autosync', 'status', '--help'], { env, encoding: 'utf8' });
+  assert.match(verb.stdout, /^usage: git autosync \[-C <path>\] status \[--json\] \[--watch\]/);
+});
+
+test('bad configuration: exit 2 at init and at start (background and foreground), naming the key', async (t) => {
+  const tmp = tmpDir();
+  const repo = initRepo(join(tmp.path, 'r'));
+  t.after(() => {
+    cli(['-C', repo, 'stop']);
+    tmp.cleanup();
+  });
+  const cases: Array<[string, string, RegExp]> = [
+    ['autosync.xmpp.jid', 'alice', /autosync\.xmpp\.jid "alice" is wrong: .*like alice@example\.org/],
+    [
+      'autosync.xmpp.service',
+      'http://x',
+      /autosync\.xmpp\.service "http:\/\/x" is wrong: .*xmpps:\/\/host:port/,
+    ],
+    [
+      'autosync.xmpp.room',
+      'myroom',
+      /autosync\.xmpp\.room "myroom" is wrong: .*like sync@conference\.example\.org/,
+    ],
+    ['autosync.transferSlots', '1.5', /autosync\.transferSlots "1\.5" is wrong: it must be a whole number/],
+    ['autosync.watchRemotes', 'banana', /autosync\.watchRemotes "banana" is wrong: it must be true or false/],
+    ['autosync.pollInterval', '', /autosync\.pollInterval "" is wrong: it must be a whole number/],
+  ];
+  for (const [key, value, re] of cases) {
+    if (key.startsWith('autosync.xmpp.') && key !== 'autosync.xmpp.jid')
+      git(repo, 'config', 'autosync.xmpp.jid', 'alice@example.org');
+    git(repo, 'config', key, value);
+    for (const argv of [['init', '--yes'], ['start'], ['start', '--foreground']]) {
+      const r = cli(['-C', repo, ...argv]);
+      assert.equal(r.code, 2, `${key}=${value}, ${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+      oneLine(r.stderr, re);
+    }
+    spawnSync('git', ['config', '--remove-section', 'autosync'], { cwd: repo });
+    spawnSync('git', ['config', '--remove-section', 'autosync.xmpp'], { cwd: repo });
+  }
+  // And with the config right again, start works.
+  const r = cli(['-C', repo, 'start']);
+  assert.equal(r.code, 0, r.stderr);
 });
