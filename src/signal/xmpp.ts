@@ -109,8 +109,6 @@ export interface XmppTransportOptions {
   bus?: EventBus;
   /** Log every stanza (redacted) at debug level. */
   debug?: boolean;
-  /** Room mode: make a room we create members-only (default true). */
-  membersOnly?: boolean;
   timing?: Partial<XmppTiming>;
 }
 
@@ -800,12 +798,19 @@ function cloneElement(el: XmlElement): XmlElement {
   );
 }
 
-/** Stanza text for the debug log: SASL payloads hidden, signal MACs removed, scrubbed, bounded. */
+/**
+ * Stanza text for the debug log: SASL payloads hidden, signal MACs removed, the room password
+ * (in a join presence or the room's configuration form) replaced, scrubbed, bounded.
+ */
 export function redactForLog(el: XmlElement): string {
   const copy = hideSensitive(cloneElement(el));
   const strip = (e: XmlElement): void => {
     if (e.is('signal', SIGNAL_NS))
       e.children = e.children.filter((c) => typeof c === 'string' || c.name !== 'mac');
+    if (e.name === 'password' || (e.name === 'field' && e.attrs.var === 'muc#roomconfig_roomsecret')) {
+      e.children = e.name === 'field' ? [xml('value', {}, '[redacted]')] : ['[redacted]'];
+      return;
+    }
     for (const c of e.children) if (typeof c !== 'string') strip(c);
   };
   strip(copy);

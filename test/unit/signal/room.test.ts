@@ -1,0 +1,75 @@
+// Room mode decisions without a server: the key-derived room password, when an owner rewrites a
+// room's configuration, and that the room password never reaches the debug log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { xml } from '@xmpp/client';
+import { decideReconfigure, roomPassword } from '../../../src/signal/room.js';
+import { redactForLog } from '../../../src/signal/xmpp.js';
+
+test('room password: the same for every holder of the key, different per key and per room', () => {
+  const k1 = Buffer.alloc(32, 1);
+  const k2 = Buffer.alloc(32, 2);
+  const p = roomPassword(k1, 'sync@conference.example.org');
+  assert.match(p, /^[0-9a-f]{32}$/);
+  assert.equal(
+    roomPassword(Buffer.from(k1), 'SYNC@conference.example.org'),
+    p,
+    'room JIDs compare case-blind',
+  );
+  assert.notEqual(roomPassword(k2, 'sync@conference.example.org'), p);
+  assert.notEqual(roomPassword(k1, 'other@conference.example.org'), p);
+  assert.ok(!p.includes(k1.toString('hex').slice(0, 8)));
+});
+
+test('decideReconfigure: members-only or no password is rewritten; a protected open room is left alone', () => {
+  const rows: Array<[Record<string, string>, string | null]> = [
+    // Prosody's owner form (no passwordprotectedroom field; the secret is shown).
+    [{ 'muc#roomconfig_membersonly': '1', 'muc#roomconfig_roomsecret': '' }, 'members-only'],
+    [{ 'muc#roomconfig_membersonly': 'true', 'muc#roomconfig_roomsecret': 'x' }, 'members-only'],
+    [{ 'muc#roomconfig_membersonly': '0', 'muc#roomconfig_roomsecret': '' }, 'no password'],
+    [{ 'muc#roomconfig_membersonly': '0' }, 'no password'],
+    [{ 'muc#roomconfig_membersonly': '0', 'muc#roomconfig_roomsecret': 'abc' }, null],
+    [{ 'muc#roomconfig_roomsecret': 'abc' }, null],
+    // Servers with the XEP's flag: it decides (the secret may be hidden from the form).
+    [{ 'muc#roomconfig_passwordprotectedroom': '0', 'muc#roomconfig_roomsecret': 'abc' }, 'no password'],
+    [{ 'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': '' }, null],
+    [{ 'muc#roomconfig_passwordprotectedroom': 'false' }, 'no password'],
+  ];
+  for (const [cfg, want] of rows)
+    assert.equal(decideReconfigure(new Map(Object.entries(cfg))), want, JSON.stringify(cfg));
+});
+
+test('debug log text: the room password is hidden, in the join presence and in the room form', () => {
+  const pw = roomPassword(Buffer.alloc(32, 7), 'sync@conference.example.org');
+  const join = xml(
+    'presence',
+    { to: 'sync@conference.example.org/node' },
+    xml(
+      'x',
+      { xmlns: 'http://jabber.org/protocol/muc' },
+      xml('history', { maxstanzas: '0' }),
+      xml('password', {}, pw),
+    ),
+  );
+  const form = xml(
+    'iq',
+    { type: 'set', to: 'sync@conference.example.org' },
+    xml(
+      'query',
+      { xmlns: 'http://jabber.org/protocol/muc#owner' },
+      xml(
+        'x',
+        { xmlns: 'jabber:x:data', type: 'submit' },
+        xml('field', { var: 'muc#roomconfig_roomsecret' }, xml('value', {}, pw)),
+        xml('field', { var: 'muc#roomconfig_membersonly' }, xml('value', {}, '0')),
+      ),
+    ),
+  );
+  for (const el of [join, form]) {
+    const text = redactForLog(el);
+    assert.ok(!text.includes(pw), text);
+    assert.ok(text.includes('[redacted]'), text);
+  }
+  assert.ok(redactForLog(form).includes('muc#roomconfig_membersonly'), 'the rest of the form is kept');
+  assert.equal(join.getChild('x')!.getChildText('password'), pw, 'the original stanza is untouched');
+});
