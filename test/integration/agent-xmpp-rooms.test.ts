@@ -2,7 +2,8 @@
 // that locks new rooms until they are configured (its default). No room exists beforehand: the
 // first agent in creates it, protected by the password derived from the repository key, and the
 // agents on the other accounts get in with the same key. The remote watch is off, so every change
-// travels over the room. A clone whose key differs is kept out, and told why.
+// travels over the room. Clones whose keys differ are kept out (password room) or told why their
+// signals are rejected (a room that is open because someone else made it by hand).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -134,4 +135,57 @@ test('a clone with another key cannot enter the room: status says the keys diffe
   });
   assert.equal((await agentA.status()).signal.accepted ?? 0, 0);
   assert.equal((await agentB.status()).signal.state === 'online', false);
+});
+
+test('clones with different keys in an open room: status and log say the keys differ, once per peer', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a', 'b']));
+  const room = newRoom('open');
+  // Made by hand, from a chat client on another account: no password, and none of ours owns it.
+  const human = await rawClient(server, 'carol', passwords.carol!, 'chat');
+  t.after(() => human.stop());
+  const made = await rawJoin(human, room, 'carol');
+  assert.notEqual(made.attrs.type, 'error', made.toString());
+  await human.client.send(
+    xml(
+      'iq',
+      { type: 'set', to: room, id: 'instant' },
+      xml(
+        'query',
+        { xmlns: 'http://jabber.org/protocol/muc#owner' },
+        xml('x', { xmlns: 'jabber:x:data', type: 'submit' }),
+      ),
+    ),
+  );
+  await waitFor(() => human.received.find((s) => s.attrs.id === 'instant'), { what: 'room unlocked' });
+  configure(topo, room, ['alice', 'alice'], false);
+  await topo.startAll();
+  const [agentA, agentB] = topo.agents as [AgentProc, AgentProc];
+  await waitFor(
+    async () =>
+      (await agentA.status()).signal.state === 'online' && (await agentB.status()).signal.state === 'online',
+    { what: 'both agents in the open room' },
+  );
+  write(topo.clones[0]!, 'one.txt', '1\n');
+  const sig = await waitFor(
+    async () => {
+      const s = (await agentB.status()).signal;
+      return s.hint ? s : null;
+    },
+    { what: 'a hint in B status', timeoutMs: 30_000 },
+  );
+  assert.match(
+    sig.hint!,
+    /signals from git-autosync\.[^ ]+ were rejected: they name another repository, so the repository keys differ/,
+  );
+  assert.match(sig.hint!, /copy \.git\/autosync\/key from one clone to the other and restart both agents/);
+  assert.match(sig.rejectedWhy!, /^foreign-repo from /);
+  const rejected = sig.rejected;
+  write(topo.clones[0]!, 'two.txt', '2\n');
+  await waitFor(async () => (await agentB.status()).signal.rejected > rejected, {
+    what: 'another rejection',
+  });
+  const log = readFileSync(join(topo.clones[1]!, '.git/autosync/agent.log'), 'utf8');
+  const hints = log.split('\n').filter((l) => l.includes('they name another repository'));
+  assert.equal(hints.length, 1, 'logged once per peer, not once per signal');
+  assert.equal((await agentB.status()).signal.accepted ?? 0, 0, 'nothing from A was acted on');
 });

@@ -714,3 +714,36 @@ test('room made members-only by an older agent: the owner reopens it to key hold
   await waitFor(() => owner.t.status().state === 'online', { what: 'the owner rejoins' });
   assert.equal(owner.lines.filter((l) => l.includes('reconfiguring')).length, before);
 });
+
+test('an open room nobody of ours owns, and clones whose keys differ: status says why and what to do', async (t) => {
+  const room = `open-${randomBytes(3).toString('hex')}@${server.muc}`;
+  // The user made the room by hand from a chat client on another account: no password, not ours.
+  const human = await rawClient(server, 'mallory', MALLORY_PASSWORD, 'chat');
+  const made = await rawJoin(human, room, 'human');
+  assert.notEqual(made.attrs.type, 'error', made.toString());
+  const a = makeClone('open-a', { room });
+  const b = makeClone('open-b', { room, key: randomBytes(32) });
+  t.after(async () => {
+    await Promise.all([a.t.stop(), b.t.stop(), human.stop()]);
+  });
+  await a.t.start();
+  await b.t.start();
+  await waitFor(() => a.t.status().state === 'online' && b.t.status().state === 'online', {
+    what: 'both join the open room',
+  });
+  assert.ok(
+    a.lines.some((l) => l.includes('the signal room has no password and this account does not own it')),
+  );
+  // One at a time: announcements made back to back coalesce into one signal.
+  for (let i = 1; i <= 3; i++) {
+    a.t.announce({ refs: { 'refs/heads/main': sha() }, pushedTo: [] });
+    await waitFor(() => b.t.status().rejected >= i, { what: `rejection ${i} counted` });
+  }
+  const st = b.t.status();
+  assert.match(st.hint!, /^signals from node-open-a were rejected: .*the repository keys differ/);
+  assert.match(st.hint!, /copy \.git\/autosync\/key from one clone to the other and restart both agents/);
+  assert.match(st.rejectedWhy!, /^bad-mac from node-open-a: /);
+  const hinted = b.lines.filter((l) => l.includes('signals from node-open-a were rejected'));
+  assert.equal(hinted.length, 1, 'the hint is logged once per peer, not per stanza');
+  assert.equal(b.got.length, 0);
+});

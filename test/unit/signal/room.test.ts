@@ -1,10 +1,11 @@
 // Room mode decisions without a server: the key-derived room password, when an owner rewrites a
-// room's configuration, and that the room password never reaches the debug log.
+// room's configuration, what a rejected signal tells the user, and that the room password never
+// reaches the debug log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import { decideReconfigure, roomPassword } from '../../../src/signal/room.js';
-import { redactForLog } from '../../../src/signal/xmpp.js';
+import { peerLabel, redactForLog, rejectionHint } from '../../../src/signal/xmpp.js';
 
 test('room password: the same for every holder of the key, different per key and per room', () => {
   const k1 = Buffer.alloc(32, 1);
@@ -37,6 +38,37 @@ test('decideReconfigure: members-only or no password is rewritten; a protected o
   ];
   for (const [cfg, want] of rows)
     assert.equal(decideReconfigure(new Map(Object.entries(cfg))), want, JSON.stringify(cfg));
+});
+
+test('rejectionHint: keys differ, clocks differ, versions differ; nothing to do for replays', () => {
+  const rows: Array<[string, RegExp | null]> = [
+    [
+      'foreign-repo',
+      /^signals from peer-1 were rejected: they name another repository, so the repository keys differ .*; copy \.git\/autosync\/key from one clone to the other and restart both agents$/,
+    ],
+    [
+      'bad-mac',
+      /^signals from peer-1 were rejected: .*the repository keys differ .*copy \.git\/autosync\/key/,
+    ],
+    ['stale', /clock and this one differ by more than 10 minutes; set both clocks right/],
+    ['malformed', /incompatible version of git-autosync/],
+    ['replay', null],
+    ['oversized', null],
+    ['wrong-route', null],
+  ];
+  for (const [reason, want] of rows) {
+    const h = rejectionHint(reason, 'peer-1');
+    if (want === null) assert.equal(h, null, reason);
+    else assert.match(h ?? '', want, reason);
+  }
+});
+
+test('peerLabel: the resource, tamed and bounded', () => {
+  assert.equal(peerLabel('room@conference.example.org/git-autosync.laptop.1a2b'), 'git-autosync.laptop.1a2b');
+  assert.equal(peerLabel('alice@example.org/phone'), 'phone');
+  assert.equal(peerLabel('room@c/evil\nline; rm -rf'), 'evil?line??rm?-rf');
+  assert.equal(peerLabel('room@c/' + 'x'.repeat(500)).length, 64);
+  assert.equal(peerLabel(undefined), 'an unnamed sender');
 });
 
 test('debug log text: the room password is hidden, in the join presence and in the room form', () => {
