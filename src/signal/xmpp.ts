@@ -305,7 +305,7 @@ export abstract class XmppTransport implements SignalTransport {
       peers,
       rejected: this.rejected,
       rejectedWhy: this.rejectedWhy,
-      hint: this.hint,
+      hint: this.hint ?? this.sessionHint(),
       error: this.error,
       sent: this.sent,
       accepted: this.accepted,
@@ -324,6 +324,10 @@ export abstract class XmppTransport implements SignalTransport {
   protected onOtherStanza(_conn: Conn, _st: XmlElement): void {}
   /** Before the stream closes in stop(). */
   protected async beforeClose(_conn: Conn): Promise<void> {}
+  /** Advice from what the session sees (not from a rejection), for status().hint; default none. */
+  protected sessionHint(): string | null {
+    return null;
+  }
 
   // ---- Helpers for subclasses -----------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 // Room mode decisions without a server: the key-derived room password, when an owner rewrites a
 // room's configuration, what a rejected signal tells the user, and that the room password never
-// reaches the debug log.
+// reaches the debug log; and the same-account hint for clones whose keys differ.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml } from '@xmpp/client';
 import { decideReconfigure, roomPassword } from '../../../src/signal/room.js';
+import { otherKeysHint } from '../../../src/signal/account.js';
 import { peerLabel, redactForLog, rejectionHint } from '../../../src/signal/xmpp.js';
 
 test('room password: the same for every holder of the key, different per key and per room', () => {
@@ -104,4 +105,15 @@ test('debug log text: the room password is hidden, in the join presence and in t
   }
   assert.ok(redactForLog(form).includes('muc#roomconfig_membersonly'), 'the rest of the form is kept');
   assert.equal(join.getChild('x')!.getChildText('password'), pw, 'the original stanza is untouched');
+});
+
+test('otherKeysHint (same-account mode): only when every agent seen has another key', () => {
+  assert.equal(otherKeysHint(0, []), null, 'alone on the account: nothing to say');
+  assert.equal(otherKeysHint(1, ['other']), null, 'a peer with our key: the others are other repositories');
+  assert.match(
+    otherKeysHint(0, ['laptop'])!,
+    /^no agent with this clone's repository key is online, but laptop on this account uses a different key: .*copy \.git\/autosync\/key/,
+  );
+  const many = otherKeysHint(0, ['e', 'd', 'c', 'b', 'a'])!;
+  assert.match(many, /but a, b, c and 2 more on this account use a different key/);
 });
