@@ -125,7 +125,8 @@ export class MucRoomTransport extends XmppTransport {
     }
     if (statusCodes(st).has('201')) await this.configureRoom(conn);
     else if (affiliation(st) === 'owner') await this.reconfigureIfNeeded(conn);
-    else await this.warnIfUnprotected(conn);
+    // Only a note: the session does not wait for the server's answer.
+    else void this.warnIfUnprotected(conn);
     this.log.info({ room: this.room, nick: this.nick }, 'joined the signal room');
   }
 

@@ -731,8 +731,9 @@ test('an open room nobody of ours owns, and clones whose keys differ: status say
   await waitFor(() => a.t.status().state === 'online' && b.t.status().state === 'online', {
     what: 'both join the open room',
   });
-  assert.ok(
-    a.lines.some((l) => l.includes('the signal room has no password and this account does not own it')),
+  await waitFor(
+    () => a.lines.some((l) => l.includes('the signal room has no password and this account does not own it')),
+    { what: 'the note that the room is open' },
   );
   // One at a time: announcements made back to back coalesce into one signal.
   for (let i = 1; i <= 3; i++) {
