@@ -59,6 +59,9 @@ export function reasons(st: StatusJson): string[] {
   if (branchNote) out.push(branchNote);
   const err = st.signal.error;
   if (err) out.push(`problem     signal: ${err}${signalHint(err)}`);
+  // Signals from a peer rejected (the repository keys differ, say): the transport's one line of advice.
+  const hint = st.signal.hint;
+  if (hint) out.push(`problem     signal: ${hint}`);
   for (const [what, e] of [
     ['commit', st.errors?.commit ?? null],
     ['merge', st.errors?.merge ?? null],

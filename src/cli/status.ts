@@ -34,8 +34,18 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
   // The keys each transport's status() has when it runs (see refs-watch.ts and xmpp.ts status()).
   const signal: SignalStatus =
     transport === 'refs-watch'
-      ? { transport, state: 'offline', peers: [], rejected: 0, error: null }
-      : { transport, state: 'offline', peers: [], rejected: 0, error: null, sent: 0, accepted: 0 };
+      ? { transport, state: 'offline', peers: [], rejected: 0, error: null, rejectedWhy: null, hint: null }
+      : {
+          transport,
+          state: 'offline',
+          peers: [],
+          rejected: 0,
+          error: null,
+          rejectedWhy: null,
+          hint: null,
+          sent: 0,
+          accepted: 0,
+        };
   return {
     running: false,
     pid: null,

@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import { SIGNAL_NS } from './codec.js';
-import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { peerLabel, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
 
 /** Negative: a message to the bare JID is never delivered to a resource with priority < 0 (RFC 6121 8.5.2). */
 const PRESENCE_PRIORITY = '-1';
@@ -28,10 +28,28 @@ export function presenceTag(key: Buffer, repoId: string): string {
     .slice(0, TAG_HEX);
 }
 
+/** At most this many other agents are named in the hint; the rest are counted. */
+const HINT_NAMES = 3;
+
+/** The hint for a same-account clone that sees only agents with other keys (pure, for tests). */
+export function otherKeysHint(peersWithOurKey: number, otherKeyAgents: string[]): string | null {
+  if (peersWithOurKey > 0 || otherKeyAgents.length === 0) return null;
+  const names = otherKeyAgents.slice().sort().slice(0, HINT_NAMES).join(', ');
+  const more = otherKeyAgents.length > HINT_NAMES ? ` and ${otherKeyAgents.length - HINT_NAMES} more` : '';
+  return `no agent with this clone's repository key is online, but ${names}${more} on this account use${otherKeyAgents.length === 1 ? 's' : ''} a different key: if they are clones of this repository, the repository keys differ; copy .git/autosync/key from one clone to the other and restart both agents`;
+}
+
 export class SameAccountTransport extends XmppTransport {
   readonly kind = 'xmpp-account' as const;
   /** Full JID -> when its presence was last seen. Only agents of this repository (same tag). */
   private readonly resources = new Map<string, number>();
+  /**
+   * Full JIDs of the account's other agents whose marker carries another tag: agents of other
+   * repositories, or clones of this one whose key differs. Bounded like `resources`.
+   */
+  private readonly otherKeys = new Set<string>();
+  /** Those already logged, so each is logged once per run. */
+  private readonly otherKeysLogged = new Set<string>();
   private ownJid = '';
   private readonly tag: string;
 
@@ -47,6 +65,7 @@ export class SameAccountTransport extends XmppTransport {
 
   protected async startSession(conn: Conn): Promise<void> {
     this.resources.clear();
+    this.otherKeys.clear();
     this.ownJid = conn.client.jid?.toString() ?? '';
     // The <agent/> marker tells the other clones of this repository "send signals here"; a chat
     // client of the same account has no marker and gets nothing, an agent of another repository
@@ -88,17 +107,44 @@ export class SameAccountTransport extends XmppTransport {
     if (!this.isOwnOtherResource(from)) return;
     const type = st.attrs.type;
     if (type === undefined || type === 'available') {
-      if (st.getChild('agent', SIGNAL_NS)?.attrs.tag === this.tag) {
+      const marker = st.getChild('agent', SIGNAL_NS);
+      if (marker?.attrs.tag === this.tag) {
+        this.otherKeys.delete(from);
         this.resources.delete(from);
         this.resources.set(from, Date.now());
         if (this.resources.size > MAX_RESOURCES) {
           const oldest = this.resources.keys().next().value;
           if (oldest !== undefined) this.resources.delete(oldest);
         }
-      } else this.resources.delete(from);
+      } else {
+        this.resources.delete(from);
+        if (marker) this.sawOtherKey(from);
+        else this.otherKeys.delete(from);
+      }
     } else if (type === 'unavailable' || type === 'error') {
       this.resources.delete(from);
+      this.otherKeys.delete(from);
     }
+  }
+
+  private sawOtherKey(from: string): void {
+    if (!this.otherKeys.has(from) && this.otherKeys.size >= MAX_RESOURCES) return;
+    this.otherKeys.add(from);
+    if (this.otherKeysLogged.has(from) || this.otherKeysLogged.size >= MAX_RESOURCES) return;
+    this.otherKeysLogged.add(from);
+    this.log.info(
+      { transport: this.kind, peer: peerLabel(from) },
+      'another git-autosync agent on this account uses a different repository key: another repository, or a clone of this one whose key differs (it gets no signals of ours)',
+    );
+  }
+
+  /**
+   * Agents of this account that all use other keys, and none that uses ours: the likeliest story
+   * is clones of one repository whose keys differ, so say what to do. With a peer of our own key
+   * online, the others are most likely other repositories, and nothing is said.
+   */
+  protected override sessionHint(): string | null {
+    return otherKeysHint(this.resources.size, [...this.otherKeys].map(peerLabel));
   }
 
   private isOwnOtherResource(from: string): boolean {

@@ -66,7 +66,15 @@ export class RefsWatch implements SignalTransport {
   }
 
   status(): SignalStatus {
-    return { transport: 'refs-watch', state: 'online', peers: [], rejected: 0, error: null };
+    return {
+      transport: 'refs-watch',
+      state: 'online',
+      peers: [],
+      rejected: 0,
+      rejectedWhy: null,
+      hint: null,
+      error: null,
+    };
   }
 
   /**

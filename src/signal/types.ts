@@ -29,6 +29,13 @@ export interface SignalStatus {
   state: SignalState;
   peers: PeerInfo[];
   rejected: number;
+  /** The last rejection, "<reason> from <peer>: <detail>" (bounded), or null. */
+  rejectedWhy?: string | null;
+  /**
+   * What to do about rejected signals, one line, e.g. "signals from <peer> were rejected: … the
+   * repository keys differ …; copy .git/autosync/key …". Null while no rejection needs action.
+   */
+  hint?: string | null;
   /** Last connection or authentication error, for `status` (never contains secrets). */
   error?: string | null;
   /** Signal message stanzas sent since start (one per room message, one per full JID otherwise). */

@@ -19,6 +19,7 @@ import type { ServiceContext } from '../agent/service.js';
 import { scrub, type Logger } from '../log.js';
 import { Backoff, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './backoff.js';
 import {
+  CLOCK_WINDOW_MS,
   encodeSignal,
   MAX_PUSHED_TO,
   MAX_REFS,
@@ -109,8 +110,6 @@ export interface XmppTransportOptions {
   bus?: EventBus;
   /** Log every stanza (redacted) at debug level. */
   debug?: boolean;
-  /** Room mode: make a room we create members-only (default true). */
-  membersOnly?: boolean;
   timing?: Partial<XmppTiming>;
 }
 
@@ -151,6 +150,42 @@ interface StanzaWaiter {
 const MAX_PEERS = 256;
 /** Rejections logged per minute at most; the rest are only counted (an attacker cannot fill the log). */
 const MAX_REJECT_LOGS_PER_MIN = 10;
+/**
+ * Peers whose rejections get their one log line with a hint. A handful of clones share a room;
+ * 32 is plenty for them and bounds what a sender inventing new nicknames can make us log.
+ */
+const MAX_HINTED_PEERS = 32;
+/** A peer label in status and the log: the sender's nickname or resource, tamed and short. */
+const MAX_PEER_LABEL = 64;
+
+/** The sender as the room or account shows it (its resource), safe to put on one line. */
+export function peerLabel(from: string | undefined): string {
+  const f = from ?? '';
+  const i = f.indexOf('/');
+  const res = i >= 0 ? f.slice(i + 1) : f;
+  return res.replace(/[^A-Za-z0-9._@-]/g, '?').slice(0, MAX_PEER_LABEL) || 'an unnamed sender';
+}
+
+/**
+ * What the user should do about signals from `peer` rejected for `reason`: one line, or null
+ * when there is nothing to do (a replay, an oversized or misrouted stanza: an attack or a glitch,
+ * already counted). Pure, for status().hint and the once-per-peer log line.
+ */
+export function rejectionHint(reason: string, peer: string): string | null {
+  const fix = 'copy .git/autosync/key from one clone to the other and restart both agents';
+  switch (reason) {
+    case 'foreign-repo':
+      return `signals from ${peer} were rejected: they name another repository, so the repository keys differ (or ${peer} syncs a different repository through the same room); ${fix}`;
+    case 'bad-mac':
+      return `signals from ${peer} were rejected: they are not signed with this clone's key, so the repository keys differ (or someone without the key is sending); ${fix}`;
+    case 'stale':
+      return `signals from ${peer} were rejected: its clock and this one differ by more than ${CLOCK_WINDOW_MS / 60_000} minutes; set both clocks right (NTP)`;
+    case 'malformed':
+      return `signals from ${peer} were rejected as malformed: it may run an incompatible version of git-autosync; update both clones`;
+    default:
+      return null;
+  }
+}
 
 export abstract class XmppTransport implements SignalTransport {
   abstract readonly kind: TransportKind;
@@ -178,6 +213,12 @@ export abstract class XmppTransport implements SignalTransport {
   private rejected = 0;
   private readonly peers = new Map<string, number>();
   private rejectLog = { windowStart: 0, count: 0 };
+  /** The last rejection, "reason from peer: detail", for status(). */
+  private rejectedWhy: string | null = null;
+  /** What to do about the latest rejection that has advice, for status(). */
+  private hint: string | null = null;
+  /** peer + reason pairs already logged with their hint. */
+  private readonly hinted = new Set<string>();
 
   constructor(opts: XmppTransportOptions) {
     this.opts = opts;
@@ -263,6 +304,8 @@ export abstract class XmppTransport implements SignalTransport {
       state: this.state,
       peers,
       rejected: this.rejected,
+      rejectedWhy: this.rejectedWhy,
+      hint: this.hint ?? this.sessionHint(),
       error: this.error,
       sent: this.sent,
       accepted: this.accepted,
@@ -281,6 +324,10 @@ export abstract class XmppTransport implements SignalTransport {
   protected onOtherStanza(_conn: Conn, _st: XmlElement): void {}
   /** Before the stream closes in stop(). */
   protected async beforeClose(_conn: Conn): Promise<void> {}
+  /** Advice from what the session sees (not from a rejection), for status().hint; default none. */
+  protected sessionHint(): string | null {
+    return null;
+  }
 
   // ---- Helpers for subclasses -----------------------------------------------------------------
 
@@ -718,6 +765,17 @@ export abstract class XmppTransport implements SignalTransport {
   private count(reason: string, detail: string, st: XmlElement): void {
     this.rejected++;
     this.opts.bus?.emit('signal', { direction: 'in', transport: this.kind, accepted: false, reason });
+    const peer = peerLabel(st.attrs.from);
+    this.rejectedWhy = `${reason} from ${peer}: ${detail.slice(0, 100)}`;
+    const hint = rejectionHint(reason, peer);
+    if (hint) {
+      this.hint = hint;
+      const key = `${peer}\0${reason}`;
+      if (!this.hinted.has(key) && this.hinted.size < MAX_HINTED_PEERS) {
+        this.hinted.add(key);
+        this.log.warn({ transport: this.kind, peer, reason }, hint);
+      }
+    }
     const now = Date.now();
     if (now - this.rejectLog.windowStart > 60_000) this.rejectLog = { windowStart: now, count: 0 };
     if (++this.rejectLog.count <= MAX_REJECT_LOGS_PER_MIN) {
@@ -800,12 +858,19 @@ function cloneElement(el: XmlElement): XmlElement {
   );
 }
 
-/** Stanza text for the debug log: SASL payloads hidden, signal MACs removed, scrubbed, bounded. */
+/**
+ * Stanza text for the debug log: SASL payloads hidden, signal MACs removed, the room password
+ * (in a join presence or the room's configuration form) replaced, scrubbed, bounded.
+ */
 export function redactForLog(el: XmlElement): string {
   const copy = hideSensitive(cloneElement(el));
   const strip = (e: XmlElement): void => {
     if (e.is('signal', SIGNAL_NS))
       e.children = e.children.filter((c) => typeof c === 'string' || c.name !== 'mac');
+    if (e.name === 'password' || (e.name === 'field' && e.attrs.var === 'muc#roomconfig_roomsecret')) {
+      e.children = e.name === 'field' ? [xml('value', {}, '[redacted]')] : ['[redacted]'];
+      return;
+    }
     for (const c of e.children) if (typeof c !== 'string') strip(c);
   };
   strip(copy);

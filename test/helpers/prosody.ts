@@ -2,6 +2,7 @@
 // port, plaintext PLAIN auth allowed (loopback only), a MUC component, cheap SCRAM hashing, and a
 // process that is always killed when the test process ends, even on failure.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -267,6 +268,19 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   };
 }
 
+/** Registers each user with a fresh random password; returns user -> password. */
+export async function registerAccounts(
+  server: ProsodyServer,
+  users: string[],
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const u of users) {
+    out[u] = `pw-${u}-${randomBytes(6).toString('hex')}`;
+    await server.register(u, out[u]);
+  }
+  return out;
+}
+
 // ---- Clients for tests ---------------------------------------------------------------------
 
 /** A logger that keeps every JSON line (with the production redaction), to assert on logs. */
@@ -313,18 +327,24 @@ export async function rawClient(
   };
 }
 
-/** Joins a room with a raw client and waits for the self-presence (or the error). */
+/** Joins a room with a raw client (with a room password, if given) and waits for the self-presence (or the error). */
 export async function rawJoin(
   raw: { client: Client; received: XmlElement[] },
   room: string,
   nick: string,
+  password?: string,
 ): Promise<XmlElement> {
   const start = raw.received.length;
   await raw.client.send(
     xml(
       'presence',
       { to: `${room}/${nick}` },
-      xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '0' })),
+      xml(
+        'x',
+        { xmlns: 'http://jabber.org/protocol/muc' },
+        xml('history', { maxstanzas: '0' }),
+        ...(password ? [xml('password', {}, password)] : []),
+      ),
     ),
   );
   const deadline = Date.now() + 5_000;

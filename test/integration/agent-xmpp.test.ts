@@ -3,7 +3,7 @@
 // on loopback). Both transports: a MUC room, and one account's resources.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { read, write, git } from '../helpers/repos.js';
@@ -107,4 +107,29 @@ test('xmpp: a wrong password is a clear error in status, and the agent keeps ret
   await waitFor(() => git(topo.clones[0]!, 'log', '-1', '--format=%s').includes('added'), {
     what: 'local commit',
   });
+});
+
+test('xmpp account: two clones whose keys differ see no peer, and status says the keys differ', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a', 'b']));
+  configure(topo, null);
+  // Clone b gets a key of its own, as if it had been set up with init instead of a copied key.
+  writeFileSync(join(topo.clones[1]!, '.git/autosync/key'), randomBytes(32).toString('hex') + '\n', {
+    mode: 0o600,
+  });
+  await topo.startAll();
+  await online(topo.agents, 0);
+  for (const agent of topo.agents) {
+    const sig = await waitFor(
+      async () => {
+        const s = (await agent.status()).signal;
+        return s.hint ? s : null;
+      },
+      { what: 'a hint in status' },
+    );
+    assert.match(
+      sig.hint!,
+      /^no agent with this clone's repository key is online, but git-autosync\.[^ ]+ on this account uses a different key: .*copy \.git\/autosync\/key from one clone to the other and restart both agents$/,
+    );
+    assert.equal(sig.peers.length, 0);
+  }
 });

@@ -20,6 +20,7 @@ import { createTransport, SameAccountTransport, type XmppTransport } from '../..
 import { encodeSignal, signalMac, SIGNAL_NS, type SignalFields } from '../../src/signal/codec.js';
 import type { PeerAnnouncement } from '../../src/signal/types.js';
 import type { XmppTiming } from '../../src/signal/xmpp.js';
+import { roomPassword } from '../../src/signal/room.js';
 import { findPassword, PASSWORD_ENV } from '../../src/signal/credentials.js';
 
 const PASSWORD = 'pw-' + randomBytes(8).toString('hex');
@@ -95,7 +96,21 @@ function makeClone(
 const sha = () => randomBytes(20).toString('hex');
 const has = (c: Clone, v: string) => c.got.some((a) => Object.values(a.refs).includes(v));
 
-test('room mode: members-only room, and a member without the key gets nothing accepted', async (t) => {
+/** The room's disco#info features (muc_passwordprotected, muc_membersonly, ...), asked by a raw client. */
+async function roomFeatures(raw: Awaited<ReturnType<typeof rawClient>>, room: string): Promise<string[]> {
+  const id = `disco-${randomBytes(4).toString('hex')}`;
+  await raw.client.send(
+    xml(
+      'iq',
+      { type: 'get', to: room, id },
+      xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }),
+    ),
+  );
+  const res = await waitFor(() => raw.received.find((s) => s.attrs.id === id), { what: 'disco#info answer' });
+  return (res.getChild('query')?.getChildren('feature') ?? []).map((f) => f.attrs.var ?? '');
+}
+
+test('room mode: a key-protected room, and an occupant without the key gets nothing accepted', async (t) => {
   const room = `guarded-${randomBytes(3).toString('hex')}@${server.muc}`;
   const a = makeClone('a', { room });
   const b = makeClone('b', { room });
@@ -110,56 +125,49 @@ test('room mode: members-only room, and a member without the key gets nothing ac
   await b.t.start();
   await waitFor(() => b.t.status().state === 'online', { what: 'B online' });
 
-  await t.test('the room we created is members-only and persistent', async () => {
-    const id = 'disco1';
-    await tool.client.send(
-      xml(
-        'iq',
-        { type: 'get', to: room, id },
-        xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }),
-      ),
-    );
-    const res = await waitFor(() => tool.received.find((s) => s.attrs.id === id), {
-      what: 'disco#info answer',
-    });
-    const features = (res.getChild('query')?.getChildren('feature') ?? []).map((f) => f.attrs.var);
-    assert.ok(features.includes('muc_membersonly'), `features: ${features.join(' ')}`);
-    assert.ok(features.includes('muc_persistent'), `features: ${features.join(' ')}`);
-  });
+  await t.test(
+    'the room we created is password-protected, open to any account, persistent, hidden',
+    async () => {
+      const features = await roomFeatures(tool, room);
+      for (const f of ['muc_passwordprotected', 'muc_open', 'muc_persistent', 'muc_hidden'])
+        assert.ok(features.includes(f), `${f} missing; features: ${features.join(' ')}`);
+    },
+  );
 
-  await t.test('a stranger cannot join: clear error in status and log, retried, no crash', async () => {
-    const m = makeClone('mallory-agent', { room, jid: 'mallory@localhost', password: MALLORY_PASSWORD });
-    try {
-      await m.t.start();
-      const err = await waitFor(() => m.t.status().error, { what: 'join error in status' });
-      assert.match(err, new RegExp(`cannot join room ${room}: registration-required`));
-      assert.notEqual(m.t.status().state, 'online');
-      await waitFor(() => m.lines.filter((l) => l.includes('will retry')).length >= 2, {
-        what: 'two retries logged',
+  await t.test(
+    'without the key no one gets in: clear error in status and log, retried, no crash',
+    async () => {
+      // Another account with a key of its own: the password derived from it is not the room's.
+      const m = makeClone('mallory-agent', {
+        room,
+        jid: 'mallory@localhost',
+        password: MALLORY_PASSWORD,
+        key: randomBytes(32),
       });
-      assert.ok(m.lines.some((l) => l.includes('registration-required')));
-    } finally {
-      await m.t.stop();
-    }
-  });
+      try {
+        await m.t.start();
+        const err = await waitFor(() => m.t.status().error, { what: 'join error in status' });
+        assert.match(err, new RegExp(`cannot join room ${room}: not-authorized`));
+        assert.match(err, /copy \.git\/autosync\/key from a clone that syncs/);
+        assert.notEqual(m.t.status().state, 'online');
+        await waitFor(() => m.lines.filter((l) => l.includes('will retry')).length >= 2, {
+          what: 'two retries logged',
+        });
+        assert.ok(m.lines.some((l) => l.includes('not-authorized')));
+      } finally {
+        await m.t.stop();
+      }
+      // A plain client with no password at all is refused the same way.
+      const refused = await rawJoin(mallory, room, 'mallory-nopw');
+      assert.equal(refused.attrs.type, 'error', refused.toString());
+      assert.ok(refused.getChild('error')?.getChild('not-authorized'), refused.toString());
+    },
+  );
 
   await t.test('forged, replayed, garbage, 1 MB and option-injection signals: all rejected', async (t) => {
-    // An owner makes mallory a member: a participant who sees every signal but lacks the key.
-    await tool.client.send(
-      xml(
-        'iq',
-        { type: 'set', to: room, id: 'aff1' },
-        xml(
-          'query',
-          { xmlns: 'http://jabber.org/protocol/muc#admin' },
-          xml('item', { affiliation: 'member', jid: 'mallory@localhost' }),
-        ),
-      ),
-    );
-    await waitFor(() => tool.received.find((s) => s.attrs.id === 'aff1' && s.attrs.type === 'result'), {
-      what: 'membership granted',
-    });
-    const self = await rawJoin(mallory, room, 'mallory');
+    // Someone who knows the room password but not the key (the server's operator sees it): an
+    // occupant who sees every signal and can send, but cannot sign.
+    const self = await rawJoin(mallory, room, 'mallory', roomPassword(KEY, room));
     assert.notEqual(self.attrs.type, 'error', self.toString());
 
     // Mallory records a genuine signal to replay it.
@@ -621,7 +629,7 @@ test('room locking (Prosody default): the creator configures the new room and th
     try {
       await a.t.start();
       await waitFor(() => a.t.status().state === 'online', { what: 'A creates and joins' });
-      assert.ok(a.lines.some((l) => l.includes('created the signal room and configured it')));
+      assert.ok(a.lines.some((l) => l.includes('created the signal room: password-protected')));
       await b.t.start();
       await waitFor(() => b.t.status().state === 'online', { what: 'B joins the configured room' });
       const s = sha();
@@ -633,4 +641,110 @@ test('room locking (Prosody default): the creator configures the new room and th
   } finally {
     await locked.stop();
   }
+});
+
+test('room made members-only by an older agent: the owner reopens it to key holders on join', async (t) => {
+  const room = `legacy-${randomBytes(3).toString('hex')}@${server.muc}`;
+  // What an older agent left behind: a persistent, members-only room with no password, owned by alice.
+  const tool = await rawClient(server, 'alice', PASSWORD, 'old-agent');
+  const created = await rawJoin(tool, room, 'old-agent');
+  assert.notEqual(created.attrs.type, 'error', created.toString());
+  const id = 'legacy-cfg';
+  await tool.client.send(
+    xml(
+      'iq',
+      { type: 'set', to: room, id },
+      xml(
+        'query',
+        { xmlns: 'http://jabber.org/protocol/muc#owner' },
+        xml(
+          'x',
+          { xmlns: 'jabber:x:data', type: 'submit' },
+          ...[
+            ['FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'],
+            ['muc#roomconfig_persistentroom', '1'],
+            ['muc#roomconfig_membersonly', '1'],
+          ].map(([v, value]) => xml('field', { var: v }, xml('value', {}, value))),
+        ),
+      ),
+    ),
+  );
+  await waitFor(() => tool.received.find((s) => s.attrs.id === id && s.attrs.type === 'result'), {
+    what: 'the legacy configuration accepted',
+  });
+  await tool.stop();
+  const bob = makeClone('legacy-bob', { room, jid: 'mallory@localhost', password: MALLORY_PASSWORD });
+  const owner = makeClone('legacy-owner', { room });
+  t.after(async () => {
+    await Promise.all([bob.t.stop(), owner.t.stop()]);
+  });
+  await bob.t.start();
+  const err = await waitFor(() => bob.t.status().error, { what: 'the other account locked out at first' });
+  assert.match(err, /registration-required/);
+  await owner.t.start();
+  await waitFor(() => owner.t.status().state === 'online', { what: 'the owner joins' });
+  assert.ok(
+    owner.lines.some((l) => l.includes('reconfiguring the signal room') && l.includes('members-only')),
+  );
+  // Bob retries with backoff and now gets in, with the key-derived password.
+  await waitFor(() => bob.t.status().state === 'online', {
+    what: 'the other account gets in',
+    timeoutMs: 20_000,
+  });
+  const s = sha();
+  owner.t.announce({ refs: { 'refs/heads/main': s }, pushedTo: [] });
+  await waitFor(() => has(bob, s), { what: 'bob receives from the owner' });
+  const s2 = sha();
+  bob.t.announce({ refs: { 'refs/heads/main': s2 }, pushedTo: [] });
+  await waitFor(() => has(owner, s2), { what: 'the owner receives from bob' });
+  const checker = await rawClient(server, 'alice', PASSWORD, 'checker');
+  try {
+    const features = await roomFeatures(checker, room);
+    assert.ok(
+      features.includes('muc_passwordprotected') && features.includes('muc_open'),
+      features.join(' '),
+    );
+  } finally {
+    await checker.stop();
+  }
+  // A second join by the owner finds the room right and leaves it alone.
+  const before = owner.lines.filter((l) => l.includes('reconfiguring')).length;
+  await owner.t.stop();
+  await owner.t.start();
+  await waitFor(() => owner.t.status().state === 'online', { what: 'the owner rejoins' });
+  assert.equal(owner.lines.filter((l) => l.includes('reconfiguring')).length, before);
+});
+
+test('an open room nobody of ours owns, and clones whose keys differ: status says why and what to do', async (t) => {
+  const room = `open-${randomBytes(3).toString('hex')}@${server.muc}`;
+  // The user made the room by hand from a chat client on another account: no password, not ours.
+  const human = await rawClient(server, 'mallory', MALLORY_PASSWORD, 'chat');
+  const made = await rawJoin(human, room, 'human');
+  assert.notEqual(made.attrs.type, 'error', made.toString());
+  const a = makeClone('open-a', { room });
+  const b = makeClone('open-b', { room, key: randomBytes(32) });
+  t.after(async () => {
+    await Promise.all([a.t.stop(), b.t.stop(), human.stop()]);
+  });
+  await a.t.start();
+  await b.t.start();
+  await waitFor(() => a.t.status().state === 'online' && b.t.status().state === 'online', {
+    what: 'both join the open room',
+  });
+  await waitFor(
+    () => a.lines.some((l) => l.includes('the signal room has no password and this account does not own it')),
+    { what: 'the note that the room is open' },
+  );
+  // One at a time: announcements made back to back coalesce into one signal.
+  for (let i = 1; i <= 3; i++) {
+    a.t.announce({ refs: { 'refs/heads/main': sha() }, pushedTo: [] });
+    await waitFor(() => b.t.status().rejected >= i, { what: `rejection ${i} counted` });
+  }
+  const st = b.t.status();
+  assert.match(st.hint!, /^signals from node-open-a were rejected: .*the repository keys differ/);
+  assert.match(st.hint!, /copy \.git\/autosync\/key from one clone to the other and restart both agents/);
+  assert.match(st.rejectedWhy!, /^bad-mac from node-open-a: /);
+  const hinted = b.lines.filter((l) => l.includes('signals from node-open-a were rejected'));
+  assert.equal(hinted.length, 1, 'the hint is logged once per peer, not per stanza');
+  assert.equal(b.got.length, 0);
 });

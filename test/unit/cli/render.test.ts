@@ -53,6 +53,18 @@ test('reasons: one line per reason the JSON carries, each saying what to do', ()
       lines: [/^problem {5}signal: alice@example\.org has no XMPP password; set GIT_AUTOSYNC_XMPP_PASSWORD/],
     },
     {
+      name: 'signals rejected because the keys differ',
+      st: base({
+        signal: {
+          ...base().signal,
+          transport: 'xmpp-room',
+          rejected: 2,
+          hint: 'signals from laptop-1 were rejected: they name another repository, so the repository keys differ; copy .git/autosync/key from one clone to the other and restart both agents',
+        },
+      }),
+      lines: [/^problem {5}signal: signals from laptop-1 were rejected: .*copy \.git\/autosync\/key/],
+    },
+    {
       name: 'password file 0644',
       st: base({ signal: { ...base().signal, state: 'offline', error: FILE_0644 } }),
       lines: [/^problem {5}signal: .*mode 0644\); run: chmod 600 \/home\/a\/pw$/],

@@ -68,6 +68,8 @@ test('never started: status is offline, announce() queues without throwing, stop
     state: 'offline',
     peers: [],
     rejected: 0,
+    rejectedWhy: null,
+    hint: null,
     sent: 0,
     accepted: 0,
     error: null,
