@@ -67,6 +67,9 @@ export interface StatusJson {
     lastPushAt: string | null;
     paused: boolean;
     error: string | null;
+    /** Commits on the branch that this remote's synced/<branch> and <branch> tracking refs lack
+     * (0: it has everything we know of); null when unknown (never fetched from or pushed to). */
+    ahead?: number | null;
   }>;
   signal: SignalStatus;
   transfers: { queued: number; active: unknown[]; failed: number };
@@ -225,6 +228,10 @@ export class Agent {
       remotes: () => (this.config.watchRemotes ? this.remoteList : []),
       onLocalRefs: () => this.merger.requestMerge(),
       onRemoteRefs: (r) => this.merger.requestFetch([r]),
+      // A commit made by hand (or a reset) moves the branch without telling the committer: it is a
+      // change to push all the same. needsPush compares with the tracking refs, so the agent's own
+      // commits (already pushed or about to be) cost one for-each-ref per remote, and nothing loops.
+      onBranchMoved: () => this.pusher.request(),
     });
     this.signal = this.refsWatch;
     const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
@@ -544,6 +551,8 @@ export class Agent {
   }
 
   async status(): Promise<StatusJson> {
+    const states = this.pusher.allStates();
+    const ahead = await Promise.all(states.map((s) => this.sync.ahead(s.name)));
     return {
       running: true,
       pid: process.pid,
@@ -552,12 +561,13 @@ export class Agent {
       branch: this.info.branch,
       head: await this.sync.head(),
       pendingChanges: this.committer.pendingCount,
-      remotes: this.pusher.allStates().map((s) => ({
+      remotes: states.map((s, i) => ({
         name: s.name,
         lastPushOk: s.lastPushOk,
         lastPushAt: s.lastPushAt,
         paused: s.paused,
         error: s.error ?? this.merger.fetchErrors.get(s.name) ?? null,
+        ahead: ahead[i] ?? null,
       })),
       signal: this.signal.status(),
       transfers: this.transfers?.status() ?? { queued: 0, active: [], failed: 0 },

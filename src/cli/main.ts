@@ -234,6 +234,7 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
     all: false,
     remotes: [],
   });
+  const ahead = await Promise.all(remotes.map((r) => sync.ahead(r.name)));
   return {
     running: false,
     pid: null,
@@ -242,12 +243,13 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
     branch: info.branch,
     head: await sync.head(),
     pendingChanges: (await sync.pendingPaths()).length,
-    remotes: remotes.map((r) => ({
+    remotes: remotes.map((r, i) => ({
       name: r.name,
       lastPushOk: null,
       lastPushAt: null,
       paused: paused.all || paused.remotes.includes(r.name),
       error: null,
+      ahead: ahead[i] ?? null,
     })),
     signal: {
       transport: config.xmpp.jid ? (config.xmpp.room ? 'xmpp-room' : 'xmpp-account') : 'refs-watch',

@@ -646,6 +646,28 @@ export class GitSync {
   }
 
   /**
+   * Commits on our branch that this remote has not got, as far as we know: not reachable from its
+   * synced/<branch> or <branch> tracking ref (refs/remotes/<remote>/…, moved by our pushes and
+   * fetches). null when we know nothing of the remote yet (no tracking ref at all) or git fails.
+   */
+  async ahead(remote: string): Promise<number | null> {
+    const b = this.branch;
+    try {
+      const refs = await this.runner.run(
+        forEachRef([`refs/heads/${b}`, `refs/remotes/${remote}/${b}`, `refs/remotes/${remote}/synced/${b}`]),
+      );
+      const mine = refs.get(`refs/heads/${b}`);
+      const theirs = [...refs].filter(([ref]) => ref.startsWith('refs/remotes/')).map(([, sha]) => sha);
+      if (theirs.length === 0) return null;
+      if (!mine) return 0;
+      const r = await this.runner.git(['rev-list', '--count', mine, '--not', ...theirs]);
+      return Number(r.stdout.trim());
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Pushes our branch (and git-annex) to one remote. Throws PushRejectedError when the remote has
    * work we lack (the caller fetches, merges and pushes again), RemoteUnreachableError when down.
    */

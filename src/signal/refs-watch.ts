@@ -2,6 +2,8 @@
 // kernel (inotify via fs.watch, no polling) for changes to:
 //  - our own `.git/refs/heads/synced/*`, `git-annex` branches and `packed-refs`: a peer pushed into
 //    this clone, so the merger merges;
+//  - our own branch, `.git/refs/heads/<branch>` (and `packed-refs`): whoever moved it (the user's
+//    own `git commit`, a reset, the agent itself), there may be commits to push (onBranchMoved);
 //  - the refs of every remote that is a bare repository on a local path (a shared "cloud" directory,
 //    a USB disk): a peer pushed there, so we fetch that remote and merge.
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
@@ -25,6 +27,9 @@ export interface RefsWatchOptions {
   remotes: () => Array<{ name: string; url: string }>;
   onLocalRefs: () => void;
   onRemoteRefs: (remote: string) => void;
+  /** Our branch moved (loose ref or packed-refs). The pusher compares it with what remotes have,
+   * so the agent's own commits cost one cheap ref read, never a loop. */
+  onBranchMoved?: () => void;
 }
 
 export class RefsWatch implements SignalTransport {
@@ -42,6 +47,8 @@ export class RefsWatch implements SignalTransport {
     // set up can be missed, so it exists before we watch.
     mkdirSync(join(gitDir, 'refs', 'heads', 'synced'), { recursive: true });
     await this.watchRefs(gitDir, () => this.debounce('', this.opts.onLocalRefs), true);
+    const onBranch = this.opts.onBranchMoved;
+    if (onBranch) this.watchBranch(gitDir, () => this.debounce('\0branch', onBranch));
     const watched: string[] = [];
     for (const r of this.opts.remotes()) {
       const dir = localBareRepo(r.url, this.opts.workTree);
@@ -110,6 +117,26 @@ export class RefsWatch implements SignalTransport {
     build();
     this.groups.push(() => {
       if (rearm) clearTimeout(rearm);
+      for (const w of group.splice(0)) w.close();
+    });
+  }
+
+  /**
+   * Watches our own branch: a rename of `<branch>.lock` onto `<branch>` in its directory under
+   * refs/heads, or a rewrite of packed-refs (a branch that was packed and is moved by `git
+   * update-ref` may stay packed). refs/heads itself is never removed by git, so no rebuild is needed
+   * for the plain case; a branch with a slash whose directory is recreated is caught by packed-refs
+   * or the next event after the agent's own commit (which recreates it).
+   */
+  private watchBranch(gitDir: string, fire: () => void): void {
+    const b = this.opts.branch;
+    const dir = join(gitDir, 'refs', 'heads', ...(b.includes('/') ? [dirname(b)] : []));
+    const base = basename(b);
+    const group: FSWatcher[] = [];
+    mkdirSync(dir, { recursive: true }); // a packed branch with a slash may have no directory yet
+    this.add(group, dir, (name) => (name === null || name === base) && fire());
+    this.add(group, gitDir, (name) => name === 'packed-refs' && fire());
+    this.groups.push(() => {
       for (const w of group.splice(0)) w.close();
     });
   }
