@@ -14,9 +14,34 @@ export class GitError extends Error {
   }
 }
 
+/**
+ * A failure of the machine, not of what was asked: the disk is full, the disk could not read or
+ * write, a lock stayed held. The same command works once the cause is gone, so the whole operation is
+ * retried with a backoff; it is never a reason to set a path aside as one git refuses. `what` says
+ * the cause in words, for status and the log.
+ */
+export abstract class TransientError extends GitError {
+  abstract readonly what: string;
+}
+
+/** No space left on the device (ENOSPC) or the disk quota is used up (EDQUOT). */
+export class DiskFullError extends TransientError {
+  override name = 'DiskFullError';
+  get what(): string {
+    return /quota/i.test(this.stderr) ? 'disk quota exceeded (EDQUOT)' : 'disk full (ENOSPC)';
+  }
+}
+
+/** The disk (or the network file system) failed a read or a write (EIO). */
+export class DiskIoError extends TransientError {
+  override name = 'DiskIoError';
+  readonly what = 'disk I/O error (EIO)';
+}
+
 /** Another process holds `.git/index.lock` (or another `*.lock`). Retryable. */
-export class LockedError extends GitError {
+export class LockedError extends TransientError {
   override name = 'LockedError';
+  readonly what = 'another git holds a lock';
 }
 
 /** A push was refused because the remote has commits we do not (non-fast-forward). */
@@ -58,6 +83,11 @@ export class UserError extends Error {
   }
 }
 
+// git: "fatal: unable to write loose object file: No space left on device", "Unable to create
+// '….lock': No space left on device"; git-annex (Haskell): "resource exhausted (No space left on
+// device)". Checked before LOCK_RE: a lock file that cannot be created on a full disk is no lock.
+const DISK_FULL_RE = /No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b/i;
+const DISK_IO_RE = /Input\/output error|\bEIO\b/;
 const LOCK_RE =
   /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
 const UNREACHABLE_RE =
@@ -70,7 +100,24 @@ export function classify(
   stderr: string,
   message: string,
 ): GitError {
+  if (DISK_FULL_RE.test(stderr)) return new DiskFullError(message, args, code, stderr);
+  if (DISK_IO_RE.test(stderr)) return new DiskIoError(message, args, code, stderr);
   if (LOCK_RE.test(stderr)) return new LockedError(message, args, code, stderr);
   if (UNREACHABLE_RE.test(stderr)) return new RemoteUnreachableError(message, args, code, stderr);
   return new GitError(message, args, code, stderr);
+}
+
+/** Node's own errors with the same causes (a write of ours to the work tree or .git/autosync). */
+const NODE_TRANSIENT: Record<string, string> = {
+  ENOSPC: 'disk full (ENOSPC)',
+  EDQUOT: 'disk quota exceeded (EDQUOT)',
+  EIO: 'disk I/O error (EIO)',
+};
+
+/** The cause in words when a failure is transient (see TransientError), else null. Pure. */
+export function transientCause(e: unknown): string | null {
+  if (e instanceof TransientError) return e.what;
+  if (e instanceof GitError) return null;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return (typeof code === 'string' && NODE_TRANSIENT[code]) || null;
 }

@@ -21,7 +21,7 @@ import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
-import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
+import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
@@ -420,7 +420,8 @@ export class GitSync {
         }
       } catch (e) {
         // A path git refuses must not block merging; ff-only still refuses to overwrite anything.
-        if (e instanceof LockedError) throw e;
+        // A full disk or a held lock is no bad path: the merge waits for it like the commit does.
+        if (e instanceof TransientError) throw e;
         this.log.warn({ err: String(e) }, 'could not commit local changes before a merge; merging anyway');
       }
     }
