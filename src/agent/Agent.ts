@@ -232,6 +232,9 @@ export class Agent {
       // change to push all the same. needsPush compares with the tracking refs, so the agent's own
       // commits (already pushed or about to be) cost one for-each-ref per remote, and nothing loops.
       onBranchMoved: () => this.pusher.request(),
+      // A commit inside a submodule is a new gitlink here: the committer records it (GitSync.gitlinks).
+      submodules: () => this.sync.submodules(),
+      onSubmoduleMoved: (path) => this.committer.note(path),
     });
     this.signal = this.refsWatch;
     const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];

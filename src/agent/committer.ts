@@ -437,6 +437,18 @@ export class Committer implements Service {
       const result = await this.sync.commit(plain, stageRaw);
       // Committed: the bytes are needed again only if the name changes again (a new scan finds it).
       for (const k of rawKeys) if (!this.pending.has(k)) this.raw.delete(k);
+      // A submodule's new commit is recorded: the edits inside it that were set aside (see
+      // InSubmoduleError) went into that commit, or wait for the next one there.
+      if (this.stuck.size > 0) {
+        const committed = new Set(plain);
+        for (const k of this.stuck.keys()) {
+          for (let i = k.indexOf('/'); i > 0; i = k.indexOf('/', i + 1))
+            if (committed.has(k.slice(0, i))) {
+              this.stuck.delete(k);
+              break;
+            }
+        }
+      }
       if (result) {
         this.log.info({ sha: result.sha, files: paths.length }, result.message);
         this.bus.emit('commit', {

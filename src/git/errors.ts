@@ -67,6 +67,27 @@ export class BusyError extends GitError {
   override name = 'BusyError';
 }
 
+/**
+ * A path inside a submodule's work tree: git cannot stage it in this repository. The message says
+ * what to do instead (the agent records the submodule's new commit, see GitSync.gitlinks).
+ */
+export class InSubmoduleError extends GitError {
+  override name = 'InSubmoduleError';
+  constructor(
+    readonly submodule: string,
+    args: readonly string[],
+    code: number | null,
+    stderr: string,
+  ) {
+    super(
+      `inside submodule '${submodule}': commit them in the submodule (git -C ${submodule} commit) and the agent will record the new submodule commit`,
+      args,
+      code,
+      stderr,
+    );
+  }
+}
+
 /** The binary is not installed (ENOENT on spawn). */
 export class NotInstalledError extends GitError {
   override name = 'NotInstalledError';
@@ -88,6 +109,8 @@ export class UserError extends Error {
 // device)". Checked before LOCK_RE: a lock file that cannot be created on a full disk is no lock.
 const DISK_FULL_RE = /No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b/i;
 const DISK_IO_RE = /Input\/output error|\bEIO\b/;
+// git check-ignore / add / update-index on a path in a submodule's work tree.
+const IN_SUBMODULE_RE = /^fatal: Pathspec '.*' is in submodule '(.*)'$/m;
 const LOCK_RE =
   /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
 const UNREACHABLE_RE =
@@ -103,6 +126,8 @@ export function classify(
   if (DISK_FULL_RE.test(stderr)) return new DiskFullError(message, args, code, stderr);
   if (DISK_IO_RE.test(stderr)) return new DiskIoError(message, args, code, stderr);
   if (LOCK_RE.test(stderr)) return new LockedError(message, args, code, stderr);
+  const sub = IN_SUBMODULE_RE.exec(stderr);
+  if (sub) return new InSubmoduleError(sub[1]!, args, code, stderr);
   if (UNREACHABLE_RE.test(stderr)) return new RemoteUnreachableError(message, args, code, stderr);
   return new GitError(message, args, code, stderr);
 }

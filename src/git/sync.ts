@@ -16,7 +16,7 @@ import {
   mkdtempSync,
   rmSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePathFrom } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
@@ -179,15 +179,25 @@ export class GitSync {
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
     const ignored = await this.ignored(unique);
     const candidates = unique.filter((p) => !ignored.has(p));
-    const present: string[] = [];
+    const found: string[] = [];
     const gone: string[] = [];
-    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? present : gone).push(p);
+    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? found : gone).push(p);
+    // Submodules are staged as the commit they have checked out (never through update-index, which
+    // wants files there); check-ignore above has already refused paths inside their work trees.
+    const links = await this.gitlinks(found);
+    const present = links.size === 0 ? found : found.filter((p) => !links.has(p));
     // One exact-path update for additions, edits and deletions alike. `git add --pathspec-from-file`
     // matches every pathspec against every file: 1,000 paths took 300 ms; this is linear.
     const all = [...present, ...gone];
     if (all.length > 0) {
       if (this.info.mode === 'git') await this.updateIndex(all);
       else await this.stageAnnex(all, present);
+    }
+    const moved = [...links].filter(([, sha]) => sha !== null) as Array<[string, string]>;
+    if (moved.length > 0) {
+      await this.runner.git(['update-index', '-z', '--index-info'], {
+        input: moved.map(([p, sha]) => `160000 ${sha}\t${p}\0`).join(''),
+      });
     }
     if (stageMore) await stageMore();
     const staged = await this.runner.git(['diff', '--cached', '--name-status', '-z', '--no-renames']);
@@ -226,6 +236,110 @@ export class GitSync {
     // that the content is here, and they would not fetch it.
     if (this.info.mode === 'annex' && this.journalPending()) await this.mergeAnnexBranch();
     return { sha, parent, added, modified, deleted, message };
+  }
+
+  /**
+   * The submodules among these present paths (directories whose index entry is a gitlink), each
+   * with the commit to record: its checked-out HEAD when that is ahead of (or diverged from) the
+   * recorded commit; null when it is behind, or the submodule lacks the recorded commit. That is
+   * what a merge leaves behind when a peer recorded a newer submodule commit (a merge does not
+   * check out submodules): recording the old HEAD would undo the peer's update, and the two clones
+   * would undo each other forever. The submodule's own commits travel through its own remotes;
+   * `git submodule update` checks out what the branch records.
+   */
+  private async gitlinks(paths: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    // A checked-out submodule always has its `.git` (a file or a directory); any other directory
+    // here (a file replaced by one) is left to update-index.
+    const dirs = paths.filter((p) => {
+      try {
+        return (
+          lstatSync(join(this.info.workTree, p)).isDirectory() &&
+          existsLink(join(this.info.workTree, p, '.git'))
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (dirs.length === 0) return out;
+    const staged = await this.runner.git(['ls-files', '-s', '-z', '--', ...dirs], { env: LITERAL });
+    for (const entry of staged.stdout.split('\0')) {
+      const m = /^160000 ([0-9a-f]{40,64}) 0\t(.*)$/s.exec(entry);
+      if (!m || !dirs.includes(m[2]!)) continue;
+      const [, recorded, p] = m as unknown as [string, string, string];
+      const cwd = join(this.info.workTree, p);
+      const h = await this.runner.git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], {
+        cwd,
+        okCodes: [1],
+      });
+      const now = h.stdout.trim();
+      if (h.code !== 0 || now === recorded) {
+        out.set(p, null);
+        continue;
+      }
+      // 0: ahead (recorded is an ancestor); 1: not; 128: the submodule lacks the recorded commit.
+      const ahead = await this.runner.git(['merge-base', '--is-ancestor', recorded, now], {
+        cwd,
+        okCodes: [1, 128],
+      });
+      const behind =
+        ahead.code === 128 ||
+        (ahead.code === 1 &&
+          (await this.runner.git(['merge-base', '--is-ancestor', now, recorded], { cwd, okCodes: [1] }))
+            .code === 0);
+      if (behind) {
+        const seen = `${p}\0${recorded}\0${now}`;
+        if (!this.behindLogged.has(seen)) {
+          this.behindLogged.add(seen);
+          this.log.info(
+            { submodule: p, recorded, checkedOut: now },
+            'submodule is behind the commit the branch records (a peer moved it); not recording it: run git submodule update',
+          );
+        }
+      }
+      out.set(p, behind ? null : now);
+    }
+    return out;
+  }
+
+  /** Submodule states already logged as behind (see gitlinks), so each is said once. */
+  private readonly behindLogged = new Set<string>();
+
+  /**
+   * The submodules this work tree declares in .gitmodules, with the git directory each has (a
+   * `.git` file pointing into .git/modules, or a `.git` directory), for the refs watch: a commit
+   * inside a submodule changes nothing in our work tree. .gitmodules comes from peers, so a path
+   * that is absolute or climbs out (`..`) is ignored.
+   */
+  async submodules(): Promise<Array<{ path: string; gitDir: string }>> {
+    if (!existsSync(join(this.info.workTree, '.gitmodules'))) return [];
+    const r = await this.runner.git(
+      ['config', '-z', '-f', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'],
+      { okCodes: [1] },
+    );
+    const out: Array<{ path: string; gitDir: string }> = [];
+    for (const entry of r.stdout.split('\0')) {
+      const p = entry.slice(entry.indexOf('\n') + 1).replace(/\/+$/, '');
+      if (
+        !entry.includes('\n') ||
+        p === '' ||
+        p.startsWith('/') ||
+        p.split('/').some((s) => s === '..' || s === '.git')
+      )
+        continue;
+      const dotGit = join(this.info.workTree, p, '.git');
+      try {
+        const st = lstatSync(dotGit);
+        if (st.isDirectory()) out.push({ path: p, gitDir: dotGit });
+        else if (st.isFile()) {
+          const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+          if (m) out.push({ path: p, gitDir: resolvePathFrom(dirname(dotGit), m[1]!.trim()) });
+        }
+      } catch {
+        // not checked out here: nothing to watch
+      }
+    }
+    return out;
   }
 
   /**

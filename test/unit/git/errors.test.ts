@@ -8,6 +8,7 @@ import {
   DiskFullError,
   DiskIoError,
   GitError,
+  InSubmoduleError,
   LockedError,
   RemoteUnreachableError,
   TransientError,
@@ -39,7 +40,7 @@ const table: Array<[stderr: string, cls: typeof GitError, cause: string | null]>
   ],
   ["fatal: 'nowhere' does not appear to be a git repository", RemoteUnreachableError, null],
   ["error: 'sub/x' is beyond a symbolic link", GitError, null],
-  ["fatal: Pathspec 'sub/x' is in submodule 'sub'", GitError, null],
+  ["fatal: Pathspec 'sub/x' is in submodule 'sub'", InSubmoduleError, null],
   ['fatal: bad object HEAD', GitError, null],
 ];
 
@@ -50,6 +51,16 @@ test('classify: the class and the cause in words, from stderr', () => {
     assert.equal(e instanceof TransientError, cause !== null, stderr);
     assert.equal(transientCause(e), cause, stderr);
   }
+});
+
+test('a path inside a submodule: one line that says what to do, naming the submodule', () => {
+  const e = classify(['check-ignore'], 128, "fatal: Pathspec 'lib/x/a.c' is in submodule 'lib/x'\n", 'raw');
+  assert.ok(e instanceof InSubmoduleError);
+  assert.equal(e.submodule, 'lib/x');
+  assert.equal(
+    e.message,
+    "inside submodule 'lib/x': commit them in the submodule (git -C lib/x commit) and the agent will record the new submodule commit",
+  );
 });
 
 test('transientCause: node errors with the same causes; anything else is not transient', () => {
