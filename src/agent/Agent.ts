@@ -37,12 +37,16 @@ import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
 import { createLogger, type Logger } from '../log.js';
+import type { LargeFile } from '../git/large-files.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
   all: boolean;
   remotes: string[];
 }
+
+/** status lists at most this many large-file warnings (the newest). */
+const MAX_WARNINGS = 20;
 
 /** One process-wide handler (see startLocked), however many agents a process opens (tests). */
 let rejectionsLogged = false;
@@ -77,6 +81,9 @@ export interface StatusJson {
   /** Paths git refuses to stage (inside a submodule, behind a symlink, unreadable), with the reason. */
   stuck?: Array<{ path: string; error: string }>;
   errors?: { commit: string | null; merge: string | null };
+  /** Large files committed into git itself, not git-annex, since the agent started (newest first,
+   * at most 20), each with what to do about it. */
+  warnings?: Array<{ path: string; size: number; message: string }>;
   node?: string;
   host?: string;
 }
@@ -96,6 +103,8 @@ export class Agent {
   /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
   private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
+  /** Large files committed into git itself since the agent started (see git/large-files.ts). */
+  private largeFiles: LargeFile[] = [];
   /** Annex mode only: moves content (flood sync, the cloud bridge). */
   private transfers: TransferService | null = null;
   private control: ControlServer;
@@ -126,6 +135,7 @@ export class Agent {
         );
     }
     this.sync = new GitSync(info, this.runner, this.log);
+    this.sync.largeFileWarning = config.largeFileWarning;
     this.supervisor = new Supervisor(this.log, this.bus);
     this.control = new ControlServer(join(info.stateDir, 'control.sock'), (req) => this.onControl(req));
     this.stopped = new Promise((r) => (this.stoppedResolve = r));
@@ -481,6 +491,11 @@ export class Agent {
 
   private onCommitted(c: CommitResult): void {
     this.pusher.request();
+    for (const f of c.large ?? []) {
+      this.log.warn({ path: f.path, size: f.size, sha: c.sha }, f.message);
+      // The newest first, one per path, bounded: status shows what to look at, not a history.
+      this.largeFiles = [f, ...this.largeFiles.filter((x) => x.path !== f.path)].slice(0, MAX_WARNINGS);
+    }
     const transfers = this.transfers;
     if (!transfers) return;
     // Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
@@ -578,6 +593,7 @@ export class Agent {
       stuck: this.committer.stuckPaths(),
       // Why work is waiting, e.g. "a merge is in progress; syncing waits until you finish it".
       errors: { commit: this.committer.lastError, merge: this.merger.lastError },
+      warnings: this.largeFiles.map((f) => ({ path: f.path, size: f.size, message: f.message })),
       node: nodeId(this.info),
       host: hostname(),
     };

@@ -6,6 +6,7 @@ import type { RepoInfo } from '../git/repo.js';
 import { UserError } from '../git/errors.js';
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
 import { DEFAULT_POLL_MS } from './remote-poll.js';
+import { DEFAULT_LARGE_FILE_WARNING } from '../git/large-files.js';
 
 export interface AgentConfig {
   xmpp: {
@@ -32,6 +33,9 @@ export interface AgentConfig {
   /** Period of the fetch of network remotes when XMPP is off (autosync.pollInterval, seconds;
    * 0 turns it off). See remote-poll.ts. */
   pollMs: number;
+  /** Files at least this big (bytes) that go into git itself, not git-annex, are warned about in
+   * the log and status (autosync.largeFileWarning; 0 turns it off). See git/large-files.ts. */
+  largeFileWarning: number;
 }
 
 export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentConfig> {
@@ -68,5 +72,11 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
     transferSlots: num('autosync.transferSlots', 2, 1, 32),
     pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000, 0, 24 * 3600) * 1000,
+    largeFileWarning: num(
+      'autosync.largeFileWarning',
+      DEFAULT_LARGE_FILE_WARNING,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
 }

@@ -25,6 +25,7 @@ import { BusyError, GitError, LockedError, PushRejectedError, TransientError } f
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
+import { DEFAULT_LARGE_FILE_WARNING, largeInGit, type LargeFile } from './large-files.js';
 
 export interface CommitResult {
   sha: string;
@@ -34,6 +35,8 @@ export interface CommitResult {
   modified: number;
   deleted: number;
   message: string;
+  /** Files of at least largeFileWarning bytes that went into git itself (large-files.ts). */
+  large?: LargeFile[];
 }
 
 export interface MergeResult {
@@ -111,6 +114,8 @@ export class GitSync {
    * keys queued exactly like the committer's commits.
    */
   onOwnCommit: (c: CommitResult) => void = () => {};
+  /** Files at least this big that go into git itself are reported (autosync.largeFileWarning; 0: never). */
+  largeFileWarning = DEFAULT_LARGE_FILE_WARNING;
 
   constructor(
     readonly info: RepoInfo,
@@ -205,13 +210,16 @@ export class GitSync {
     let added = 0,
       modified = 0,
       deleted = 0;
+    const written: string[] = [];
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const s = fields[i]!;
       if (s === 'A') added++;
       else if (s === 'D') deleted++;
       else modified++;
+      if (s !== 'D') written.push(fields[i + 1]!);
     }
     if (added + modified + deleted === 0) return null;
+    const large = await largeInGit(this.runner, this.info, written, this.largeFileWarning);
     const counts = [
       added ? `${added} added` : '',
       modified ? `${modified} modified` : '',
@@ -235,7 +243,7 @@ export class GitSync {
     // git-annex command commits to the git-annex branch; without this the push would not tell peers
     // that the content is here, and they would not fetch it.
     if (this.info.mode === 'annex' && this.journalPending()) await this.mergeAnnexBranch();
-    return { sha, parent, added, modified, deleted, message };
+    return { sha, parent, added, modified, deleted, message, large };
   }
 
   /**
