@@ -54,9 +54,14 @@ export class RemoteUnreachableError extends GitError {
   override name = 'RemoteUnreachableError';
 }
 
-/** A command ran past its deadline and was killed. */
-export class TimeoutError extends GitError {
+/**
+ * A command ran past its deadline and was killed. Transient: what makes git or git-annex hang is
+ * a lock another process holds (git-annex waits on its locks without a word) or a stalled disk,
+ * not the paths it was given; the deadlines scale with the work (rawpaths annexStageTimeoutMs).
+ */
+export class TimeoutError extends TransientError {
   override name = 'TimeoutError';
+  readonly what = 'timed out (a lock held by another process, or a stalled disk)';
 }
 
 /**

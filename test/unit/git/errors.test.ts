@@ -11,6 +11,7 @@ import {
   InSubmoduleError,
   LockedError,
   RemoteUnreachableError,
+  TimeoutError,
   TransientError,
 } from '../../../src/git/errors.js';
 
@@ -61,6 +62,12 @@ test('a path inside a submodule: one line that says what to do, naming the submo
     e.message,
     "inside submodule 'lib/x': commit them in the submodule (git -C lib/x commit) and the agent will record the new submodule commit",
   );
+});
+
+test('a command killed at its deadline is transient: retried, never a stuck path', () => {
+  const e = new TimeoutError('git update-index: timed out after 60000 ms', ['update-index'], null, '');
+  assert.ok(e instanceof GitError);
+  assert.equal(transientCause(e), 'timed out (a lock held by another process, or a stalled disk)');
 });
 
 test('transientCause: node errors with the same causes; anything else is not transient', () => {
