@@ -70,6 +70,9 @@ export class Mutex {
 const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 /** index.lock waits: 12 tries with growing pauses cover ~6 s, longer than any git step we run. */
 const LOCK_RETRIES = 12;
+/** A fetch that lost a race with our own push for a tracking ref is run again this many times
+ * (pauses of 50, 100, 200 ms: a local push updates its refs in milliseconds). */
+const FETCH_LOCK_RETRIES = 3;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
 
@@ -426,7 +429,20 @@ export class GitSync {
   // ----------------------------------------------------------------------------------------- fetch
 
   async fetch(remote: string): Promise<void> {
-    await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], { timeoutMs: 5 * 60_000 });
+    // A push of ours moves refs/remotes/<remote>/* too: a fetch that read one of them just before
+    // fails with "cannot lock ref … is at X but expected Y" (seen when `sync` fetched while the
+    // pusher pushed a commit). That is a race, not a remote that is down: fetch again at once.
+    for (let i = 0; ; i++) {
+      try {
+        await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], {
+          timeoutMs: 5 * 60_000,
+        });
+        return;
+      } catch (e) {
+        if (!(e instanceof LockedError) || i >= FETCH_LOCK_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** i));
+      }
+    }
   }
 
   // ----------------------------------------------------------------------------------------- merge

@@ -70,7 +70,8 @@ test('submodules: gitlink changes are committed and pushed (agent, sync, stop); 
   // `sync` through the running agent, and `stop`: each leaves the gitlink committed and pushed.
   git(sub, 'commit', '-q', '--allow-empty', '-m', 's4');
   const s4 = subHead();
-  assert.equal(cli(['-C', a, 'sync']).code, 0);
+  const viaAgent = cli(['-C', a, 'sync']);
+  assert.equal(viaAgent.code, 0, viaAgent.stderr);
   assert.equal(recorded(a), s4);
   assert.equal(recorded(bare), s4);
   git(sub, 'commit', '-q', '--allow-empty', '-m', 's5');
