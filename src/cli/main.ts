@@ -258,6 +258,8 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
       rejected: 0,
     },
     transfers: { queued: 0, active: [], failed: 0 },
+    // Large-file warnings are the running agent's (since it started): none without one.
+    warnings: [],
   };
 }
 
