@@ -46,12 +46,16 @@ import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
 import { createLogger, reopenLogFile, type Logger } from '../log.js';
 import { StateWatch, watchedStateFiles } from './state-watch.js';
+import type { LargeFile } from '../git/large-files.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
   all: boolean;
   remotes: string[];
 }
+
+/** status lists at most this many large-file warnings (the newest). */
+const MAX_WARNINGS = 20;
 
 /** One process-wide handler (see startLocked), however many agents a process opens (tests). */
 let rejectionsLogged = false;
@@ -76,6 +80,9 @@ export interface StatusJson {
     lastPushAt: string | null;
     paused: boolean;
     error: string | null;
+    /** Commits on the branch that this remote's synced/<branch> and <branch> tracking refs lack
+     * (0: it has everything we know of); null when unknown (never fetched from or pushed to). */
+    ahead?: number | null;
   }>;
   signal: SignalStatus;
   transfers: { queued: number; active: unknown[]; failed: number };
@@ -86,6 +93,9 @@ export interface StatusJson {
   errors: { commit: string | null; merge: string | null };
   /** The branch HEAD is on now: null while it is detached (a rebase, `git checkout <sha>`). */
   checkedOut: string | null;
+  /** Large files committed into git itself, not git-annex, since the agent started (newest first,
+   * at most 20), each with what to do about it. [] with no agent. */
+  warnings: Array<{ path: string; size: number; message: string }>;
   node: string;
   host: string;
 }
@@ -105,6 +115,8 @@ export class Agent {
   /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
   private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
+  /** Large files committed into git itself since the agent started (see git/large-files.ts). */
+  private largeFiles: LargeFile[] = [];
   /** Annex mode only: moves content (flood sync, the cloud bridge). */
   private transfers: TransferService | null = null;
   private control: ControlServer;
@@ -145,6 +157,7 @@ export class Agent {
         );
     }
     this.sync = new GitSync(info, this.runner, this.log);
+    this.sync.largeFileWarning = config.largeFileWarning;
     this.supervisor = new Supervisor(this.log, this.bus);
     this.control = new ControlServer(join(info.stateDir, 'control.sock'), (req) => this.onControl(req));
     this.stopped = new Promise((r) => (this.stoppedResolve = r));
@@ -257,6 +270,13 @@ export class Agent {
       remotes: () => (this.config.watchRemotes ? this.remoteList : []),
       onLocalRefs: () => this.merger.requestMerge(),
       onRemoteRefs: (r) => this.merger.requestFetch([r]),
+      // A commit made by hand (or a reset) moves the branch without telling the committer: it is a
+      // change to push all the same. needsPush compares with the tracking refs, so the agent's own
+      // commits (already pushed or about to be) cost one for-each-ref per remote, and nothing loops.
+      onBranchMoved: () => this.pusher.request(),
+      // A commit inside a submodule is a new gitlink here: the committer records it (GitSync.gitlinks).
+      submodules: () => this.sync.submodules(),
+      onSubmoduleMoved: (path) => this.committer.note(path),
     });
     this.signal = this.refsWatch;
     const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
@@ -496,7 +516,9 @@ export class Agent {
       retryMaxMs: next.retryMaxMs,
       pollMs: next.pollMs,
       transferSlots: next.transferSlots,
+      largeFileWarning: next.largeFileWarning,
     };
+    this.sync.largeFileWarning = next.largeFileWarning;
     this.log.info({ keys: live }, `settings changed in the git config, in use now: ${live.join(', ')}`);
     if (old.retryMaxMs !== next.retryMaxMs) this.pusher.setRetryMax(next.retryMaxMs);
     if (old.pollMs !== next.pollMs) this.poll?.setPeriod(next.pollMs);
@@ -617,6 +639,11 @@ export class Agent {
   private onCommitted(c: CommitResult): void {
     this.filesCommitted += c.added + c.modified + c.deleted;
     this.pusher.request();
+    for (const f of c.large ?? []) {
+      this.log.warn({ path: f.path, size: f.size, sha: c.sha }, f.message);
+      // The newest first, one per path, bounded: status shows what to look at, not a history.
+      this.largeFiles = [f, ...this.largeFiles.filter((x) => x.path !== f.path)].slice(0, MAX_WARNINGS);
+    }
     const transfers = this.transfers;
     if (!transfers) return;
     // Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
@@ -697,6 +724,8 @@ export class Agent {
   }
 
   async status(): Promise<StatusJson> {
+    const states = this.pusher.allStates();
+    const ahead = await Promise.all(states.map((s) => this.sync.ahead(s.name)));
     return {
       running: true,
       pid: process.pid,
@@ -705,12 +734,13 @@ export class Agent {
       branch: this.info.branch,
       head: await this.sync.head(),
       pendingChanges: this.committer.pendingCount,
-      remotes: this.pusher.allStates().map((s) => ({
+      remotes: states.map((s, i) => ({
         name: s.name,
         lastPushOk: s.lastPushOk,
         lastPushAt: s.lastPushAt,
         paused: s.paused,
         error: s.error ?? this.merger.fetchErrors.get(s.name) ?? null,
+        ahead: ahead[i] ?? null,
       })),
       signal: this.signal.status(),
       transfers: this.transfers?.status() ?? { queued: 0, active: [], failed: 0 },
@@ -720,6 +750,7 @@ export class Agent {
       errors: { commit: this.committer.lastError, merge: this.merger.lastError },
       // Read from .git/HEAD, not asked of git: it works mid-rebase, and a status never waits on a lock.
       checkedOut: checkedOutBranch(this.info.gitDir),
+      warnings: this.largeFiles.map((f) => ({ path: f.path, size: f.size, message: f.message })),
       node: nodeId(this.info),
       host: hostname(),
     };

@@ -17,10 +17,12 @@ import type { Logger } from '../log.js';
 import type { EventBus } from './bus.js';
 import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
 import { backoffDelay } from './service.js';
-import { BusyError, GitError, LockedError } from '../git/errors.js';
+import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
 
-/** A commit that failed (disk full, a hook, a lock held for long) is retried, backing off to 1 min. */
+/** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
+ * from 0.5 s to 1 min: quick enough that freed space is used within a minute, slow enough that a
+ * disk that stays full costs one git call a minute. */
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 60_000;
 /** A flush of more than 100 x maxBatch (a million paths) leaves the rest to the next start's scan. */
@@ -402,9 +404,16 @@ export class Committer implements Service {
         if (seen.size === null) this.deleted.add(p);
       }
       this.failures++;
-      this.lastError = e instanceof Error ? e.message : String(e);
-      this.log.error({ err: this.lastError, attempt: this.failures }, 'commit failed; will retry');
-      this.retryAt = Date.now() + backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
+      const delay = backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
+      const msg = e instanceof Error ? e.message : String(e);
+      // A full disk, an I/O error or a held lock says what it is, and when the next try comes: the
+      // paths are pending again and are committed without another event once the cause is gone.
+      const cause = transientCause(e);
+      this.lastError = cause
+        ? `${cause}: ${msg}; retrying in ${Math.max(1, Math.round(delay / 1000))} s`
+        : msg;
+      this.log.error({ err: this.lastError, attempt: this.failures, cause }, 'commit failed; will retry');
+      this.retryAt = Date.now() + delay;
       if (all) throw e;
     }
     return batch.length;
@@ -414,8 +423,9 @@ export class Committer implements Service {
    * Commits paths; when git refuses the batch (a path inside a submodule or behind a symlink, an
    * unreadable file), splits it and commits every half that git accepts, so one bad path never
    * blocks everything else. A single path git refuses is set aside as stuck (shown in status) until
-   * the watcher reports it again. A lock held by another git is not a bad path: that rethrows, and
-   * the whole batch is retried after a backoff.
+   * the watcher reports it again. A transient failure (a full disk, an I/O error, a lock held by
+   * another git: TransientError) is not a bad path: that rethrows, and the whole batch is retried
+   * after a backoff.
    */
   private async commitSplitting(paths: string[], depth: number): Promise<void> {
     const rawKeys = paths.filter((p) => p.startsWith(RAW_KEY));
@@ -427,6 +437,18 @@ export class Committer implements Service {
       const result = await this.sync.commit(plain, stageRaw);
       // Committed: the bytes are needed again only if the name changes again (a new scan finds it).
       for (const k of rawKeys) if (!this.pending.has(k)) this.raw.delete(k);
+      // A submodule's new commit is recorded: the edits inside it that were set aside (see
+      // InSubmoduleError) went into that commit, or wait for the next one there.
+      if (this.stuck.size > 0) {
+        const committed = new Set(plain);
+        for (const k of this.stuck.keys()) {
+          for (let i = k.indexOf('/'); i > 0; i = k.indexOf('/', i + 1))
+            if (committed.has(k.slice(0, i))) {
+              this.stuck.delete(k);
+              break;
+            }
+        }
+      }
       if (result) {
         this.log.info({ sha: result.sha, files: paths.length }, result.message);
         this.bus.emit('commit', {
@@ -437,7 +459,7 @@ export class Committer implements Service {
         this.onCommitted(result);
       }
     } catch (e) {
-      if (!(e instanceof GitError) || e instanceof LockedError || e instanceof BusyError) throw e;
+      if (!(e instanceof GitError) || transientCause(e) !== null || e instanceof BusyError) throw e;
       if (paths.length === 1 || depth >= MAX_SPLIT_DEPTH) {
         for (const p of paths) this.stuck.set(p, e.message);
         this.log.warn(

@@ -9,6 +9,7 @@ import { UserError } from '../git/errors.js';
 import { isId, jidProblem, resourceProblem, roomProblem, serviceProblem } from '../signal/validate.js';
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
 import { DEFAULT_POLL_MS } from './remote-poll.js';
+import { DEFAULT_LARGE_FILE_WARNING } from '../git/large-files.js';
 
 export interface AgentConfig {
   xmpp: {
@@ -35,6 +36,9 @@ export interface AgentConfig {
   /** Period of the fetch of network remotes when XMPP is off (autosync.pollInterval, seconds;
    * 0 turns it off). See remote-poll.ts. */
   pollMs: number;
+  /** Files at least this big (bytes) that go into git itself, not git-annex, are warned about in
+   * the log and status (autosync.largeFileWarning; 0 turns it off). See git/large-files.ts. */
+  largeFileWarning: number;
 }
 
 /** git's spellings of a boolean (git-config(1), "boolean"); anything else is an error, not true. */
@@ -70,6 +74,9 @@ const POLL_S = { min: 0, max: 24 * 3600 };
 // At least one transfer; 32 so that a typo (200) cannot start hundreds of git-annex processes.
 const SLOTS = { min: 1, max: 32 };
 
+// The intProblem pattern takes up to 9 digits: just under 1 GB is the largest threshold one can set.
+const LARGE_WARN_MAX = 999_999_999;
+
 /** The one check of each key. Keys not listed (notifyCommand, any other) are not checked. */
 export const CONFIG_CHECKS: Record<string, (value: string) => string | null> = {
   'autosync.xmpp.jid': jidProblem,
@@ -84,6 +91,7 @@ export const CONFIG_CHECKS: Record<string, (value: string) => string | null> = {
   'autosync.retryMaxInterval': intProblem(RETRY_MAX_S.min, RETRY_MAX_S.max, 'seconds'),
   'autosync.transferSlots': intProblem(SLOTS.min, SLOTS.max, 'transfers'),
   'autosync.pollInterval': intProblem(POLL_S.min, POLL_S.max, 'seconds', ' (0 turns polling off)'),
+  'autosync.largeFileWarning': intProblem(0, LARGE_WARN_MAX, 'bytes', ' (0 turns the warning off)'),
 };
 /** git prints key names in lower case; the checks and the messages use the documented spelling. */
 const CANONICAL = new Map(Object.keys(CONFIG_CHECKS).map((k) => [k.toLowerCase(), k]));
@@ -138,5 +146,6 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
     transferSlots: num('autosync.transferSlots', 2),
     pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000) * 1000,
+    largeFileWarning: num('autosync.largeFileWarning', DEFAULT_LARGE_FILE_WARNING),
   };
 }

@@ -275,7 +275,9 @@ async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
   const runner = new Runner(info.workTree);
   const sync = new GitSync(info, runner, createLogger({}));
   await sync.recover();
+  sync.largeFileWarning = (await loadConfig(runner, info)).largeFileWarning;
   const c = await sync.commit(await sync.pendingPaths());
+  for (const f of c?.large ?? []) process.stderr.write(`git-autosync: warning: ${f.message}\n`);
   const outcome: Record<string, string | null> = {};
   for (const r of await runner.run(remotesCmd())) {
     try {

@@ -89,6 +89,8 @@ export function reasons(st: StatusJson): string[] {
     if (stuck.length > MAX_STUCK_LINES)
       out.push(`  … and ${stuck.length - MAX_STUCK_LINES} more ('git autosync status --json' lists them)`);
   }
+  // Large files that went into git itself: each message says why and points to git-annex.
+  for (const w of st.warnings ?? []) out.push(`warning     ${w.message}`);
   return out;
 }
 

@@ -46,6 +46,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
           sent: 0,
           accepted: 0,
         };
+  const ahead = await Promise.all(remotes.map((r) => sync.ahead(r.name)));
   return {
     running: false,
     pid: null,
@@ -54,18 +55,21 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
     branch: info.branch,
     head: await sync.head(),
     pendingChanges: (await sync.pendingPaths()).length,
-    remotes: remotes.map((r) => ({
+    remotes: remotes.map((r, i) => ({
       name: r.name,
       lastPushOk: null,
       lastPushAt: null,
       paused: paused.all || paused.remotes.includes(r.name),
       error: null,
+      ahead: ahead[i] ?? null,
     })),
     signal,
     transfers: { queued: 0, active: [], failed: 0 },
     services: [],
     stuck: [],
     errors: { commit: null, merge: null },
+    // Large-file warnings are the running agent's (since it started): none without one.
+    warnings: [],
     checkedOut: checkedOutBranch(place.gitDir),
     node: nodeId(info),
     host: hostname(),

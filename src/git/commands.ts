@@ -40,7 +40,11 @@ export interface StatusEntry {
   from?: string;
 }
 
-/** Every path that differs from HEAD in the index or the work tree, untracked files included. */
+/**
+ * Every path that differs from HEAD in the index or the work tree, untracked files included. A
+ * submodule is listed when its checked-out commit differs from the recorded one (a gitlink change,
+ * ` M sub`), not for edits inside its work tree (those are the submodule's to commit).
+ */
 export function status(): Command<StatusEntry[]> {
   return {
     args: [
@@ -49,7 +53,7 @@ export function status(): Command<StatusEntry[]> {
       '-z',
       '--untracked-files=all',
       '--no-renames',
-      '--ignore-submodules=all',
+      '--ignore-submodules=dirty',
     ],
     parse: (r) => parseStatusZ(r.stdout),
   };

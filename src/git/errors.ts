@@ -14,9 +14,34 @@ export class GitError extends Error {
   }
 }
 
+/**
+ * A failure of the machine, not of what was asked: the disk is full, the disk could not read or
+ * write, a lock stayed held. The same command works once the cause is gone, so the whole operation is
+ * retried with a backoff; it is never a reason to set a path aside as one git refuses. `what` says
+ * the cause in words, for status and the log.
+ */
+export abstract class TransientError extends GitError {
+  abstract readonly what: string;
+}
+
+/** No space left on the device (ENOSPC) or the disk quota is used up (EDQUOT). */
+export class DiskFullError extends TransientError {
+  override name = 'DiskFullError';
+  get what(): string {
+    return /quota/i.test(this.stderr) ? 'disk quota exceeded (EDQUOT)' : 'disk full (ENOSPC)';
+  }
+}
+
+/** The disk (or the network file system) failed a read or a write (EIO). */
+export class DiskIoError extends TransientError {
+  override name = 'DiskIoError';
+  readonly what = 'disk I/O error (EIO)';
+}
+
 /** Another process holds `.git/index.lock` (or another `*.lock`). Retryable. */
-export class LockedError extends GitError {
+export class LockedError extends TransientError {
   override name = 'LockedError';
+  readonly what = 'another git holds a lock';
 }
 
 /** A push was refused because the remote has commits we do not (non-fast-forward). */
@@ -29,9 +54,14 @@ export class RemoteUnreachableError extends GitError {
   override name = 'RemoteUnreachableError';
 }
 
-/** A command ran past its deadline and was killed. */
-export class TimeoutError extends GitError {
+/**
+ * A command ran past its deadline and was killed. Transient: what makes git or git-annex hang is
+ * a lock another process holds (git-annex waits on its locks without a word) or a stalled disk,
+ * not the paths it was given; the deadlines scale with the work (rawpaths annexStageTimeoutMs).
+ */
+export class TimeoutError extends TransientError {
   override name = 'TimeoutError';
+  readonly what = 'timed out (a lock held by another process, or a stalled disk)';
 }
 
 /**
@@ -40,6 +70,27 @@ export class TimeoutError extends GitError {
  */
 export class BusyError extends GitError {
   override name = 'BusyError';
+}
+
+/**
+ * A path inside a submodule's work tree: git cannot stage it in this repository. The message says
+ * what to do instead (the agent records the submodule's new commit, see GitSync.gitlinks).
+ */
+export class InSubmoduleError extends GitError {
+  override name = 'InSubmoduleError';
+  constructor(
+    readonly submodule: string,
+    args: readonly string[],
+    code: number | null,
+    stderr: string,
+  ) {
+    super(
+      `inside submodule '${submodule}': commit them in the submodule (git -C ${submodule} commit) and the agent will record the new submodule commit`,
+      args,
+      code,
+      stderr,
+    );
+  }
 }
 
 /** The binary is not installed (ENOENT on spawn). */
@@ -58,6 +109,13 @@ export class UserError extends Error {
   }
 }
 
+// git: "fatal: unable to write loose object file: No space left on device", "Unable to create
+// '….lock': No space left on device"; git-annex (Haskell): "resource exhausted (No space left on
+// device)". Checked before LOCK_RE: a lock file that cannot be created on a full disk is no lock.
+const DISK_FULL_RE = /No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b/i;
+const DISK_IO_RE = /Input\/output error|\bEIO\b/;
+// git check-ignore / add / update-index on a path in a submodule's work tree.
+const IN_SUBMODULE_RE = /^fatal: Pathspec '.*' is in submodule '(.*)'$/m;
 const LOCK_RE =
   /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
 const UNREACHABLE_RE =
@@ -98,7 +156,26 @@ export function classify(
   stderr: string,
   message: string,
 ): GitError {
+  if (DISK_FULL_RE.test(stderr)) return new DiskFullError(message, args, code, stderr);
+  if (DISK_IO_RE.test(stderr)) return new DiskIoError(message, args, code, stderr);
   if (LOCK_RE.test(stderr)) return new LockedError(message, args, code, stderr);
+  const sub = IN_SUBMODULE_RE.exec(stderr);
+  if (sub) return new InSubmoduleError(sub[1]!, args, code, stderr);
   if (UNREACHABLE_RE.test(stderr)) return new RemoteUnreachableError(message, args, code, stderr);
   return new GitError(message, args, code, stderr);
+}
+
+/** Node's own errors with the same causes (a write of ours to the work tree or .git/autosync). */
+const NODE_TRANSIENT: Record<string, string> = {
+  ENOSPC: 'disk full (ENOSPC)',
+  EDQUOT: 'disk quota exceeded (EDQUOT)',
+  EIO: 'disk I/O error (EIO)',
+};
+
+/** The cause in words when a failure is transient (see TransientError), else null. Pure. */
+export function transientCause(e: unknown): string | null {
+  if (e instanceof TransientError) return e.what;
+  if (e instanceof GitError) return null;
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return (typeof code === 'string' && NODE_TRANSIENT[code]) || null;
 }

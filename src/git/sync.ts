@@ -16,15 +16,16 @@ import {
   mkdtempSync,
   rmSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePathFrom } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
-import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
+import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
+import { DEFAULT_LARGE_FILE_WARNING, largeInGit, type LargeFile } from './large-files.js';
 
 export interface CommitResult {
   sha: string;
@@ -34,6 +35,8 @@ export interface CommitResult {
   modified: number;
   deleted: number;
   message: string;
+  /** Files of at least largeFileWarning bytes that went into git itself (large-files.ts). */
+  large?: LargeFile[];
 }
 
 export interface MergeResult {
@@ -67,6 +70,9 @@ export class Mutex {
 const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
 /** index.lock waits: 12 tries with growing pauses cover ~6 s, longer than any git step we run. */
 const LOCK_RETRIES = 12;
+/** A fetch that lost a race with our own push for a tracking ref is run again this many times
+ * (pauses of 50, 100, 200 ms: a local push updates its refs in milliseconds). */
+const FETCH_LOCK_RETRIES = 3;
 /** A lock older than this with no live git process in the repository is a dead process's leftover. */
 const STALE_LOCK_AGE_MS = 2_000;
 
@@ -111,6 +117,8 @@ export class GitSync {
    * keys queued exactly like the committer's commits.
    */
   onOwnCommit: (c: CommitResult) => void = () => {};
+  /** Files at least this big that go into git itself are reported (autosync.largeFileWarning; 0: never). */
+  largeFileWarning = DEFAULT_LARGE_FILE_WARNING;
 
   constructor(
     readonly info: RepoInfo,
@@ -179,9 +187,13 @@ export class GitSync {
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
     const ignored = await this.ignored(unique);
     const candidates = unique.filter((p) => !ignored.has(p));
-    const present: string[] = [];
+    const found: string[] = [];
     const gone: string[] = [];
-    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? present : gone).push(p);
+    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? found : gone).push(p);
+    // Submodules are staged as the commit they have checked out (never through update-index, which
+    // wants files there); check-ignore above has already refused paths inside their work trees.
+    const links = await this.gitlinks(found);
+    const present = links.size === 0 ? found : found.filter((p) => !links.has(p));
     // One exact-path update for additions, edits and deletions alike. `git add --pathspec-from-file`
     // matches every pathspec against every file: 1,000 paths took 300 ms; this is linear.
     const all = [...present, ...gone];
@@ -189,19 +201,28 @@ export class GitSync {
       if (this.info.mode === 'git') await this.updateIndex(all);
       else await this.stageAnnex(all, present);
     }
+    const moved = [...links].filter(([, sha]) => sha !== null) as Array<[string, string]>;
+    if (moved.length > 0) {
+      await this.runner.git(['update-index', '-z', '--index-info'], {
+        input: moved.map(([p, sha]) => `160000 ${sha}\t${p}\0`).join(''),
+      });
+    }
     if (stageMore) await stageMore();
     const staged = await this.runner.git(['diff', '--cached', '--name-status', '-z', '--no-renames']);
     const fields = staged.stdout.split('\0');
     let added = 0,
       modified = 0,
       deleted = 0;
+    const written: string[] = [];
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const s = fields[i]!;
       if (s === 'A') added++;
       else if (s === 'D') deleted++;
       else modified++;
+      if (s !== 'D') written.push(fields[i + 1]!);
     }
     if (added + modified + deleted === 0) return null;
+    const large = await largeInGit(this.runner, this.info, written, this.largeFileWarning);
     const counts = [
       added ? `${added} added` : '',
       modified ? `${modified} modified` : '',
@@ -225,7 +246,111 @@ export class GitSync {
     // git-annex command commits to the git-annex branch; without this the push would not tell peers
     // that the content is here, and they would not fetch it.
     if (this.info.mode === 'annex' && this.journalPending()) await this.mergeAnnexBranch();
-    return { sha, parent, added, modified, deleted, message };
+    return { sha, parent, added, modified, deleted, message, large };
+  }
+
+  /**
+   * The submodules among these present paths (directories whose index entry is a gitlink), each
+   * with the commit to record: its checked-out HEAD when that is ahead of (or diverged from) the
+   * recorded commit; null when it is behind, or the submodule lacks the recorded commit. That is
+   * what a merge leaves behind when a peer recorded a newer submodule commit (a merge does not
+   * check out submodules): recording the old HEAD would undo the peer's update, and the two clones
+   * would undo each other forever. The submodule's own commits travel through its own remotes;
+   * `git submodule update` checks out what the branch records.
+   */
+  private async gitlinks(paths: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    // A checked-out submodule always has its `.git` (a file or a directory); any other directory
+    // here (a file replaced by one) is left to update-index.
+    const dirs = paths.filter((p) => {
+      try {
+        return (
+          lstatSync(join(this.info.workTree, p)).isDirectory() &&
+          existsLink(join(this.info.workTree, p, '.git'))
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (dirs.length === 0) return out;
+    const staged = await this.runner.git(['ls-files', '-s', '-z', '--', ...dirs], { env: LITERAL });
+    for (const entry of staged.stdout.split('\0')) {
+      const m = /^160000 ([0-9a-f]{40,64}) 0\t(.*)$/s.exec(entry);
+      if (!m || !dirs.includes(m[2]!)) continue;
+      const [, recorded, p] = m as unknown as [string, string, string];
+      const cwd = join(this.info.workTree, p);
+      const h = await this.runner.git(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], {
+        cwd,
+        okCodes: [1],
+      });
+      const now = h.stdout.trim();
+      if (h.code !== 0 || now === recorded) {
+        out.set(p, null);
+        continue;
+      }
+      // 0: ahead (recorded is an ancestor); 1: not; 128: the submodule lacks the recorded commit.
+      const ahead = await this.runner.git(['merge-base', '--is-ancestor', recorded, now], {
+        cwd,
+        okCodes: [1, 128],
+      });
+      const behind =
+        ahead.code === 128 ||
+        (ahead.code === 1 &&
+          (await this.runner.git(['merge-base', '--is-ancestor', now, recorded], { cwd, okCodes: [1] }))
+            .code === 0);
+      if (behind) {
+        const seen = `${p}\0${recorded}\0${now}`;
+        if (!this.behindLogged.has(seen)) {
+          this.behindLogged.add(seen);
+          this.log.info(
+            { submodule: p, recorded, checkedOut: now },
+            'submodule is behind the commit the branch records (a peer moved it); not recording it: run git submodule update',
+          );
+        }
+      }
+      out.set(p, behind ? null : now);
+    }
+    return out;
+  }
+
+  /** Submodule states already logged as behind (see gitlinks), so each is said once. */
+  private readonly behindLogged = new Set<string>();
+
+  /**
+   * The submodules this work tree declares in .gitmodules, with the git directory each has (a
+   * `.git` file pointing into .git/modules, or a `.git` directory), for the refs watch: a commit
+   * inside a submodule changes nothing in our work tree. .gitmodules comes from peers, so a path
+   * that is absolute or climbs out (`..`) is ignored.
+   */
+  async submodules(): Promise<Array<{ path: string; gitDir: string }>> {
+    if (!existsSync(join(this.info.workTree, '.gitmodules'))) return [];
+    const r = await this.runner.git(
+      ['config', '-z', '-f', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$'],
+      { okCodes: [1] },
+    );
+    const out: Array<{ path: string; gitDir: string }> = [];
+    for (const entry of r.stdout.split('\0')) {
+      const p = entry.slice(entry.indexOf('\n') + 1).replace(/\/+$/, '');
+      if (
+        !entry.includes('\n') ||
+        p === '' ||
+        p.startsWith('/') ||
+        p.split('/').some((s) => s === '..' || s === '.git')
+      )
+        continue;
+      const dotGit = join(this.info.workTree, p, '.git');
+      try {
+        const st = lstatSync(dotGit);
+        if (st.isDirectory()) out.push({ path: p, gitDir: dotGit });
+        else if (st.isFile()) {
+          const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+          if (m) out.push({ path: p, gitDir: resolvePathFrom(dirname(dotGit), m[1]!.trim()) });
+        }
+      } catch {
+        // not checked out here: nothing to watch
+      }
+    }
+    return out;
   }
 
   /**
@@ -304,7 +429,20 @@ export class GitSync {
   // ----------------------------------------------------------------------------------------- fetch
 
   async fetch(remote: string): Promise<void> {
-    await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], { timeoutMs: 5 * 60_000 });
+    // A push of ours moves refs/remotes/<remote>/* too: a fetch that read one of them just before
+    // fails with "cannot lock ref … is at X but expected Y" (seen when `sync` fetched while the
+    // pusher pushed a commit). That is a race, not a remote that is down: fetch again at once.
+    for (let i = 0; ; i++) {
+      try {
+        await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], {
+          timeoutMs: 5 * 60_000,
+        });
+        return;
+      } catch (e) {
+        if (!(e instanceof LockedError) || i >= FETCH_LOCK_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** i));
+      }
+    }
   }
 
   // ----------------------------------------------------------------------------------------- merge
@@ -420,7 +558,8 @@ export class GitSync {
         }
       } catch (e) {
         // A path git refuses must not block merging; ff-only still refuses to overwrite anything.
-        if (e instanceof LockedError) throw e;
+        // A full disk or a held lock is no bad path: the merge waits for it like the commit does.
+        if (e instanceof TransientError) throw e;
         this.log.warn({ err: String(e) }, 'could not commit local changes before a merge; merging anyway');
       }
     }
@@ -643,6 +782,28 @@ export class GitSync {
     return (
       this.info.mode === 'annex' && !!annex && refs.get(`refs/remotes/${remote}/synced/git-annex`) !== annex
     );
+  }
+
+  /**
+   * Commits on our branch that this remote has not got, as far as we know: not reachable from its
+   * synced/<branch> or <branch> tracking ref (refs/remotes/<remote>/…, moved by our pushes and
+   * fetches). null when we know nothing of the remote yet (no tracking ref at all) or git fails.
+   */
+  async ahead(remote: string): Promise<number | null> {
+    const b = this.branch;
+    try {
+      const refs = await this.runner.run(
+        forEachRef([`refs/heads/${b}`, `refs/remotes/${remote}/${b}`, `refs/remotes/${remote}/synced/${b}`]),
+      );
+      const mine = refs.get(`refs/heads/${b}`);
+      const theirs = [...refs].filter(([ref]) => ref.startsWith('refs/remotes/')).map(([, sha]) => sha);
+      if (theirs.length === 0) return null;
+      if (!mine) return 0;
+      const r = await this.runner.git(['rev-list', '--count', mine, '--not', ...theirs]);
+      return Number(r.stdout.trim());
+    } catch {
+      return null;
+    }
   }
 
   /**

@@ -2,11 +2,15 @@
 // kernel (inotify via fs.watch, no polling) for changes to:
 //  - our own `.git/refs/heads/synced/*`, `git-annex` branches and `packed-refs`: a peer pushed into
 //    this clone, so the merger merges;
+//  - our own branch, `.git/refs/heads/<branch>` (and `packed-refs`): whoever moved it (the user's
+//    own `git commit`, a reset, the agent itself), there may be commits to push (onBranchMoved);
+//  - the HEAD and branch refs of every submodule .gitmodules declares: a commit inside a submodule
+//    changes nothing in our work tree, yet it is a new gitlink to commit (onSubmoduleMoved);
 //  - the refs of every remote that is a bare repository on a local path (a shared "cloud" directory,
 //    a USB disk): a peer pushed there, so we fetch that remote and merge.
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
 import { watch, type FSWatcher } from 'node:fs';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Service, ServiceContext } from '../agent/service.js';
@@ -25,6 +29,14 @@ export interface RefsWatchOptions {
   remotes: () => Array<{ name: string; url: string }>;
   onLocalRefs: () => void;
   onRemoteRefs: (remote: string) => void;
+  /** Our branch moved (loose ref or packed-refs). The pusher compares it with what remotes have,
+   * so the agent's own commits cost one cheap ref read, never a loop. */
+  onBranchMoved?: () => void;
+  /** The submodules to watch (path in the work tree, git directory); read at start and again when
+   * .gitmodules changed and the branch moved. */
+  submodules?: () => Promise<Array<{ path: string; gitDir: string }>>;
+  /** A submodule's HEAD or branch moved: its gitlink may have changed. */
+  onSubmoduleMoved?: (path: string) => void;
 }
 
 export class RefsWatch implements SignalTransport {
@@ -37,11 +49,22 @@ export class RefsWatch implements SignalTransport {
   constructor(private readonly opts: RefsWatchOptions) {}
 
   async start(_ctx: ServiceContext): Promise<void> {
+    this.stopped = false;
     const { gitDir } = this.opts;
     // Peers' first push creates refs/heads/synced/; a directory that appears while the watch is being
     // set up can be missed, so it exists before we watch.
     mkdirSync(join(gitDir, 'refs', 'heads', 'synced'), { recursive: true });
     await this.watchRefs(gitDir, () => this.debounce('', this.opts.onLocalRefs), true);
+    const onBranch = this.opts.onBranchMoved;
+    if (onBranch)
+      this.watchBranch(gitDir, () =>
+        this.debounce('\0branch', () => {
+          onBranch();
+          // A commit may have added or removed a submodule (.gitmodules changed with it).
+          void this.watchSubmodules();
+        }),
+      );
+    await this.watchSubmodules();
     const watched: string[] = [];
     for (const r of this.opts.remotes()) {
       const dir = localBareRepo(r.url, this.opts.workTree);
@@ -56,9 +79,62 @@ export class RefsWatch implements SignalTransport {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const close of this.groups.splice(0)) close();
+    for (const w of this.subWatches.splice(0)) w.close();
+    this.subsKey = '';
+  }
+
+  private stopped = false;
+  /** Watches of the submodules' git directories, and what they were built from (.gitmodules' stat). */
+  private subWatches: FSWatcher[] = [];
+  private subsKey = '';
+
+  /**
+   * (Re)builds the watches of the submodules' refs when .gitmodules is not as it was at the last
+   * build (its size and mtime: one stat per branch move, a git call only when it changed). Per
+   * submodule: its git directory (HEAD, for a detached commit, and packed-refs) and the directory
+   * of the branch its HEAD names.
+   */
+  private async watchSubmodules(): Promise<void> {
+    const list = this.opts.submodules;
+    const onMoved = this.opts.onSubmoduleMoved;
+    if (!list || !onMoved || this.stopped) return;
+    let key = 'none';
+    try {
+      const st = statSync(join(this.opts.workTree, '.gitmodules'));
+      key = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      // no .gitmodules: no submodules
+    }
+    if (key === this.subsKey) return;
+    this.subsKey = key;
+    let subs: Array<{ path: string; gitDir: string }> = [];
+    try {
+      subs = key === 'none' ? [] : await list();
+    } catch {
+      this.subsKey = ''; // try again on the next branch move
+    }
+    if (this.stopped) return;
+    for (const w of this.subWatches.splice(0)) w.close();
+    for (const s of subs) {
+      const fire = () => this.debounce(`\0sub:${s.path}`, () => onMoved(s.path));
+      this.add(this.subWatches, s.gitDir, (name) => (name === 'HEAD' || name === 'packed-refs') && fire());
+      let ref = 'refs/heads';
+      try {
+        const head = readFileSync(join(s.gitDir, 'HEAD'), 'utf8').trim();
+        if (head.startsWith('ref: refs/heads/')) ref = dirname(head.slice(5));
+      } catch {
+        // unreadable HEAD: refs/heads is the best guess
+      }
+      this.add(
+        this.subWatches,
+        join(s.gitDir, ...ref.split('/')),
+        (name) => !name?.endsWith('.lock') && fire(),
+      );
+    }
   }
 
   announce(_a: RefsAnnouncement): void {
@@ -118,6 +194,26 @@ export class RefsWatch implements SignalTransport {
     build();
     this.groups.push(() => {
       if (rearm) clearTimeout(rearm);
+      for (const w of group.splice(0)) w.close();
+    });
+  }
+
+  /**
+   * Watches our own branch: a rename of `<branch>.lock` onto `<branch>` in its directory under
+   * refs/heads, or a rewrite of packed-refs (a branch that was packed and is moved by `git
+   * update-ref` may stay packed). refs/heads itself is never removed by git, so no rebuild is needed
+   * for the plain case; a branch with a slash whose directory is recreated is caught by packed-refs
+   * or the next event after the agent's own commit (which recreates it).
+   */
+  private watchBranch(gitDir: string, fire: () => void): void {
+    const b = this.opts.branch;
+    const dir = join(gitDir, 'refs', 'heads', ...(b.includes('/') ? [dirname(b)] : []));
+    const base = basename(b);
+    const group: FSWatcher[] = [];
+    mkdirSync(dir, { recursive: true }); // a packed branch with a slash may have no directory yet
+    this.add(group, dir, (name) => (name === null || name === base) && fire());
+    this.add(group, gitDir, (name) => name === 'packed-refs' && fire());
+    this.groups.push(() => {
       for (const w of group.splice(0)) w.close();
     });
   }

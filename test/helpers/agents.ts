@@ -31,9 +31,14 @@ export class AgentProc {
   child: ChildProcess | null = null;
   stderr = '';
 
+  /**
+   * wrap: a command the agent is started through, its own command line appended (e.g. `unshare …
+   * sh -c '…; exec "$@"'`, which must exec it so that child.pid is the agent's).
+   */
   constructor(
     readonly repo: string,
     private readonly env: NodeJS.ProcessEnv = {},
+    private readonly wrap: string[] = [],
   ) {}
 
   get sock(): string {
@@ -41,7 +46,8 @@ export class AgentProc {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, '-C', this.repo, 'start', '--foreground'], {
+    const cmd = [...this.wrap, process.execPath, CLI, '-C', this.repo, 'start', '--foreground'];
+    const child = spawn(cmd[0]!, cmd.slice(1), {
       env: { ...GIT_ENV, GIT_AUTOSYNC_LOG_LEVEL: 'debug', ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -28,6 +28,8 @@ const RIGHT: Array<[string, string]> = [
   ['autosync.transferSlots', '32'],
   ['autosync.pollInterval', '0'],
   ['autosync.pollInterval', '300'],
+  ['autosync.largeFileWarning', '0'],
+  ['autosync.largeFileWarning', '52428800'],
   ['autosync.retryMaxInterval', '1800'],
   ['autosync.notifyCommand', ''], // not checked: any shell command
   ['autosync.somethingNew', 'x'], // keys we do not know are left alone
@@ -68,6 +70,8 @@ const WRONG: Array<[string, string, RegExp]> = [
   ['autosync.pollInterval', '-1', /whole number/],
   ['autosync.pollInterval', '1k', /whole number/],
   ['autosync.pollInterval', '1e3', /whole number/],
+  ['autosync.largeFileWarning', '50M', /whole number of bytes/],
+  ['autosync.largeFileWarning', '', /whole number of bytes/],
   ['autosync.retryMaxInterval', '0', /from 1 to 604800/],
   ['autosync.retryMaxInterval', '0x10', /whole number/],
 ];

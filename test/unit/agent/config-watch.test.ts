@@ -13,10 +13,17 @@ const base: AgentConfig = {
   retryMaxMs: 1_800_000,
   transferSlots: 2,
   pollMs: 300_000,
+  largeFileWarning: 50 * 1024 * 1024,
 };
 
 const cases: Array<{ what: string; change: Partial<AgentConfig>; live: string[]; restart: string[] }> = [
   { what: 'nothing changed', change: {}, live: [], restart: [] },
+  {
+    what: 'the large-file threshold',
+    change: { largeFileWarning: 1024 },
+    live: ['autosync.largeFileWarning'],
+    restart: [],
+  },
   { what: 'a hook set', change: { notifyCommand: 'echo hi' }, live: ['autosync.notifyCommand'], restart: [] },
   { what: 'remote watch off', change: { watchRemotes: false }, live: ['autosync.watchRemotes'], restart: [] },
   {

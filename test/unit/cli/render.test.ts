@@ -31,6 +31,7 @@ function base(over: Partial<StatusJson> = {}): StatusJson {
     stuck: [],
     errors: { commit: null, merge: null },
     checkedOut: 'main',
+    warnings: [],
     node: 'n',
     host: 'h',
     ...over,
@@ -63,6 +64,19 @@ test('reasons: one line per reason the JSON carries, each saying what to do', ()
         },
       }),
       lines: [/^problem {5}signal: signals from laptop-1 were rejected: .*copy \.git\/autosync\/key/],
+    },
+    {
+      name: 'a large file went into git',
+      st: base({
+        warnings: [
+          {
+            path: 'big.iso',
+            size: 300_000_000,
+            message: 'big.iso (286 MiB) went into git itself, not git-annex: run git annex init',
+          },
+        ],
+      }),
+      lines: [/^warning {5}big\.iso \(286 MiB\) went into git itself/],
     },
     {
       name: 'password file 0644',
