@@ -47,6 +47,7 @@ import type { SignalTransport, SignalStatus } from '../signal/types.js';
 import { createLogger, reopenLogFile, type Logger } from '../log.js';
 import { StateWatch, watchedStateFiles } from './state-watch.js';
 import type { LargeFile } from '../git/large-files.js';
+import { background } from '../core/background.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
@@ -277,6 +278,7 @@ export class Agent {
       // A commit inside a submodule is a new gitlink here: the committer records it (GitSync.gitlinks).
       submodules: () => this.sync.submodules(),
       onSubmoduleMoved: (path) => this.committer.note(path),
+      log: this.log,
     });
     this.signal = this.refsWatch;
     const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
@@ -314,7 +316,13 @@ export class Agent {
     services.push(this.poll);
     // Remotes and settings changed while we run are picked up without a restart.
     services.push(
-      new ConfigWatch(this.info.gitDir, () => void this.reloadConfig().then(() => this.reloadRemotes())),
+      new ConfigWatch(this.info.gitDir, () =>
+        background(
+          this.reloadConfig().then(() => this.reloadRemotes()),
+          this.log,
+          'reloading the git config',
+        ),
+      ),
     );
     // The state directory removed under us: put back what others find us by (restoreState).
     // Last in the list, so it stops first: a stop removes the pid file and the socket itself.
@@ -322,7 +330,7 @@ export class Agent {
       this.info.gitDir,
       this.info.stateDir,
       watchedStateFiles(this.info.stateDir, this.config.keyFile),
-      (missing) => void this.restoreState(missing),
+      (missing) => background(this.restoreState(missing), this.log, 'restoring the state directory'),
     );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
@@ -390,7 +398,8 @@ export class Agent {
       bus: this.bus,
       debug: this.opts.debug,
       handlers: {
-        onPeerRefs: (a) => void this.onPeerRefs(a.refs, a.pushedTo),
+        onPeerRefs: (a) =>
+          background(this.onPeerRefs(a.refs, a.pushedTo), this.log, 'acting on a peer signal'),
         onConnected: () => {
           // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
           this.merger.requestFetch();
@@ -447,7 +456,7 @@ export class Agent {
         this.log.error(
           'another agent took over this repository while its state directory was gone; stopping',
         );
-        void this.stop();
+        background(this.stop(), this.log, 'stopping');
         return;
       }
       if (lock === 'restored') restored.push('agent.pid');
@@ -675,7 +684,7 @@ export class Agent {
       case 'status':
         return this.status();
       case 'stop':
-        setImmediate(() => void this.stop());
+        setImmediate(() => background(this.stop(), this.log, 'stopping'));
         return { stopping: true };
       case 'pause':
       case 'resume': {

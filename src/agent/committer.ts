@@ -19,6 +19,7 @@ import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } fr
 import { backoffDelay } from './service.js';
 import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
+import { background } from '../core/background.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
  * from 0.5 s to 1 min: quick enough that freed space is used within a minute, slow enough that a
@@ -122,7 +123,7 @@ export class Committer implements Service {
       this.dirTimer = null;
       const dirs = [...this.newDirs];
       this.newDirs.clear();
-      void this.reconcile(dirs, true);
+      background(this.reconcile(dirs, true), this.log, 'scanning new directories');
     }, DIR_SETTLE_MS);
   }
 
@@ -283,7 +284,7 @@ export class Committer implements Service {
     const ms = Math.max(d.kind === 'wait' ? d.ms : 0, this.retryAt - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.runOnce(false);
+      background(this.runOnce(false), this.log, 'committing');
     }, ms);
   }
 
@@ -395,7 +396,8 @@ export class Committer implements Service {
       this.lastError = null;
       // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
       // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
-      if (batch.length > this.policy.burstThreshold) void this.reconcile();
+      if (batch.length > this.policy.burstThreshold)
+        background(this.reconcile(), this.log, 'the scan after a burst');
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
       for (const [p, seen] of taken) {

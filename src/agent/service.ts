@@ -5,6 +5,7 @@
 // as in the daemon-as-a-list-of-threads model.
 import type { EventBus } from './bus.js';
 import type { Logger } from '../log.js';
+import { background } from '../core/background.js';
 
 export interface Service {
   readonly name: string;
@@ -109,7 +110,7 @@ export class Supervisor {
       fail: (err) => {
         if (failed || this.stopping) return;
         failed = true;
-        void this.onCrash(slot, err);
+        background(this.onCrash(slot, err), this.log, `handling the crash of ${slot.service.name}`);
       },
     };
     try {
@@ -149,7 +150,7 @@ export class Supervisor {
     slot.timer = setTimeout(() => {
       slot.timer = null;
       slot.status.restarts++;
-      void this.startOne(slot);
+      background(this.startOne(slot), this.log, `restarting ${slot.service.name}`);
     }, delay);
   }
 }

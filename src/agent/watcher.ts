@@ -15,6 +15,7 @@ import type { Service, ServiceContext } from './service.js';
 import type { Runner } from '../git/runner.js';
 import type { Logger } from '../log.js';
 import { mayBeMangled } from '../git/rawpaths.js';
+import { background } from '../core/background.js';
 
 /**
  * chokidar drops events now and then: a removal within 100 ms of an earlier removal of the same
@@ -79,7 +80,8 @@ export class Watcher implements Service {
     const emit = (p: string) => {
       const rel = relative(this.workTree, p).split(sep).join('/');
       if (rel && !rel.startsWith('..')) {
-        if (rel === '.gitignore' || rel.endsWith('/.gitignore')) void this.loadIgnoredDirs();
+        if (rel === '.gitignore' || rel.endsWith('/.gitignore'))
+          background(this.loadIgnoredDirs(), this.log, 'reading the .gitignore files');
         this.report(rel);
       }
     };

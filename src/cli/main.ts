@@ -20,6 +20,7 @@ import { renderStatus, syncSummary } from './render.js';
 import { offlineStatus } from './status.js';
 import { parseArgs, type Args } from './args.js';
 import { usage, verbHelp, verbSpec } from './usage.js';
+import { background } from '../core/background.js';
 
 async function main(argv: string[]): Promise<number> {
   // Secrets in our environment (the XMPP password) are kept in memory and never reach a child.
@@ -100,7 +101,7 @@ async function startForeground(args: Args): Promise<number> {
     debug: args.debug,
   });
   await agent.start();
-  const onSignal = () => void agent.stop();
+  const onSignal = () => background(agent.stop(), agent.log, 'stopping on a signal');
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   if (args.flags.has('--daemon-child')) process.stderr.write('git-autosync: agent ready\n');

@@ -13,8 +13,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Service, ServiceContext } from '../agent/service.js';
+import type { ServiceContext } from '../agent/service.js';
+import type { Logger } from '../log.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
+import { background } from '../core/background.js';
 
 /** A recreated ref directory is usually followed at once by its ref files: rebuild once they settle. */
 const REARM_DELAY_MS = 10;
@@ -37,6 +39,8 @@ export interface RefsWatchOptions {
   submodules?: () => Promise<Array<{ path: string; gitDir: string }>>;
   /** A submodule's HEAD or branch moved: its gitlink may have changed. */
   onSubmoduleMoved?: (path: string) => void;
+  /** Where a failed rebuild of the submodules' watches is logged. */
+  log: Logger;
 }
 
 export class RefsWatch implements SignalTransport {
@@ -61,7 +65,7 @@ export class RefsWatch implements SignalTransport {
         this.debounce('\0branch', () => {
           onBranch();
           // A commit may have added or removed a submodule (.gitmodules changed with it).
-          void this.watchSubmodules();
+          background(this.watchSubmodules(), this.opts.log, 'watching the submodules');
         }),
       );
     await this.watchSubmodules();

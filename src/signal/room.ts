@@ -9,6 +9,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { jid as parseJid, xml, type XmlElement } from '@xmpp/client';
 import { SignalConfigError, StepError, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { background } from '../core/background.js';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
@@ -126,7 +127,7 @@ export class MucRoomTransport extends XmppTransport {
     if (statusCodes(st).has('201')) await this.configureRoom(conn);
     else if (affiliation(st) === 'owner') await this.reconfigureIfNeeded(conn);
     // Only a note: the session does not wait for the server's answer.
-    else void this.warnIfUnprotected(conn);
+    else background(this.warnIfUnprotected(conn), this.log, 'checking how the room is protected');
     this.log.info({ room: this.room, nick: this.nick }, 'joined the signal room');
   }
 

@@ -45,6 +45,7 @@ import type {
   TransportKind,
 } from './types.js';
 import { isId, isSha, refNameProblem } from './validate.js';
+import { background } from '../core/background.js';
 
 export const NS_SM = 'urn:xmpp:sm:3';
 const NS_STREAM = 'http://etherx.jabber.org/streams';
@@ -288,7 +289,7 @@ export abstract class XmppTransport implements SignalTransport {
   announce(a: RefsAnnouncement): void {
     // Coalesce: only the latest announcement matters, it supersedes any not yet sent.
     this.pending = { refs: { ...a.refs }, pushedTo: [...a.pushedTo] };
-    void this.flush();
+    background(this.flush(), this.log, 'sending the refs announcement');
   }
 
   /** Message stanzas sent and verified signals accepted since start (benchmarks count per change). */
@@ -392,7 +393,7 @@ export abstract class XmppTransport implements SignalTransport {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.attempt();
+      background(this.attempt(), this.log, 'connecting to the XMPP server');
     }, delayMs);
   }
 
@@ -543,7 +544,7 @@ export abstract class XmppTransport implements SignalTransport {
     } catch (e) {
       this.log.warn({ err: String(e) }, 'onConnected handler threw');
     }
-    void this.flush();
+    background(this.flush(), this.log, 'sending the refs announcement');
   }
 
   private async establish(conn: Conn): Promise<void> {

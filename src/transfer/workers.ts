@@ -18,6 +18,7 @@ import { AnnexLane, type LaneResult } from './batch.js';
 import { keySize } from './keys.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
+import { background } from '../core/background.js';
 
 /** Failed attempts per remote before giving up on it (a download then tries the next holder). */
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -164,7 +165,8 @@ export class WorkerPool {
   setSlots(n: number): void {
     this.slots = Math.max(1, Math.min(32, Math.floor(n)));
     const idle = this.lanes.filter((s) => s.entries.length === 0 && !s.closing);
-    for (const s of idle.slice(0, Math.max(0, this.lanes.length - this.slots))) void this.closeLane(s);
+    for (const s of idle.slice(0, Math.max(0, this.lanes.length - this.slots)))
+      background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     this.kick();
   }
 
@@ -328,7 +330,7 @@ export class WorkerPool {
       if (!slot) {
         // No lane for this remote can take it; free one that sits idle on another remote.
         const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
-        if (idle) void this.closeLane(idle);
+        if (idle) background(this.closeLane(idle), this.o.log, 'closing a git-annex lane');
         continue;
       }
       active.add(entryId(e));
@@ -339,7 +341,7 @@ export class WorkerPool {
       if (s.entries.length > 0 || s.closing) continue;
       const more =
         !s.stale && s.lane.alive && q.all().some((e) => this.usable(s, e) && this.startable(e, now, active));
-      if (!more) void this.closeLane(s);
+      if (!more) background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     }
   }
 
@@ -371,7 +373,7 @@ export class WorkerPool {
         (othersWaiting && this.lanes.length >= this.slots && s.handled >= LANE_FAIR_KEYS)
       ) {
         s.stale = true;
-        if (s.entries.length === 0) void this.closeLane(s);
+        if (s.entries.length === 0) background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
       }
     }
   }
@@ -454,7 +456,11 @@ export class WorkerPool {
     s.entries.push(e);
     s.handled++;
     if (s.entries.length === 1) this.resetHead(s);
-    void s.lane.transfer(e.key).then((res) => this.finish(s, e, res));
+    background(
+      s.lane.transfer(e.key).then((res) => this.finish(s, e, res)),
+      this.o.log,
+      'a git-annex transfer',
+    );
   }
 
   private finish(s: LaneSlot, e: TransferEntry, res: LaneResult): void {
@@ -523,7 +529,8 @@ export class WorkerPool {
         emit('failed');
       }
     }
-    if (s.entries.length === 0 && (s.stale || !s.lane.alive)) void this.closeLane(s);
+    if (s.entries.length === 0 && (s.stale || !s.lane.alive))
+      background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     this.kick();
   }
 }
