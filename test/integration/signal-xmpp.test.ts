@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startProsody, captureLogger, rawClient, type ProsodyServer } from '../helpers/prosody.js';
+import { startProsody, captureLogger, type ProsodyServer } from '../helpers/prosody.js';
 import { waitFor } from '../helpers/wait.js';
 import { createTransport, SameAccountTransport, type XmppTransport } from '../../src/signal/index.js';
 import type { PeerAnnouncement } from '../../src/signal/types.js';
