@@ -6,7 +6,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import { SIGNAL_NS } from './codec.js';
-import { peerLabel, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { peerLabel } from './xmpp-inbox.js';
 
 /** Negative: a message to the bare JID is never delivered to a resource with priority < 0 (RFC 6121 8.5.2). */
 const PRESENCE_PRIORITY = '-1';

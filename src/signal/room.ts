@@ -8,7 +8,8 @@
 // session is unusable: it reconnects and joins again, with backoff.
 import { createHmac, randomBytes } from 'node:crypto';
 import { jid as parseJid, xml, type XmlElement } from '@xmpp/client';
-import { SignalConfigError, StepError, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { SignalConfigError, StepError } from './xmpp-errors.js';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
