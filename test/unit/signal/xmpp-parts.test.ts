@@ -1,6 +1,7 @@
 // The decisions inside the XMPP transport, without a server: where an incoming stanza goes, what an
 // announcement becomes before it is signed, when a rejection gets a log line, and the one line
-// status().error shows for each kind of connection failure.
+// status().error shows for each kind of connection failure; and, per mode, what a stanza from the
+// room or the account means for the session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { xml, type XmlElement } from '@xmpp/client';
@@ -9,6 +10,8 @@ import { CredentialError, InsecureConnectionError } from '../../../src/signal/cr
 import { countRejection, routeStanza, type StanzaRoute } from '../../../src/signal/xmpp-inbox.js';
 import { planSignals } from '../../../src/signal/xmpp-outbox.js';
 import { describeXmppError, SignalConfigError, StepError } from '../../../src/signal/xmpp-errors.js';
+import { roomSessionBroken } from '../../../src/signal/room.js';
+import { accountPresence, isOwnOtherResource, type AccountPresence } from '../../../src/signal/account.js';
 
 const SHA1 = 'a'.repeat(40);
 const SHA256 = 'b'.repeat(64);
@@ -176,4 +179,102 @@ test('the transport errors carry a code', () => {
   assert.equal(new SignalConfigError('x').code, 'SIGNAL_CONFIG');
   assert.equal(new StepError('x').code, 'XMPP_STEP');
   assert.equal(new StepError('x').name, 'StepError');
+});
+
+test('roomSessionBroken: our own exit or a bounced message means rejoin; the rest is nothing', () => {
+  const room = 'sync@conference.example.org';
+  const me = `${room}/node-1`;
+  const user = (code?: string) =>
+    xml('x', { xmlns: 'http://jabber.org/protocol/muc#user' }, code ? xml('status', { code }) : null);
+  const bounce = xml(
+    'message',
+    { from: room, type: 'error' },
+    xml(
+      'error',
+      { type: 'cancel' },
+      xml('not-acceptable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }),
+      xml('text', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }, 'you are\nnot here'),
+    ),
+  );
+  const rows: Array<[string, XmlElement, string | null]> = [
+    [
+      'kicked',
+      xml('presence', { from: me, type: 'unavailable' }, user('307')),
+      `removed from room ${room} (status 307); rejoining`,
+    ],
+    [
+      'room JID in other case',
+      xml('presence', { from: 'SYNC@conference.example.org/node-1', type: 'unavailable' }, user()),
+      `removed from room ${room} (status none); rejoining`,
+    ],
+    ['another occupant leaves', xml('presence', { from: `${room}/node-2`, type: 'unavailable' }), null],
+    [
+      'nickname in other case is someone else',
+      xml('presence', { from: `${room}/NODE-1`, type: 'unavailable' }),
+      null,
+    ],
+    ['our self-presence', xml('presence', { from: me }, user('110')), null],
+    [
+      'bounced signal',
+      bounce,
+      `room ${room} refused our signal (not-acceptable - you are not here); rejoining`,
+    ],
+    ['a groupchat message', xml('message', { from: `${room}/node-2`, type: 'groupchat' }), null],
+    [
+      'our exit, from another room',
+      xml('presence', { from: 'other@conference.example.org/node-1', type: 'unavailable' }),
+      null,
+    ],
+    ['a bounce from elsewhere', xml('message', { from: 'alice@example.org', type: 'error' }), null],
+    ['no sender', xml('presence', { type: 'unavailable' }), null],
+  ];
+  for (const [name, st, want] of rows) assert.equal(roomSessionBroken(st, room, me), want, name);
+});
+
+test('accountPresence: which resources of the account get our signals', () => {
+  const tag = 'f'.repeat(32);
+  const bare = 'alice@example.org';
+  const own = `${bare}/laptop`;
+  const agent = (t: string) => xml('agent', { xmlns: SIGNAL_NS, tag: t });
+  const rows: Array<[string, XmlElement, AccountPresence]> = [
+    ['agent with our tag', xml('presence', { from: `${bare}/desk` }, agent(tag)), 'agent'],
+    ['type available', xml('presence', { from: `${bare}/desk`, type: 'available' }, agent(tag)), 'agent'],
+    ['account in other case', xml('presence', { from: `Alice@Example.org/desk` }, agent(tag)), 'agent'],
+    ['agent with another tag', xml('presence', { from: `${bare}/desk` }, agent('0'.repeat(32))), 'other-key'],
+    [
+      'agent marker without tag',
+      xml('presence', { from: `${bare}/desk` }, xml('agent', { xmlns: SIGNAL_NS })),
+      'other-key',
+    ],
+    [
+      'marker in another namespace',
+      xml('presence', { from: `${bare}/phone` }, xml('agent', { xmlns: 'urn:x', tag })),
+      'not-an-agent',
+    ],
+    ['chat client', xml('presence', { from: `${bare}/phone` }, xml('priority', {}, '5')), 'not-an-agent'],
+    ['went away', xml('presence', { from: `${bare}/desk`, type: 'unavailable' }), 'gone'],
+    ['presence error', xml('presence', { from: `${bare}/desk`, type: 'error' }), 'gone'],
+    ['subscription request', xml('presence', { from: `${bare}/desk`, type: 'subscribe' }), 'ignore'],
+    ['our own session', xml('presence', { from: own }, agent(tag)), 'ignore'],
+    ['another account', xml('presence', { from: 'bob@example.org/desk' }, agent(tag)), 'ignore'],
+    ['the bare JID', xml('presence', { from: bare }, agent(tag)), 'ignore'],
+    ['a message', xml('message', { from: `${bare}/desk` }, agent(tag)), 'ignore'],
+  ];
+  for (const [name, st, want] of rows) assert.equal(accountPresence(st, tag, bare, own), want, name);
+});
+
+test('isOwnOtherResource: a full JID of our account that is not our session', () => {
+  const rows: Array<[string, boolean]> = [
+    ['alice@example.org/desk', true],
+    ['ALICE@example.org/desk', true],
+    ['alice@example.org/laptop', false],
+    ['alice@example.org/Laptop', true],
+    ['alice@example.org', false],
+    ['alice@example.org/', false],
+    ['/desk', false],
+    ['bob@example.org/desk', false],
+    ['', false],
+  ];
+  for (const [from, want] of rows)
+    assert.equal(isOwnOtherResource(from, 'alice@example.org', 'alice@example.org/laptop'), want, from);
 });
