@@ -2,11 +2,13 @@
 // The transport waits on presence to learn the account's other agent resources, and sends each
 // signal to every such FULL JID, never to the bare JID (which the server would route to the
 // user's chat clients). Its own presence is <show>xa</show> with a negative priority, so the
-// server never picks an agent for the user's chats.
+// server never picks an agent for the user's chats. It produces the list of agent resources
+// signals go to (peerAddresses) and, when every agent seen has another key, status().hint.
 import { createHmac, randomBytes } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import { SIGNAL_NS } from './codec.js';
-import { peerLabel, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { peerLabel } from './xmpp-inbox.js';
 
 /** Negative: a message to the bare JID is never delivered to a resource with priority < 0 (RFC 6121 8.5.2). */
 const PRESENCE_PRIORITY = '-1';
@@ -98,17 +100,13 @@ export class SameAccountTransport extends XmppTransport {
   /** Only from another resource of our own account. */
   protected routable(st: XmlElement): boolean {
     const from = st.attrs.from ?? '';
-    return this.isOwnOtherResource(from);
+    return isOwnOtherResource(from, this.bareJid, this.ownJid);
   }
 
   protected override onOtherStanza(_conn: Conn, st: XmlElement): void {
-    if (st.name !== 'presence') return;
     const from = st.attrs.from ?? '';
-    if (!this.isOwnOtherResource(from)) return;
-    const type = st.attrs.type;
-    if (type === undefined || type === 'available') {
-      const marker = st.getChild('agent', SIGNAL_NS);
-      if (marker?.attrs.tag === this.tag) {
+    switch (accountPresence(st, this.tag, this.bareJid, this.ownJid)) {
+      case 'agent':
         this.otherKeys.delete(from);
         this.resources.delete(from);
         this.resources.set(from, Date.now());
@@ -116,14 +114,18 @@ export class SameAccountTransport extends XmppTransport {
           const oldest = this.resources.keys().next().value;
           if (oldest !== undefined) this.resources.delete(oldest);
         }
-      } else {
+        return;
+      case 'other-key':
         this.resources.delete(from);
-        if (marker) this.sawOtherKey(from);
-        else this.otherKeys.delete(from);
-      }
-    } else if (type === 'unavailable' || type === 'error') {
-      this.resources.delete(from);
-      this.otherKeys.delete(from);
+        this.sawOtherKey(from);
+        return;
+      case 'not-an-agent':
+      case 'gone':
+        this.resources.delete(from);
+        this.otherKeys.delete(from);
+        return;
+      case 'ignore':
+        return;
     }
   }
 
@@ -146,11 +148,39 @@ export class SameAccountTransport extends XmppTransport {
   protected override sessionHint(): string | null {
     return otherKeysHint(this.resources.size, [...this.otherKeys].map(peerLabel));
   }
+}
 
-  private isOwnOtherResource(from: string): boolean {
-    const i = from.indexOf('/');
-    if (i <= 0 || i === from.length - 1) return false;
-    if (from.slice(0, i).toLowerCase() !== this.bareJid.toLowerCase()) return false;
-    return from !== this.ownJid;
+/** Another resource of our own account (`bareJid`), not our own session (`ownJid`). */
+export function isOwnOtherResource(from: string, bareJid: string, ownJid: string): boolean {
+  const i = from.indexOf('/');
+  if (i <= 0 || i === from.length - 1) return false;
+  if (from.slice(0, i).toLowerCase() !== bareJid.toLowerCase()) return false;
+  return from !== ownJid;
+}
+
+/**
+ * What a stanza other than a signal says about the account's resources: an agent of this
+ * repository to send signals to ('agent', its marker has our tag), an agent with another key
+ * ('other-key'), a resource that is no agent (a chat client: 'not-an-agent'), a resource that went
+ * away ('gone'), or nothing ('ignore': not a presence, not another resource of ours, or a
+ * subscription request). Pure; table-tested.
+ */
+export type AccountPresence = 'agent' | 'other-key' | 'not-an-agent' | 'gone' | 'ignore';
+
+export function accountPresence(
+  st: XmlElement,
+  tag: string,
+  bareJid: string,
+  ownJid: string,
+): AccountPresence {
+  if (st.name !== 'presence') return 'ignore';
+  if (!isOwnOtherResource(st.attrs.from ?? '', bareJid, ownJid)) return 'ignore';
+  const type = st.attrs.type;
+  if (type === undefined || type === 'available') {
+    const marker = st.getChild('agent', SIGNAL_NS);
+    if (marker?.attrs.tag === tag) return 'agent';
+    return marker ? 'other-key' : 'not-an-agent';
   }
+  if (type === 'unavailable' || type === 'error') return 'gone';
+  return 'ignore';
 }

@@ -8,7 +8,8 @@
 // session is unusable: it reconnects and joins again, with backoff.
 import { createHmac, randomBytes } from 'node:crypto';
 import { jid as parseJid, xml, type XmlElement } from '@xmpp/client';
-import { SignalConfigError, StepError, XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { XmppTransport, type Conn, type XmppTransportOptions } from './xmpp.js';
+import { SignalConfigError, StepError } from './xmpp-errors.js';
 import { background } from '../core/background.js';
 
 const NS_MUC = 'http://jabber.org/protocol/muc';
@@ -242,19 +243,30 @@ export class MucRoomTransport extends XmppTransport {
   }
 
   protected override onOtherStanza(conn: Conn, st: XmlElement): void {
-    const from = st.attrs.from;
-    if (!inRoom(from, this.room)) return;
-    if (st.name === 'presence' && st.attrs.type === 'unavailable' && sameJid(from, this.occupant)) {
-      const codes = [...statusCodes(st)].join(',');
-      this.connectionBroken(conn, `removed from room ${this.room} (status ${codes || 'none'}); rejoining`);
-    } else if (st.name === 'message' && st.attrs.type === 'error') {
-      this.connectionBroken(conn, `room ${this.room} refused our signal (${errorCondition(st)}); rejoining`);
-    }
+    const why = roomSessionBroken(st, this.room, this.occupant);
+    if (why) this.connectionBroken(conn, why);
   }
 
   protected override async beforeClose(conn: Conn): Promise<void> {
     await this.send(conn, xml('presence', { to: this.occupant, type: 'unavailable' }));
   }
+}
+
+/**
+ * Whether a stanza from the room (other than a signal) ends our session, and why (pure;
+ * table-tested). Our own occupant leaving is a kick, a ban or the room's end; a bounced message is
+ * a signal the room refused. Either way we are not in the room any more: rejoin. Null: carry on.
+ */
+export function roomSessionBroken(st: XmlElement, room: string, occupant: string): string | null {
+  const from = st.attrs.from;
+  if (!inRoom(from, room)) return null;
+  if (st.name === 'presence' && st.attrs.type === 'unavailable' && sameJid(from, occupant)) {
+    const codes = [...statusCodes(st)].join(',');
+    return `removed from room ${room} (status ${codes || 'none'}); rejoining`;
+  }
+  if (st.name === 'message' && st.attrs.type === 'error')
+    return `room ${room} refused our signal (${errorCondition(st)}); rejoining`;
+  return null;
 }
 
 function bareLower(addr: string | undefined): string | null {

@@ -1,0 +1,163 @@
+// The outbox: what this clone tells its peers. It waits on announce() (after each push) and on the
+// connection coming online; it produces signed signal stanzas on the live connection, at most one
+// batch in flight, and the outgoing 'signal' bus events. While offline, announcements coalesce into
+// the latest (only the newest refs matter). With stream management, a batch the server has not
+// acknowledged when the stream breaks is sent again after reconnecting, unless a newer one waits.
+import { background } from '../core/background.js';
+import { xml, type XmlElement } from '@xmpp/client';
+import type { EventBus } from '../agent/bus.js';
+import type { Logger } from '../log.js';
+import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
+import type { RefsAnnouncement, TransportKind } from './types.js';
+import { isId, isSha, refNameProblem } from './validate.js';
+import type { Conn } from './xmpp-connection.js';
+
+const NS_HINTS = 'urn:xmpp:hints';
+
+/** What goes into the signals of one announcement, decided before anything is signed. */
+export interface SignalPlan {
+  /** The valid refs in name order, at most MAX_REFS per signal; one empty chunk when none. */
+  chunks: Array<Record<string, string>>;
+  /** Distinct valid ids, at most MAX_PUSHED_TO. */
+  pushedTo: string[];
+  /** Refs left out, in the announcement's order, with why. */
+  leftOut: Array<{ ref: string; problem: string }>;
+  /** How many distinct valid ids there were before the cut to MAX_PUSHED_TO. */
+  pushedToCount: number;
+}
+
+/** Validates, sorts and chunks one announcement (pure; table-tested). */
+export function planSignals(a: RefsAnnouncement): SignalPlan {
+  const refs: Array<[string, string]> = [];
+  const leftOut: SignalPlan['leftOut'] = [];
+  for (const [name, sha] of Object.entries(a.refs)) {
+    const problem = refNameProblem(name) ?? (isSha(sha) ? null : 'SHA is not 40/64 lower-case hex');
+    if (problem) leftOut.push({ ref: name, problem });
+    else refs.push([name, sha]);
+  }
+  refs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const ids = [...new Set(a.pushedTo)].filter((id) => isId(id));
+  const chunks: Array<Record<string, string>> = [];
+  for (let i = 0; i < refs.length; i += MAX_REFS)
+    chunks.push(Object.fromEntries(refs.slice(i, i + MAX_REFS)));
+  if (chunks.length === 0) chunks.push({});
+  return { chunks, pushedTo: ids.slice(0, MAX_PUSHED_TO), leftOut, pushedToCount: ids.length };
+}
+
+/** A message carrying one signal; hints keep it out of archives and offline storage. */
+export function signalMessage(attrs: Record<string, string>, signal: XmlElement): XmlElement {
+  return xml('message', attrs, signal, xml('no-store', { xmlns: NS_HINTS }));
+}
+
+export interface OutboxDeps {
+  /** The transport's kind, for bus events; read when used. */
+  kind: () => TransportKind;
+  repoId: string;
+  nodeId: string;
+  key: Buffer;
+  log: Logger;
+  bus?: EventBus;
+  /** The current connection attempt or session, if any. */
+  conn: () => Conn | null;
+  /** The message stanzas that carry these signals to the peers (may be none: nobody to tell). */
+  wrap: (signals: XmlElement[]) => XmlElement[];
+}
+
+export class Outbox {
+  private readonly seq = new SequenceCounter();
+  private pending: RefsAnnouncement | null = null;
+  private unacked: { announcement: RefsAnnouncement; stanzas: Set<XmlElement> } | null = null;
+  private flushing = false;
+  /** Message stanzas sent since start (benchmarks count per change). */
+  private sentCount = 0;
+
+  constructor(private readonly deps: OutboxDeps) {}
+
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  announce(a: RefsAnnouncement): void {
+    // Coalesce: only the latest announcement matters, it supersedes any not yet sent.
+    this.pending = { refs: { ...a.refs }, pushedTo: [...a.pushedTo] };
+    background(this.flush(), this.deps.log, 'sending the refs announcement');
+  }
+
+  /** A new session: a batch the server never acknowledged may be lost, so it goes again. */
+  reconnected(): void {
+    if (this.unacked && !this.pending) this.pending = this.unacked.announcement;
+    this.unacked = null;
+  }
+
+  /** Stream management acknowledged `st`; the batch is safe once all of it is. */
+  acked(st: XmlElement): void {
+    if (!this.unacked) return;
+    this.unacked.stanzas.delete(st);
+    if (this.unacked.stanzas.size === 0) this.unacked = null;
+  }
+
+  /** Sends what is pending while the connection is online; one flush runs at a time. */
+  async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        const conn = this.deps.conn();
+        const a = this.pending;
+        if (!a || !conn || !conn.online || conn.dead) return;
+        this.pending = null;
+        let signals: XmlElement[];
+        try {
+          signals = this.buildSignals(a);
+        } catch (e) {
+          this.deps.log.warn({ err: String(e) }, 'announcement could not be encoded; dropped');
+          continue;
+        }
+        try {
+          const messages = await this.wrapAndDeliver(conn, signals);
+          if (conn.client.streamManagement.enabled && messages.size > 0) {
+            this.unacked = { announcement: a, stanzas: messages };
+          }
+          this.deps.bus?.emit('signal', { direction: 'out', transport: this.deps.kind(), accepted: true });
+        } catch (e) {
+          // Keep it for the next session unless a newer announcement already replaced it.
+          this.pending ??= a;
+          this.deps.log.warn({ err: String(e) }, 'sending a signal failed; will resend after reconnecting');
+          return;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Addresses, sends in one write, and returns the stanzas (for stream-management ack tracking). */
+  private async wrapAndDeliver(conn: Conn, signals: XmlElement[]): Promise<Set<XmlElement>> {
+    const messages = this.deps.wrap(signals);
+    if (messages.length > 0) await conn.client.sendMany(messages);
+    this.sentCount += messages.length;
+    return new Set(messages);
+  }
+
+  /** Validated, chunked, signed signal elements for one announcement. */
+  private buildSignals(a: RefsAnnouncement): XmlElement[] {
+    const plan = planSignals(a);
+    for (const { ref, problem } of plan.leftOut)
+      this.deps.log.warn({ ref: ref.slice(0, 100), problem }, 'ref left out of the signal');
+    if (plan.pushedToCount > MAX_PUSHED_TO)
+      this.deps.log.warn({ count: plan.pushedToCount }, 'too many pushedTo ids; extra ones left out');
+    return plan.chunks.map((refs) =>
+      encodeSignal(
+        {
+          repo: this.deps.repoId,
+          node: this.deps.nodeId,
+          seq: this.seq.next(),
+          ts: Date.now(),
+          refs,
+          pushedTo: plan.pushedTo,
+        },
+        this.deps.key,
+      ),
+    );
+  }
+}
