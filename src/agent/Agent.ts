@@ -210,6 +210,7 @@ export class Agent {
     this.merger.onFetched = () => this.pusher.request();
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
+    this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
     const watcher = new Watcher(
       this.info.workTree,
       this.runner,

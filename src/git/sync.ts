@@ -111,6 +111,12 @@ export class GitSync {
    * keys queued exactly like the committer's commits.
    */
   onOwnCommit: (c: CommitResult) => void = () => {};
+  /**
+   * Of the paths a merge is about to commit first, those to leave out: files a process still has
+   * open for writing (the committer's beingWritten). A partial file is never committed; if the
+   * merge touches it, the fast-forward refuses and the merge is tried again later.
+   */
+  leaveOut: (paths: string[]) => Set<string> = () => new Set();
 
   constructor(
     readonly info: RepoInfo,
@@ -410,7 +416,9 @@ export class GitSync {
     // (or a rename) the watcher has not reported yet would be undone by the merge. Whatever differs
     // from HEAD is committed first, here, under the same lock as the merge; untracked files too, so
     // the new name of a renamed file lands in the same commit as the delete (git sees a rename).
-    const dirty = (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
+    const listed = (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
+    const writing = listed.length > 0 ? this.leaveOut(listed) : new Set<string>();
+    const dirty = writing.size > 0 ? listed.filter((p) => !writing.has(p)) : listed;
     if (dirty.length > 0) {
       try {
         const c = await this.commitLocked(dirty);

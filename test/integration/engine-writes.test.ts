@@ -1,0 +1,72 @@
+// Files still being written, with real agents: a slow writer (a child process that keeps the file
+// open and appends a chunk every 200 ms for 3 s) must produce exactly one commit of the file, with
+// its final content, in plain git mode and in annex mode; in annex mode that commit holds an annex
+// pointer, never raw content (issue 8, wrong 10: one 200 MiB write became four commits, three of
+// them raw partial content in git).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git } from '../helpers/repos.js';
+import { waitFor } from '../helpers/wait.js';
+import { cloud, using } from '../helpers/topology.js';
+
+const CHUNK = 1 << 20;
+const CHUNKS = 15; // 15 x 200 ms = 3 s of writing
+
+/** Starts a child that writes `file` in CHUNKS chunks, 200 ms apart, holding it open; resolves on exit. */
+function slowWriter(file: string): Promise<void> {
+  const script = `
+    const fs = require('node:fs');
+    const fd = fs.openSync(process.argv[1], 'w');
+    let i = 0;
+    const t = setInterval(() => {
+      const b = Buffer.alloc(${CHUNK}, i);
+      b.write('chunk ' + i);
+      fs.writeSync(fd, b);
+      if (++i === ${CHUNKS}) { clearInterval(t); fs.closeSync(fd); }
+    }, 200);`;
+  const child = spawn(process.execPath, ['-e', script, file], { stdio: 'inherit' });
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`)))),
+  );
+}
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const commitsTouching = (repo: string, path: string) =>
+  git(repo, 'log', '--format=%H', '--', path).trim().split('\n').filter(Boolean);
+
+for (const annex of [false, true]) {
+  test(`a slow writer that keeps its file open: one commit, the final content (${annex ? 'annex, largefiles=anything' : 'plain git'})`, async (t) => {
+    const topo = using(t, (root) => cloud(root, ['a', 'b'], { annex }));
+    const [a, b] = topo.clones as [string, string];
+    if (annex) for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'anything');
+    await topo.startAll();
+    await slowWriter(join(a, 'slow.bin'));
+    const want = sha(join(a, 'slow.bin'));
+    await waitFor(
+      () =>
+        git(a, 'status', '--porcelain', '--', 'slow.bin').trim() === '' &&
+        commitsTouching(a, 'slow.bin').length > 0,
+      { what: 'slow.bin committed on a', timeoutMs: 60_000 },
+    );
+    const commits = commitsTouching(a, 'slow.bin');
+    assert.equal(commits.length, 1, `exactly one commit touches slow.bin: ${commits.join(' ')}`);
+    const blob = git(a, 'cat-file', '-s', 'HEAD:slow.bin').trim();
+    if (annex) {
+      const pointer = git(a, 'cat-file', '-p', 'HEAD:slow.bin');
+      assert.match(pointer, /^\/annex\/objects\/\S+\n?$/, 'the committed blob is an annex pointer');
+      assert.match(pointer, new RegExp(`-s${CHUNK * CHUNKS}--`), 'the key is of the whole file');
+    } else {
+      assert.equal(Number(blob), CHUNK * CHUNKS, 'the committed blob is the whole file');
+    }
+    // The peer gets the finished file, and nothing else was ever pushed.
+    await waitFor(() => existsSync(join(b, 'slow.bin')) && sha(join(b, 'slow.bin')) === want, {
+      what: 'the final slow.bin on b',
+      timeoutMs: 60_000,
+    });
+    assert.equal(commitsTouching(b, 'slow.bin').length, 1, 'one commit of slow.bin reached b');
+  });
+}
