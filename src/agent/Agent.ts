@@ -211,6 +211,7 @@ export class Agent {
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
     this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
+    this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
     const watcher = new Watcher(
       this.info.workTree,
       this.runner,

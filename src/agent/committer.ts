@@ -96,6 +96,8 @@ export class Committer implements Service {
   private openWaitUntil = 0;
   /** The work tree as the kernel names it in /proc (symlinks resolved), once. */
   private realTree: string | null = null;
+  /** Timers of retryLater. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Open-for-write checks (tests shorten the hold). */
   openPolicy: OpenWritePolicy = DEFAULT_OPEN_WRITE_POLICY;
   /** Which of these absolute paths are open for writing (a /proc sweep; tests may stand in). */
@@ -129,6 +131,8 @@ export class Committer implements Service {
       if (this.dirTimer) clearTimeout(this.dirTimer);
       this.dirTimer = null;
       this.timer = null;
+      for (const t of this.retryTimers) clearTimeout(t);
+      this.retryTimers.clear();
     }
   }
 
@@ -257,6 +261,19 @@ export class Committer implements Service {
       this.deleted.delete(rel);
       this.heldSince.delete(rel);
     }
+  }
+
+  /**
+   * Paths a commit left out because git-annex let their raw content into the index (GitSync
+   * unstageRaw): noted again after ms, so the file is staged afresh once it has settled.
+   */
+  retryLater(paths: string[], ms: number): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (!this.stopped) for (const p of paths) this.note(p);
+    }, ms);
+    this.retryTimers.add(t);
   }
 
   /** Called by the watcher for every changed path. Never blocks. */

@@ -94,6 +94,16 @@ const USER_OPERATIONS: Array<[string, string]> = [
   ['CHERRY_PICK_HEAD', 'cherry-pick'],
   ['REVERT_HEAD', 'revert'],
 ];
+/**
+ * A staged blob bigger than this cannot be an annex pointer: a pointer is `/annex/objects/` and a
+ * key, a few hundred bytes at most. Below it, a blob is not looked at (it costs one git-annex call
+ * per blob to ask whether git-annex would annex it); a raw partial file smaller than this can reach
+ * git, which the open-for-write check in the committer makes rare.
+ */
+const RAW_MIN_BYTES = 32 * 1024;
+/** A path that came out raw is tried again after 1 s, doubling to 1 min while it keeps doing so. */
+const RAW_RETRY_BASE_MS = 1_000;
+const RAW_RETRY_MAX_MS = 60_000;
 /** Bounded retries when the work tree changes under a merge (a user keeps saving). */
 const MERGE_RETRIES = 5;
 /** Identity of deterministic merge commits: the same on every peer, so both peers make one commit. */
@@ -117,6 +127,11 @@ export class GitSync {
    * merge touches it, the fast-forward refuses and the merge is tried again later.
    */
   leaveOut: (paths: string[]) => Set<string> = () => new Set();
+  /** Paths unstaged because git-annex let their raw content through (see unstageRaw): the
+   * committer tries them again after retryMs. */
+  onRawStaged: (paths: string[], retryMs: number) => void = () => {};
+  /** How many times in a row each path came out raw (the retry backs off). */
+  private readonly rawStrikes = new Map<string, number>();
 
   constructor(
     readonly info: RepoInfo,
@@ -276,13 +291,93 @@ export class GitSync {
       this.runner,
       paths.map((p) => Buffer.from(p, 'utf8')),
     );
+    const forced = new Set<string>();
     for (const g of groups) {
-      await this.updateIndex(
-        g.names.map((n) => n.toString('utf8')),
-        g.config,
-        timeoutMs,
-      );
+      const names = g.names.map((n) => n.toString('utf8'));
+      await this.updateIndex(names, g.config, timeoutMs);
+      if (g.config.includes('annex.largefiles=anything')) for (const n of names) forced.add(n);
     }
+    await this.unstageRaw(present, forced);
+  }
+
+  /**
+   * After annex staging: a staged blob too big to be an annex pointer, for a path git-annex should
+   * have annexed, is raw content that git-annex's clean filter let through (seen when the file
+   * changed while the filter read it: 114 MiB of a file still being written went into git). Such a
+   * path is put back in the index as it is in HEAD, so it is not committed, and handed to onRawStaged
+   * to be tried again later. forced: the paths staged with annex.largefiles=anything (no rule of
+   * their own). Paths whose rule says git (a 1 MiB text file under `*.txt annex.largefiles=nothing`)
+   * are left alone: git-annex is asked, but only about blobs above RAW_MIN_BYTES.
+   */
+  private async unstageRaw(present: string[], forced: Set<string>): Promise<void> {
+    // cat-file reads one name a record; a name holding a newline would break its output lines.
+    const asked = present.filter((p) => !p.includes('\n'));
+    if (asked.length === 0) return;
+    const r = await this.runner.git(['cat-file', '--batch-check', '-z'], {
+      input: asked.map((p) => `:0:${p}`).join('\0') + '\0',
+    });
+    const lines = r.stdout.split('\n');
+    const big: Array<{ path: string; size: number }> = [];
+    for (const [i, path] of asked.entries()) {
+      const m = /^[0-9a-f]+ blob (\d+)$/.exec(lines[i] ?? '');
+      if (m && Number(m[1]) > RAW_MIN_BYTES) big.push({ path, size: Number(m[1]) });
+      else this.rawStrikes.delete(path);
+    }
+    if (big.length === 0) return;
+    const raw: string[] = [];
+    for (const b of big) {
+      if (await this.shouldAnnex(b.path, b.size, forced.has(b.path))) raw.push(b.path);
+      else this.rawStrikes.delete(b.path);
+    }
+    if (raw.length === 0) return;
+    const head = await this.head();
+    const inHead = new Map<string, string>();
+    if (head) {
+      const t = await this.runner.git(['ls-tree', '-z', '--full-tree', head, '--', ...raw], { env: LITERAL });
+      for (const rec of t.stdout.split('\0')) {
+        const tab = rec.indexOf('\t');
+        if (tab > 0) inHead.set(rec.slice(tab + 1), rec);
+      }
+    }
+    const zero = '0'.repeat(40);
+    await this.runner.git(['update-index', '-z', '--index-info'], {
+      input: raw.map((p) => inHead.get(p) ?? `0 ${zero}\t${p}`).join('\0') + '\0',
+    });
+    let strikes = 0;
+    for (const p of raw) {
+      const n = (this.rawStrikes.get(p) ?? 0) + 1;
+      this.rawStrikes.set(p, n);
+      strikes = Math.max(strikes, n);
+    }
+    const retryMs = Math.min(RAW_RETRY_MAX_MS, RAW_RETRY_BASE_MS * 2 ** (strikes - 1));
+    this.log.warn(
+      { paths: raw.slice(0, 5), count: raw.length, retryMs },
+      'git-annex let raw content of an annexed file into the index (it changed while being added); not committing it, trying again',
+    );
+    this.onRawStaged(raw, retryMs);
+  }
+
+  /** Whether git-annex's rules annex this path (annex.largefiles, annex.dotfiles). */
+  private async shouldAnnex(path: string, size: number, forced: boolean): Promise<boolean> {
+    // git-annex's clean filter keeps dotfiles (a name or a directory starting with '.') in git
+    // unless annex.dotfiles is set, whatever annex.largefiles says.
+    if (path.split('/').some((c) => c.startsWith('.'))) {
+      const d = await this.runner.git(['config', '--type=bool', 'annex.dotfiles'], { okCodes: [1] });
+      if (d.stdout.trim() !== 'true') return false;
+    }
+    if (forced) return true;
+    let expr = (await this.runner.git(['config', 'annex.largefiles'], { okCodes: [1] })).stdout.trim();
+    if (expr === '') {
+      const a = await this.runner.git(['check-attr', '-z', 'annex.largefiles', '--', path], { env: LITERAL });
+      const v = a.stdout.split('\0')[2] ?? 'unspecified';
+      if (v === 'unspecified' || v === 'unset') return false;
+      expr = v === 'set' ? 'anything' : v;
+    }
+    const m = await this.runner.git(
+      ['annex', 'matchexpression', '--largefiles', expr, `--file=${path}`, `--size=${size}`],
+      { okCodes: [1] },
+    );
+    return m.code === 0;
   }
 
   private async ignored(paths: string[]): Promise<Set<string>> {

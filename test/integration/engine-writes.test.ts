@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from '../helpers/repos.js';
+import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
 
@@ -70,3 +70,39 @@ for (const annex of [false, true]) {
     assert.equal(commitsTouching(b, 'slow.bin').length, 1, 'one commit of slow.bin reached b');
   });
 }
+
+test('annex mode: raw content git-annex lets into the index is never committed; the file is tried again', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a'], { annex: true }));
+  const [a] = topo.clones as [string];
+  git(a, 'config', 'annex.largefiles', 'anything');
+  await topo.startAll();
+  // Stand in for git-annex's clean filter letting a file through as it is (what it did with a file
+  // that changed while it read it): `cat` hands git the raw content.
+  // (git prefers filter.annex.process, git-annex's long-running filter, to the clean command.)
+  const clean = git(a, 'config', 'filter.annex.clean').trim();
+  const processFilter = git(a, 'config', 'filter.annex.process').trim();
+  git(a, 'config', '--unset', 'filter.annex.process');
+  git(a, 'config', 'filter.annex.clean', 'cat');
+  write(a, 'big.bin', Buffer.alloc(100 * 1024, 1));
+  // A dotfile goes to git by git-annex's own rule (annex.dotfiles is off): raw is right for it.
+  write(a, '.big-dotfile', Buffer.alloc(100 * 1024, 2));
+  await waitFor(() => git(a, 'ls-files', '.big-dotfile').trim() !== '', {
+    what: 'the dotfile committed',
+    timeoutMs: 30_000,
+  });
+  await waitFor(() => readFileSync(join(a, '.git/autosync/agent.log'), 'utf8').includes('raw content'), {
+    what: 'the raw-content log line',
+    timeoutMs: 30_000,
+  });
+  assert.equal(git(a, 'log', '--format=%H', '--', 'big.bin').trim(), '', 'raw big.bin never committed');
+  git(a, 'config', 'filter.annex.clean', clean);
+  git(a, 'config', 'filter.annex.process', processFilter);
+  // No new event: the agent tries it again by itself.
+  await waitFor(() => git(a, 'log', '--format=%H', '--', 'big.bin').trim() !== '', {
+    what: 'big.bin committed once git-annex annexes it',
+    timeoutMs: 30_000,
+  });
+  assert.match(git(a, 'cat-file', '-p', 'HEAD:big.bin'), /^\/annex\/objects\//);
+  assert.equal(commitsTouching(a, 'big.bin').length, 1);
+  assert.equal(git(a, 'cat-file', '-s', 'HEAD:.big-dotfile').trim(), String(100 * 1024));
+});
