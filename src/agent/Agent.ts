@@ -14,6 +14,7 @@ import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 import { discover, ensureStateDir, ensureKeyFile, nodeId, type RepoInfo } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
+import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from './bus.js';
 import { Supervisor, type Service } from './service.js';
@@ -210,6 +211,7 @@ export class Agent {
     this.merger.onFetched = () => this.pusher.request();
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
+    this.sync.ignore = ignoreMatcher(this.config.ignore);
     this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
     this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
     const watcher = new Watcher(

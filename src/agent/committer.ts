@@ -185,7 +185,7 @@ export class Committer implements Service {
       if (retryStuck) this.forgetStuckRaw(under, []);
       return found;
     }
-    const names = await rawPendingNames(this.sync.runner, under);
+    const names = await rawPendingNames(this.sync.runner, under, (n) => this.sync.ignore.ignores(n));
     if (retryStuck) this.forgetStuckRaw(under, names);
     // Each raw name stands for one of the mangled strings: drop exactly that many of each.
     const mangled = new Map<string, number>();

@@ -32,6 +32,9 @@ export interface AgentConfig {
   /** Period of the fetch of network remotes when XMPP is off (autosync.pollInterval, seconds;
    * 0 turns it off). See remote-poll.ts. */
   pollMs: number;
+  /** autosync.ignore, every value in order (multi-valued): rules for editor and OS temporary
+   * files on top of the defaults (src/git/transient.ts, docs/ignore.md). */
+  ignore: string[];
 }
 
 export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentConfig> {
@@ -42,6 +45,10 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     if (nl > 0) kv.set(entry.slice(0, nl).toLowerCase(), entry.slice(nl + 1));
   }
   const get = (k: string) => kv.get(k.toLowerCase()) ?? null;
+  // Multi-valued: the map above keeps only the last value of a key.
+  const ignore = (await runner.git(['config', '-z', '--get-all', 'autosync.ignore'], { okCodes: [1] })).stdout
+    .split('\0')
+    .filter(Boolean);
   const path = (v: string | null) => (v === null ? null : isAbsolute(v) ? v : resolve(info.workTree, v));
   const num = (k: string, def: number, min: number, max: number) => {
     const v = get(k);
@@ -68,5 +75,6 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     // Two parallel transfers keep a link busy without starving the git side on a 2-core machine.
     transferSlots: num('autosync.transferSlots', 2, 1, 32),
     pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000, 0, 24 * 3600) * 1000,
+    ignore,
   };
 }

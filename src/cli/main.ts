@@ -10,6 +10,7 @@ import { PushRejectedError, UserError } from '../git/errors.js';
 import { discover, ensureStateDir, readJson, type RepoInfo } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
+import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
@@ -230,6 +231,7 @@ async function offlineStatus(info: RepoInfo): Promise<StatusJson> {
   const sync = new GitSync(info, runner, createLogger({}));
   const remotes = await runner.run(remotesCmd());
   const config = await loadConfig(runner, info);
+  sync.ignore = ignoreMatcher(config.ignore);
   const paused = readJson<{ all: boolean; remotes: string[] }>(join(info.stateDir, 'state.json'), {
     all: false,
     remotes: [],
@@ -306,6 +308,7 @@ async function syncOnce(cwd: string): Promise<number> {
 async function syncWithoutAgent(info: RepoInfo): Promise<Record<string, string | null>> {
   const runner = new Runner(info.workTree);
   const sync = new GitSync(info, runner, createLogger({}));
+  sync.ignore = ignoreMatcher((await loadConfig(runner, info)).ignore);
   await sync.recover();
   await sync.commit(await sync.pendingPaths());
   const outcome: Record<string, string | null> = {};

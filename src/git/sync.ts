@@ -25,6 +25,7 @@ import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
+import { ignoreMatcher, type IgnoreMatcher } from './transient.js';
 
 export interface CommitResult {
   sha: string;
@@ -127,6 +128,12 @@ export class GitSync {
    * merge touches it, the fast-forward refuses and the merge is tried again later.
    */
   leaveOut: (paths: string[]) => Set<string> = () => new Set();
+  /**
+   * Editor and OS temporary files (transient.ts: the defaults and autosync.ignore): never added
+   * while untracked, by any commit (the committer's, a flush, the one before a merge, `sync`),
+   * and not reported by pendingPaths. Tracked files that match keep syncing.
+   */
+  ignore: IgnoreMatcher = ignoreMatcher();
   /** Paths unstaged because git-annex let their raw content through (see unstageRaw): the
    * committer tries them again after retryMs. */
   onRawStaged: (paths: string[], retryMs: number) => void = () => {};
@@ -165,7 +172,9 @@ export class GitSync {
     const entries = await this.runner.run(cmd, { env: LITERAL });
     // A directory entry is an untracked nested repository: `git add` would record a bare gitlink
     // whose content reaches no peer, so it is left alone.
-    return entries.map((e) => e.path).filter((p) => !p.endsWith('/'));
+    return entries
+      .filter((e) => !e.path.endsWith('/') && !(e.xy === '??' && this.ignore.ignores(e.path)))
+      .map((e) => e.path);
   }
 
   // ---------------------------------------------------------------------------------------- commit
@@ -198,8 +207,9 @@ export class GitSync {
       }
     }
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
-    const ignored = await this.ignored(unique);
-    const candidates = unique.filter((p) => !ignored.has(p));
+    const transient = await this.untrackedTransient(unique);
+    const ignored = await this.ignored(unique.filter((p) => !transient.has(p)));
+    const candidates = unique.filter((p) => !ignored.has(p) && !transient.has(p));
     const present: string[] = [];
     const gone: string[] = [];
     for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? present : gone).push(p);
@@ -378,6 +388,21 @@ export class GitSync {
       { okCodes: [1] },
     );
     return m.code === 0;
+  }
+
+  /** Of these paths, those the transient-file rules leave out because git does not track them. */
+  private async untrackedTransient(paths: string[]): Promise<Set<string>> {
+    const matched = paths.filter((p) => this.ignore.ignores(p));
+    if (matched.length === 0) return new Set();
+    const r = await this.runner.git(['ls-files', '-z', '--', ...matched], { env: LITERAL });
+    const tracked = new Set(r.stdout.split('\0'));
+    const out = new Set(matched.filter((p) => !tracked.has(p)));
+    if (out.size > 0)
+      this.log.debug(
+        { paths: [...out].slice(0, 5), count: out.size },
+        'editor or OS temporary files; not synced',
+      );
+    return out;
   }
 
   private async ignored(paths: string[]): Promise<Set<string>> {
