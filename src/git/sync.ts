@@ -22,7 +22,7 @@ import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { BusyError, GitError, LockedError, PushRejectedError } from './errors.js';
-import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 import { ignoreMatcher, type IgnoreMatcher } from './transient.js';
@@ -570,11 +570,11 @@ export class GitSync {
     const [x, y] = head < sha ? [head, sha] : [sha, head];
     const mt = await this.runner.run(mergeTree(x, y));
     let tree = mt.tree;
-    if (!mt.clean && this.info.mode === 'annex') {
-      const r = await this.annexMerge(ref, sha);
-      if (r) return r;
-      // git-annex could not resolve it (a conflict in a file kept in git): our resolver can.
-    }
+    // Annex mode too: an annexed file is a pointer blob (or a symlink) in git, and the resolver
+    // keeps one under the original name and the other as a variant, exactly as for a file kept in
+    // git. (git-annex's own `git annex merge` renamed both versions to .variant-XXXX, leaving
+    // nothing under the name the user had open; docs/conflicts.md.) Checking out the merge fills
+    // each name through git-annex's smudge filter; content not here yet is fetched like any other.
     // Both sides' commit times: the resolver's tie-break and the merge commit's date.
     const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
     if (!mt.clean) {
@@ -663,30 +663,8 @@ export class GitSync {
     }
   }
 
-  /** Annex mode with conflicts: git-annex's own resolution (variants of annexed files). */
-  /**
-   * Annex mode with conflicts: git-annex's own resolution (variants of annexed files). Returns null
-   * when git-annex could not resolve it; the merge is then aborted and nothing has changed.
-   */
-  private async annexMerge(ref: string, sha: string): Promise<MergeResult | null> {
-    const before = await this.head();
-    // The marker says this merge is ours: after a crash, start-up may finish it; a user's never.
-    writeFileSync(this.mergeMarker, sha + '\n');
-    try {
-      await this.runner.git(['annex', 'merge', sha], { okCodes: [1] });
-    } finally {
-      await this.finishMerge();
-      rmSync(this.mergeMarker, { force: true });
-    }
-    const after = await this.head();
-    if (after === before || !after || !(await this.contains(after, sha))) return null;
-    return { from: ref, head: after, conflicts: 1, fastForward: false };
-  }
-
-  private contains(commit: string, sha: string): Promise<boolean> {
-    return this.runner.run(isAncestor(sha, commit));
-  }
-
+  /** Marks a merge in progress as the agent's own. Versions before 0.2 wrote it around `git annex
+   * merge`; none does now, but a crash of one may have left it, and recover() finishes that merge. */
   private get mergeMarker(): string {
     return join(this.info.stateDir, 'merging');
   }
