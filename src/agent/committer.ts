@@ -125,6 +125,12 @@ export class Committer implements Service {
     // A clean stop commits what is pending first: nothing the user saved is left uncommitted.
     try {
       await this.flush();
+      const writing = [...this.pending.keys()].filter((p) => this.openHeld.has(p));
+      if (writing.length > 0)
+        this.log.info(
+          { paths: writing.slice(0, 5), count: writing.length },
+          'left uncommitted: still open for writing; the next start commits them',
+        );
     } finally {
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
@@ -440,7 +446,10 @@ export class Committer implements Service {
     const held: string[] = [];
     const ask: string[] = [];
     for (const p of batch) {
-      if (p.startsWith(RAW_KEY)) continue;
+      // Names kept as bytes are not looked up (see beingWritten). Temporary files (vim's swap file,
+      // which vim keeps open) go on to the commit, which leaves them out unless git tracks them:
+      // held, they would show as pending for as long as the editor runs.
+      if (p.startsWith(RAW_KEY) || this.sync.ignore.ignores(p)) continue;
       const h = this.openHeld.get(p);
       if (h && h.checkAt > now) held.push(p);
       else if (needsOpenCheck(this.statKey(p), now, this.openPolicy)) ask.push(p);

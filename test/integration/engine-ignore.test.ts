@@ -4,7 +4,16 @@
 // scans, `sync` and `status` leave such files out too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { git, read, write } from '../helpers/repos.js';
 import { cli } from '../helpers/agents.js';
@@ -53,6 +62,23 @@ test('a vim-like save makes one commit with just the file; temporary files never
     what: 'the tracked .tmp and keep.tmp on b',
     timeoutMs: 30_000,
   });
+  // vim keeps its swap file open for writing: it must not wait as pending for as long as vim runs.
+  const seen = () =>
+    readFileSync(join(a, '.git/autosync/agent.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"path":".x.swp"') && l.includes('"msg":"changed"')).length;
+  const before = seen();
+  const swap = openSync(join(a, '.x.swp'), 'r+');
+  try {
+    writeSync(swap, 'swap 3');
+    await waitFor(() => seen() > before, { what: 'the agent to see the swap file change' });
+    await waitFor(async () => (await topo.agents[0]!.status()).pendingChanges === 0, {
+      what: 'nothing pending on a while the swap file is open',
+      timeoutMs: 10_000,
+    });
+  } finally {
+    closeSync(swap);
+  }
   await topo.agents[0]!.stop(); // a stop commits whatever is pending: still none of them
 
   const commits = git(a, 'rev-list', '--reverse', `${base}..HEAD`).trim().split('\n');
