@@ -414,7 +414,10 @@ export class Committer implements Service {
    */
   beingWritten(paths: string[], now = Date.now()): Set<string> {
     const ask = paths.filter(
-      (p) => !p.startsWith(RAW_KEY) && needsOpenCheck(this.statKey(p), now, this.openPolicy),
+      (p) =>
+        !p.startsWith(RAW_KEY) &&
+        !this.sync.ignore.ignores(p) &&
+        needsOpenCheck(this.statKey(p), now, this.openPolicy),
     );
     if (ask.length === 0) return new Set();
     let open: Set<string>;
@@ -485,7 +488,7 @@ export class Committer implements Service {
     for (let i = batch.length - 1; i >= 0; i--) if (out.has(batch[i]!)) batch.splice(i, 1);
     // Nothing else to do until a held file is due for another look (a new event ends the wait).
     if (batch.length === 0 && [...this.pending.keys()].every((p) => this.openHeld.has(p)))
-      this.openWaitUntil = Math.min(...[...this.openHeld.values()].map((h) => h.checkAt));
+      this.openWaitUntil = [...this.openHeld.values()].reduce((m, h) => Math.min(m, h.checkAt), Infinity);
   }
 
   private async commitBatch(all: boolean): Promise<number> {

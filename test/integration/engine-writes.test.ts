@@ -5,9 +5,9 @@
 // them raw partial content in git).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
@@ -32,6 +32,27 @@ function slowWriter(file: string): Promise<void> {
   return new Promise((resolve, reject) =>
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}`)))),
   );
+}
+
+/** A child that appends a 1 MiB chunk every 200 ms, holding the file open, until `stop` exists;
+ * resolves with the file's final size once it has closed the file and exited. */
+function writerUntil(file: string, stop: string): { done: Promise<number>; child: ChildProcess } {
+  const script = `
+    const fs = require('node:fs');
+    const fd = fs.openSync(process.argv[1], 'w');
+    let size = 0;
+    const t = setInterval(() => {
+      fs.writeSync(fd, Buffer.alloc(${CHUNK}, size / ${CHUNK}));
+      size += ${CHUNK};
+      if (fs.existsSync(process.argv[2])) { clearInterval(t); fs.closeSync(fd); }
+    }, 200);`;
+  const child = spawn(process.execPath, ['-e', script, file, stop], { stdio: 'inherit' });
+  const done = new Promise<number>((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(statSync(file).size) : reject(new Error(`writer exited ${code}`)),
+    ),
+  );
+  return { done, child };
 }
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -70,6 +91,30 @@ for (const annex of [false, true]) {
     assert.equal(commitsTouching(b, 'slow.bin').length, 1, 'one commit of slow.bin reached b');
   });
 }
+
+test('a merge while a file is being written does not commit the partial file', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a', 'b']));
+  const [a, b] = topo.clones as [string, string];
+  await topo.startAll();
+  const stop = join(topo.root, 'stop-writing');
+  const { done, child } = writerUntil(join(a, 'slow.bin'), stop);
+  t.after(() => void child.kill()); // a failed assertion must not leave it writing
+  await waitFor(() => existsSync(join(a, 'slow.bin')) && statSync(join(a, 'slow.bin')).size > 0, {
+    what: 'the writer to start',
+  });
+  // A peer's change arrives while slow.bin is open: a merges it, and commits what is dirty first.
+  write(b, 'other.txt', 'from b\n');
+  await waitFor(() => existsSync(join(a, 'other.txt')), { what: 'the merge on a', timeoutMs: 60_000 });
+  assert.deepEqual(commitsTouching(a, 'slow.bin'), [], 'nothing of slow.bin committed while open');
+  writeFileSync(stop, '');
+  const size = await done;
+  await waitFor(() => commitsTouching(a, 'slow.bin').length > 0, {
+    what: 'slow.bin committed after close',
+    timeoutMs: 60_000,
+  });
+  assert.equal(commitsTouching(a, 'slow.bin').length, 1);
+  assert.equal(Number(git(a, 'cat-file', '-s', 'HEAD:slow.bin').trim()), size, 'the whole file');
+});
 
 test('annex mode: raw content git-annex lets into the index is never committed; the file is tried again', async (t) => {
   const topo = using(t, (root) => cloud(root, ['a'], { annex: true }));
