@@ -9,7 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, write } from '../helpers/repos.js';
+import { git, initRepo, tmpDir, write } from '../helpers/repos.js';
+import { GitSync } from '../../src/git/sync.js';
+import { Runner } from '../../src/git/runner.js';
+import { discover } from '../../src/git/repo.js';
+import { createLogger } from '../../src/log.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
 
@@ -150,4 +154,35 @@ test('annex mode: raw content git-annex lets into the index is never committed; 
   assert.match(git(a, 'cat-file', '-p', 'HEAD:big.bin'), /^\/annex\/objects\//);
   assert.equal(commitsTouching(a, 'big.bin').length, 1);
   assert.equal(git(a, 'cat-file', '-s', 'HEAD:.big-dotfile').trim(), String(100 * 1024));
+});
+
+test('annex mode: big files that git-annex rules keep in git are committed raw as before', async () => {
+  const tmp = tmpDir();
+  try {
+    const repo = initRepo(join(tmp.path, 'r'), { annex: true });
+    write(repo, '.gitattributes', '*.txt annex.largefiles=nothing\n');
+    write(repo, 'book.txt', 'x'.repeat(100 * 1024));
+    write(repo, 'photo.jpg', Buffer.alloc(100 * 1024, 3));
+    const sync = new GitSync(await discover(repo), new Runner(repo), createLogger({}));
+    const requeued: string[] = [];
+    sync.onRawStaged = (paths) => requeued.push(...paths);
+    const c = await sync.commit(['.gitattributes', 'book.txt', 'photo.jpg']);
+    assert.ok(c, 'a commit');
+    assert.deepEqual(requeued, []);
+    assert.equal(git(repo, 'cat-file', '-s', 'HEAD:book.txt').trim(), String(100 * 1024), 'book.txt in git');
+    assert.match(git(repo, 'cat-file', '-p', 'HEAD:photo.jpg'), /^\/annex\/objects\//, 'photo.jpg annexed');
+    // With a largefiles rule in git config, git-annex's matchexpression decides: raw content for a
+    // file the rule annexes is unstaged, a file the rule leaves to git is not.
+    git(repo, 'config', 'annex.largefiles', 'largerthan=50kb');
+    git(repo, 'config', '--unset', 'filter.annex.process');
+    git(repo, 'config', 'filter.annex.clean', 'cat');
+    write(repo, 'video.mp4', Buffer.alloc(100 * 1024, 4));
+    write(repo, 'note.md', 'y'.repeat(40 * 1024));
+    assert.ok(await sync.commit(['video.mp4', 'note.md']));
+    assert.deepEqual(requeued, ['video.mp4']);
+    assert.equal(git(repo, 'ls-files', 'video.mp4').trim(), '', 'raw video.mp4 not committed');
+    assert.equal(git(repo, 'cat-file', '-s', 'HEAD:note.md').trim(), String(40 * 1024), 'note.md in git');
+  } finally {
+    tmp.cleanup();
+  }
 });
