@@ -22,6 +22,7 @@ import {
   type RepoInfo,
 } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
+import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from './bus.js';
 import { Supervisor, type Service, type ServiceStatus } from './service.js';
@@ -256,6 +257,9 @@ export class Agent {
     this.merger.onFetched = () => this.pusher.request();
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
+    this.sync.ignore = ignoreMatcher(this.config.ignore);
+    this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
+    this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
     const watcher = new Watcher(
       this.info.workTree,
       this.runner,
@@ -526,8 +530,10 @@ export class Agent {
       pollMs: next.pollMs,
       transferSlots: next.transferSlots,
       largeFileWarning: next.largeFileWarning,
+      ignore: next.ignore,
     };
     this.sync.largeFileWarning = next.largeFileWarning;
+    this.sync.ignore = ignoreMatcher(next.ignore);
     this.log.info({ keys: live }, `settings changed in the git config, in use now: ${live.join(', ')}`);
     if (old.retryMaxMs !== next.retryMaxMs) this.pusher.setRetryMax(next.retryMaxMs);
     if (old.pollMs !== next.pollMs) this.poll?.setPeriod(next.pollMs);

@@ -3,19 +3,33 @@
 // service only keeps the pending set, runs the timer the policy asks for, and calls git.
 //
 // A path is committed only once its size and mtime have held still (a file still being written
-// waits), except on flush, which commits everything: before a merge and on a clean stop.
+// waits), except on flush, which commits everything: before a merge and on a clean stop. A file that
+// held still but that some process still has open for writing (open-files.ts; the decision is
+// commit-policy.ts openWriteVerdict) waits too, on flush as well, until its writer closes it or
+// for at most 5 min: one commit of the finished file, never a partial one.
 //
 // File names that are not valid UTF-8 cannot be string paths (decoding mangles them). A git scan
 // finds them as bytes; they wait in the same pending set under a key that no real path can equal (a
 // NUL, then the name C-quoted), with their bytes beside it, and are staged by those bytes inside the
 // commit. Everything else in the engine keeps string paths.
-import { lstatSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service, ServiceContext } from './service.js';
 import type { GitSync, CommitResult } from '../git/sync.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from './bus.js';
-import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
+import {
+  decide,
+  isStable,
+  needsOpenCheck,
+  openWriteVerdict,
+  DEFAULT_POLICY,
+  DEFAULT_OPEN_WRITE_POLICY,
+  type CommitPolicy,
+  type FileSeen,
+  type OpenWritePolicy,
+} from './commit-policy.js';
+import { openForWrite } from './open-files.js';
 import { backoffDelay } from './service.js';
 import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
@@ -79,6 +93,18 @@ export class Committer implements Service {
   holdDeletions: ((paths: string[]) => Map<string, string>) | null = null;
   /** How long a deletion may be held (HOLD_MAX_MS; tests shorten it). */
   holdMaxMs = HOLD_MAX_MS;
+  /** Files held because a process has them open for writing: since when, and when to look again. */
+  private readonly openHeld = new Map<string, { since: number; checkAt: number }>();
+  /** When every pending path is held open, the next pass waits until this time (0: no such wait). */
+  private openWaitUntil = 0;
+  /** The work tree as the kernel names it in /proc (symlinks resolved), once. */
+  private realTree: string | null = null;
+  /** Timers of retryLater. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Open-for-write checks (tests shorten the hold). */
+  openPolicy: OpenWritePolicy = DEFAULT_OPEN_WRITE_POLICY;
+  /** Which of these absolute paths are open for writing (a /proc sweep; tests may stand in). */
+  openLookup: (abs: string[]) => Set<string> = (abs) => openForWrite(abs).writing;
 
   constructor(
     private readonly sync: GitSync,
@@ -102,12 +128,20 @@ export class Committer implements Service {
     // A clean stop commits what is pending first: nothing the user saved is left uncommitted.
     try {
       await this.flush();
+      const writing = [...this.pending.keys()].filter((p) => this.openHeld.has(p));
+      if (writing.length > 0)
+        this.log.info(
+          { paths: writing.slice(0, 5), count: writing.length },
+          'left uncommitted: still open for writing; the next start commits them',
+        );
     } finally {
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
       if (this.dirTimer) clearTimeout(this.dirTimer);
       this.dirTimer = null;
       this.timer = null;
+      for (const t of this.retryTimers) clearTimeout(t);
+      this.retryTimers.clear();
     }
   }
 
@@ -160,7 +194,7 @@ export class Committer implements Service {
       if (retryStuck) this.forgetStuckRaw(under, []);
       return found;
     }
-    const names = await rawPendingNames(this.sync.runner, under);
+    const names = await rawPendingNames(this.sync.runner, under, (n) => this.sync.ignore.ignores(n));
     if (retryStuck) this.forgetStuckRaw(under, names);
     // Each raw name stands for one of the mangled strings: drop exactly that many of each.
     const mangled = new Map<string, number>();
@@ -238,6 +272,19 @@ export class Committer implements Service {
     }
   }
 
+  /**
+   * Paths a commit left out because git-annex let their raw content into the index (GitSync
+   * unstageRaw): noted again after ms, so the file is staged afresh once it has settled.
+   */
+  retryLater(paths: string[], ms: number): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (!this.stopped) for (const p of paths) this.note(p);
+    }, ms);
+    this.retryTimers.add(t);
+  }
+
   /** Called by the watcher for every changed path. Never blocks. */
   note(rel: string, seenAt?: number): void {
     const now = Date.now();
@@ -251,6 +298,7 @@ export class Committer implements Service {
     }
     if (this.pending.size === 0) this.firstAt = now;
     this.lastAt = now;
+    this.openWaitUntil = 0;
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
     const eventAt = seenAt === undefined ? now : Math.min(now, seenAt);
     this.pending.set(rel, { eventAt, ...st });
@@ -281,7 +329,11 @@ export class Committer implements Service {
       this.policy,
     );
     if (d.kind === 'idle') return;
-    const ms = Math.max(d.kind === 'wait' ? d.ms : 0, this.retryAt - Date.now());
+    const ms = Math.max(
+      d.kind === 'wait' ? d.ms : 0,
+      this.retryAt - Date.now(),
+      this.openWaitUntil - Date.now(),
+    );
     this.timer = setTimeout(() => {
       this.timer = null;
       background(this.runOnce(false), this.log, 'committing');
@@ -345,6 +397,103 @@ export class Committer implements Service {
     }
   }
 
+  /** Absolute path of a string key as /proc names it. */
+  private realPath(rel: string): string {
+    if (this.realTree === null) {
+      try {
+        this.realTree = realpathSync(this.sync.info.workTree);
+      } catch {
+        this.realTree = this.sync.info.workTree;
+      }
+    }
+    return join(this.realTree, rel);
+  }
+
+  /**
+   * Of these paths, the ones a process has open for writing now and whose hold has not run out:
+   * they must not be committed yet. One /proc sweep, for recently written files only (see
+   * OpenWritePolicy). Names kept as bytes are not looked up (/proc names them decoded); the quiet
+   * check alone applies to them.
+   */
+  beingWritten(paths: string[], now = Date.now()): Set<string> {
+    const ask = paths.filter(
+      (p) =>
+        !p.startsWith(RAW_KEY) &&
+        !this.sync.ignore.ignores(p) &&
+        needsOpenCheck(this.statKey(p), now, this.openPolicy),
+    );
+    if (ask.length === 0) return new Set();
+    let open: Set<string>;
+    try {
+      open = this.openLookup(ask.map((p) => this.realPath(p)));
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not tell which files are open for writing');
+      return new Set();
+    }
+    const out = new Set<string>();
+    for (const p of ask) {
+      const v = openWriteVerdict(
+        open.has(this.realPath(p)),
+        this.openHeld.get(p)?.since,
+        now,
+        this.openPolicy,
+      );
+      if (v === 'hold') out.add(p);
+    }
+    return out;
+  }
+
+  /**
+   * Takes out of the batch the files a writer still has open (see openWriteVerdict). They stay
+   * pending and are looked at again every recheckMs; after maxHoldMs they are committed as they are.
+   */
+  private holdOpen(batch: string[], now: number): void {
+    for (const p of this.openHeld.keys()) if (!this.pending.has(p)) this.openHeld.delete(p);
+    const held: string[] = [];
+    const ask: string[] = [];
+    for (const p of batch) {
+      // Names kept as bytes are not looked up (see beingWritten). Temporary files (vim's swap file,
+      // which vim keeps open) go on to the commit, which leaves them out unless git tracks them:
+      // held, they would show as pending for as long as the editor runs.
+      if (p.startsWith(RAW_KEY) || this.sync.ignore.ignores(p)) continue;
+      const h = this.openHeld.get(p);
+      if (h && h.checkAt > now) held.push(p);
+      else if (needsOpenCheck(this.statKey(p), now, this.openPolicy)) ask.push(p);
+    }
+    if (ask.length > 0) {
+      let open: Set<string>;
+      try {
+        open = this.openLookup(ask.map((p) => this.realPath(p)));
+      } catch (e) {
+        this.log.warn({ err: String(e) }, 'could not tell which files are open for writing');
+        open = new Set();
+      }
+      for (const p of ask) {
+        const had = this.openHeld.get(p);
+        const v = openWriteVerdict(open.has(this.realPath(p)), had?.since, now, this.openPolicy);
+        if (v === 'hold') {
+          if (!had)
+            this.log.info({ path: p }, 'still open for writing; committing it once its writer closes it');
+          this.openHeld.set(p, { since: had?.since ?? now, checkAt: now + this.openPolicy.recheckMs });
+          held.push(p);
+        } else {
+          if (v === 'commit-anyway')
+            this.log.warn(
+              { path: p, heldMs: now - had!.since },
+              'open for writing for too long (a log kept open?); committing it as it is now',
+            );
+          this.openHeld.delete(p);
+        }
+      }
+    }
+    if (held.length === 0) return;
+    const out = new Set(held);
+    for (let i = batch.length - 1; i >= 0; i--) if (out.has(batch[i]!)) batch.splice(i, 1);
+    // Nothing else to do until a held file is due for another look (a new event ends the wait).
+    if (batch.length === 0 && [...this.pending.keys()].every((p) => this.openHeld.has(p)))
+      this.openWaitUntil = [...this.openHeld.values()].reduce((m, h) => Math.min(m, h.checkAt), Infinity);
+  }
+
   private async commitBatch(all: boolean): Promise<number> {
     // Directories that just appeared may hold files the watcher has not reported: find them first,
     // so a file moved into a new directory is committed together with its deletion (a rename).
@@ -376,6 +525,7 @@ export class Committer implements Service {
         this.pending.set(path, { eventAt: now, ...st });
     }
     this.holdBack(batch, missing, now);
+    this.holdOpen(batch, now);
     this.log.debug({ batch: batch.length, pending: this.pending.size, all }, 'commit pass');
     if (batch.length === 0) {
       // Everything pending is still being written: look again once it has had time to settle. The

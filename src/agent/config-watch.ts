@@ -15,7 +15,7 @@ const SETTLE_MS = 300;
 /**
  * Settings the running agent applies as soon as they change: the hook is read at each push, the
  * refs watch is restarted, the retry ceiling and the poll period apply from their next wait, and
- * the transfer pool opens or closes lanes; the large-file threshold applies from the next commit. Everything else (xmpp.*, keyFile, repoId, ...) is built
+ * the transfer pool opens or closes lanes; the large-file threshold and the temporary-file rules (autosync.ignore) apply from the next commit. Everything else (xmpp.*, keyFile, repoId, ...) is built
  * into a connection or an identity at start, and takes a restart.
  */
 export const LIVE_KEYS: ReadonlySet<string> = new Set([
@@ -25,6 +25,7 @@ export const LIVE_KEYS: ReadonlySet<string> = new Set([
   'autosync.pollInterval',
   'autosync.transferSlots',
   'autosync.largeFileWarning',
+  'autosync.ignore',
 ]);
 
 /** The git config key of an AgentConfig field, where it is not autosync.<field path>. */

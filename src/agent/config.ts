@@ -39,6 +39,9 @@ export interface AgentConfig {
   /** Files at least this big (bytes) that go into git itself, not git-annex, are warned about in
    * the log and status (autosync.largeFileWarning; 0 turns it off). See git/large-files.ts. */
   largeFileWarning: number;
+  /** autosync.ignore, every value in order (multi-valued): rules for editor and OS temporary
+   * files on top of the defaults (src/git/transient.ts, docs/ignore.md). */
+  ignore: string[];
 }
 
 /** git's spellings of a boolean (git-config(1), "boolean"); anything else is an error, not true. */
@@ -125,6 +128,10 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     const v = kv.get(k.toLowerCase());
     return v === undefined ? null : (v ?? 'true');
   };
+  // Multi-valued: the map above keeps only the last value of a key.
+  const ignore = (await runner.git(['config', '-z', '--get-all', 'autosync.ignore'], { okCodes: [1] })).stdout
+    .split('\0')
+    .filter(Boolean);
   const path = (v: string | null) => (v === null ? null : isAbsolute(v) ? v : resolve(info.workTree, v));
   const num = (k: string, def: number) => {
     const v = get(k);
@@ -147,5 +154,6 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     transferSlots: num('autosync.transferSlots', 2),
     pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000) * 1000,
     largeFileWarning: num('autosync.largeFileWarning', DEFAULT_LARGE_FILE_WARNING),
+    ignore,
   };
 }

@@ -137,6 +137,9 @@ export async function demo(opts: { keep: boolean; annex: boolean }): Promise<num
     say('\n4. laptop and desktop both edit the same file at the same moment');
     writeFileSync(join(laptop, 'plan.txt'), 'plan from the laptop\n');
     writeFileSync(join(desktop, 'plan.txt'), 'plan from the desktop\n');
+    // In annex mode a file whose content has not arrived yet holds git-annex's pointer text: wait
+    // for the content too, so what is printed below is what the user wrote on each clone.
+    const pointer = (text: string | null) => text === null || text.startsWith('/annex/objects/');
     const converged = () => {
       const lists = clones.map((c) =>
         readdirSync(c)
@@ -144,7 +147,8 @@ export async function demo(opts: { keep: boolean; annex: boolean }): Promise<num
           .sort()
           .join(','),
       );
-      return lists.every((l) => l === lists[0] && l.split(',').length === 2);
+      if (!lists.every((l) => l === lists[0] && l.split(',').length === 2)) return false;
+      return clones.every((c) => lists[0]!.split(',').every((f) => !pointer(read(join(c, f)))));
     };
     await until('the conflict to settle', converged);
     const files = readdirSync(laptop)

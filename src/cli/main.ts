@@ -10,6 +10,7 @@ import { PushRejectedError, UserError } from '../git/errors.js';
 import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
+import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
@@ -275,8 +276,10 @@ function asSyncResult(r: unknown): SyncResult {
 async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
   const runner = new Runner(info.workTree);
   const sync = new GitSync(info, runner, createLogger({}));
+  const config = await loadConfig(runner, info);
+  sync.ignore = ignoreMatcher(config.ignore);
   await sync.recover();
-  sync.largeFileWarning = (await loadConfig(runner, info)).largeFileWarning;
+  sync.largeFileWarning = config.largeFileWarning;
   const c = await sync.commit(await sync.pendingPaths());
   for (const f of c?.large ?? []) process.stderr.write(`git-autosync: warning: ${f.message}\n`);
   const outcome: Record<string, string | null> = {};

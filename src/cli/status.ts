@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { StatusJson } from '../agent/Agent.js';
 import { loadConfig } from '../agent/config.js';
+import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { checkedOutBranch, nodeId, readJson, type RepoPlace } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
@@ -26,6 +27,8 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
   const sync = new GitSync(info, runner, createLogger({}));
   const remotes = await runner.run(remotesCmd());
   const config = await loadConfig(runner, info);
+  // Editor and OS temporary files are not pending changes (transient.ts), as in the agent.
+  sync.ignore = ignoreMatcher(config.ignore);
   const paused = readJson<{ all: boolean; remotes: string[] }>(join(place.stateDir, 'state.json'), {
     all: false,
     remotes: [],

@@ -159,11 +159,18 @@ export function absName(workTree: string, name: Buffer): Buffer {
  * optionally only below some directories. Untracked nested repositories (`dir/` entries) are left
  * alone there, and here.
  */
-export async function rawPendingNames(runner: Runner, under: string[] = []): Promise<Buffer[]> {
+export async function rawPendingNames(
+  runner: Runner,
+  under: string[] = [],
+  ignores: (decoded: string) => boolean = () => false,
+): Promise<Buffer[]> {
   const args = status().args;
   if (under.length > 0) args.push('--', ...under);
   const r = await runner.gitBytes(args, { env: LITERAL });
+  // ignores: the transient-file rules (GitSync.ignore), for untracked names, matched on the decoded
+  // name (the rules are ASCII; an invalid byte decodes to U+FFFD, which no rule character matches).
   return parseStatusZBytes(r.stdout)
+    .filter((e) => !(e.xy === '??' && ignores(e.path.toString('utf8'))))
     .map((e) => e.path)
     .filter((p) => !isUtf8Name(p) && p[p.length - 1] !== 0x2f);
 }

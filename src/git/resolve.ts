@@ -1,4 +1,5 @@
-// Conflict resolution for plain-git merges: no version is ever lost, and two peers that resolve the
+// Conflict resolution for merges, in plain git and annex mode alike (an annexed file is a pointer
+// blob in git, resolved like any other): no version is ever lost, and two peers that resolve the
 // same conflict produce byte-identical trees (and, with the deterministic merge commit in sync.ts,
 // identical commits), so there is never a conflict of conflicts.
 //

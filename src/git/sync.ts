@@ -5,7 +5,6 @@
 import {
   mkdirSync,
   renameSync,
-  writeFileSync,
   readFileSync,
   lstatSync,
   existsSync,
@@ -22,10 +21,11 @@ import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../log.js';
 import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
-import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
+import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 import { DEFAULT_LARGE_FILE_WARNING, largeInGit, type LargeFile } from './large-files.js';
+import { ignoreMatcher, type IgnoreMatcher } from './transient.js';
 
 export interface CommitResult {
   sha: string;
@@ -100,6 +100,16 @@ const USER_OPERATIONS: Array<[string, string]> = [
   ['CHERRY_PICK_HEAD', 'cherry-pick'],
   ['REVERT_HEAD', 'revert'],
 ];
+/**
+ * A staged blob bigger than this cannot be an annex pointer: a pointer is `/annex/objects/` and a
+ * key, a few hundred bytes at most. Below it, a blob is not looked at (it costs one git-annex call
+ * per blob to ask whether git-annex would annex it); a raw partial file smaller than this can reach
+ * git, which the open-for-write check in the committer makes rare.
+ */
+const RAW_MIN_BYTES = 32 * 1024;
+/** A path that came out raw is tried again after 1 s, doubling to 1 min while it keeps doing so. */
+const RAW_RETRY_BASE_MS = 1_000;
+const RAW_RETRY_MAX_MS = 60_000;
 /** Bounded retries when the work tree changes under a merge (a user keeps saving). */
 const MERGE_RETRIES = 5;
 /** Identity of deterministic merge commits: the same on every peer, so both peers make one commit. */
@@ -119,6 +129,23 @@ export class GitSync {
   onOwnCommit: (c: CommitResult) => void = () => {};
   /** Files at least this big that go into git itself are reported (autosync.largeFileWarning; 0: never). */
   largeFileWarning = DEFAULT_LARGE_FILE_WARNING;
+  /**
+   * Of the paths a merge is about to commit first, those to leave out: files a process still has
+   * open for writing (the committer's beingWritten). A partial file is never committed; if the
+   * merge touches it, the fast-forward refuses and the merge is tried again later.
+   */
+  leaveOut: (paths: string[]) => Set<string> = () => new Set();
+  /**
+   * Editor and OS temporary files (transient.ts: the defaults and autosync.ignore): never added
+   * while untracked, by any commit (the committer's, a flush, the one before a merge, `sync`),
+   * and not reported by pendingPaths. Tracked files that match keep syncing.
+   */
+  ignore: IgnoreMatcher = ignoreMatcher();
+  /** Paths unstaged because git-annex let their raw content through (see unstageRaw): the
+   * committer tries them again after retryMs. */
+  onRawStaged: (paths: string[], retryMs: number) => void = () => {};
+  /** How many times in a row each path came out raw (the retry backs off). */
+  private readonly rawStrikes = new Map<string, number>();
 
   constructor(
     readonly info: RepoInfo,
@@ -152,7 +179,9 @@ export class GitSync {
     const entries = await this.runner.run(cmd, { env: LITERAL });
     // A directory entry is an untracked nested repository: `git add` would record a bare gitlink
     // whose content reaches no peer, so it is left alone.
-    return entries.map((e) => e.path).filter((p) => !p.endsWith('/'));
+    return entries
+      .filter((e) => !e.path.endsWith('/') && !(e.xy === '??' && this.ignore.ignores(e.path)))
+      .map((e) => e.path);
   }
 
   // ---------------------------------------------------------------------------------------- commit
@@ -185,8 +214,9 @@ export class GitSync {
       }
     }
     const unique = [...new Set(paths)].filter((p) => p !== '' && !p.startsWith('.git/') && p !== '.git');
-    const ignored = await this.ignored(unique);
-    const candidates = unique.filter((p) => !ignored.has(p));
+    const transient = await this.untrackedTransient(unique);
+    const ignored = await this.ignored(unique.filter((p) => !transient.has(p)));
+    const candidates = unique.filter((p) => !ignored.has(p) && !transient.has(p));
     const found: string[] = [];
     const gone: string[] = [];
     for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? found : gone).push(p);
@@ -395,13 +425,108 @@ export class GitSync {
       this.runner,
       paths.map((p) => Buffer.from(p, 'utf8')),
     );
+    const forced = new Set<string>();
     for (const g of groups) {
-      await this.updateIndex(
-        g.names.map((n) => n.toString('utf8')),
-        g.config,
-        timeoutMs,
-      );
+      const names = g.names.map((n) => n.toString('utf8'));
+      await this.updateIndex(names, g.config, timeoutMs);
+      if (g.config.includes('annex.largefiles=anything')) for (const n of names) forced.add(n);
     }
+    await this.unstageRaw(present, forced);
+  }
+
+  /**
+   * After annex staging: a staged blob too big to be an annex pointer, for a path git-annex should
+   * have annexed, is raw content that git-annex's clean filter let through (seen when the file
+   * changed while the filter read it: 114 MiB of a file still being written went into git). Such a
+   * path is put back in the index as it is in HEAD, so it is not committed, and handed to onRawStaged
+   * to be tried again later. forced: the paths staged with annex.largefiles=anything (no rule of
+   * their own). Paths whose rule says git (a 1 MiB text file under `*.txt annex.largefiles=nothing`)
+   * are left alone: git-annex is asked, but only about blobs above RAW_MIN_BYTES.
+   */
+  private async unstageRaw(present: string[], forced: Set<string>): Promise<void> {
+    // cat-file reads one name a record; a name holding a newline would break its output lines.
+    const asked = present.filter((p) => !p.includes('\n'));
+    if (asked.length === 0) return;
+    const r = await this.runner.git(['cat-file', '--batch-check', '-z'], {
+      input: asked.map((p) => `:0:${p}`).join('\0') + '\0',
+    });
+    const lines = r.stdout.split('\n');
+    const big: Array<{ path: string; size: number }> = [];
+    for (const [i, path] of asked.entries()) {
+      const m = /^[0-9a-f]+ blob (\d+)$/.exec(lines[i] ?? '');
+      if (m && Number(m[1]) > RAW_MIN_BYTES) big.push({ path, size: Number(m[1]) });
+      else this.rawStrikes.delete(path);
+    }
+    if (big.length === 0) return;
+    const raw: string[] = [];
+    for (const b of big) {
+      if (await this.shouldAnnex(b.path, b.size, forced.has(b.path))) raw.push(b.path);
+      else this.rawStrikes.delete(b.path);
+    }
+    if (raw.length === 0) return;
+    const head = await this.head();
+    const inHead = new Map<string, string>();
+    if (head) {
+      const t = await this.runner.git(['ls-tree', '-z', '--full-tree', head, '--', ...raw], { env: LITERAL });
+      for (const rec of t.stdout.split('\0')) {
+        const tab = rec.indexOf('\t');
+        if (tab > 0) inHead.set(rec.slice(tab + 1), rec);
+      }
+    }
+    const zero = '0'.repeat(40);
+    await this.runner.git(['update-index', '-z', '--index-info'], {
+      input: raw.map((p) => inHead.get(p) ?? `0 ${zero}\t${p}`).join('\0') + '\0',
+    });
+    let strikes = 0;
+    for (const p of raw) {
+      const n = (this.rawStrikes.get(p) ?? 0) + 1;
+      this.rawStrikes.set(p, n);
+      strikes = Math.max(strikes, n);
+    }
+    const retryMs = Math.min(RAW_RETRY_MAX_MS, RAW_RETRY_BASE_MS * 2 ** (strikes - 1));
+    this.log.warn(
+      { paths: raw.slice(0, 5), count: raw.length, retryMs },
+      'git-annex let raw content of an annexed file into the index (it changed while being added); not committing it, trying again',
+    );
+    this.onRawStaged(raw, retryMs);
+  }
+
+  /** Whether git-annex's rules annex this path (annex.largefiles, annex.dotfiles). */
+  private async shouldAnnex(path: string, size: number, forced: boolean): Promise<boolean> {
+    // git-annex's clean filter keeps dotfiles (a name or a directory starting with '.') in git
+    // unless annex.dotfiles is set, whatever annex.largefiles says.
+    if (path.split('/').some((c) => c.startsWith('.'))) {
+      const d = await this.runner.git(['config', '--type=bool', 'annex.dotfiles'], { okCodes: [1] });
+      if (d.stdout.trim() !== 'true') return false;
+    }
+    if (forced) return true;
+    let expr = (await this.runner.git(['config', 'annex.largefiles'], { okCodes: [1] })).stdout.trim();
+    if (expr === '') {
+      const a = await this.runner.git(['check-attr', '-z', 'annex.largefiles', '--', path], { env: LITERAL });
+      const v = a.stdout.split('\0')[2] ?? 'unspecified';
+      if (v === 'unspecified' || v === 'unset') return false;
+      expr = v === 'set' ? 'anything' : v;
+    }
+    const m = await this.runner.git(
+      ['annex', 'matchexpression', '--largefiles', expr, `--file=${path}`, `--size=${size}`],
+      { okCodes: [1] },
+    );
+    return m.code === 0;
+  }
+
+  /** Of these paths, those the transient-file rules leave out because git does not track them. */
+  private async untrackedTransient(paths: string[]): Promise<Set<string>> {
+    const matched = paths.filter((p) => this.ignore.ignores(p));
+    if (matched.length === 0) return new Set();
+    const r = await this.runner.git(['ls-files', '-z', '--', ...matched], { env: LITERAL });
+    const tracked = new Set(r.stdout.split('\0'));
+    const out = new Set(matched.filter((p) => !tracked.has(p)));
+    if (out.size > 0)
+      this.log.debug(
+        { paths: [...out].slice(0, 5), count: out.size },
+        'editor or OS temporary files; not synced',
+      );
+    return out;
   }
 
   private async ignored(paths: string[]): Promise<Set<string>> {
@@ -548,7 +673,9 @@ export class GitSync {
     // (or a rename) the watcher has not reported yet would be undone by the merge. Whatever differs
     // from HEAD is committed first, here, under the same lock as the merge; untracked files too, so
     // the new name of a renamed file lands in the same commit as the delete (git sees a rename).
-    const dirty = (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
+    const listed = (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
+    const writing = listed.length > 0 ? this.leaveOut(listed) : new Set<string>();
+    const dirty = writing.size > 0 ? listed.filter((p) => !writing.has(p)) : listed;
     if (dirty.length > 0) {
       try {
         const c = await this.commitLocked(dirty);
@@ -581,11 +708,11 @@ export class GitSync {
     const [x, y] = head < sha ? [head, sha] : [sha, head];
     const mt = await this.runner.run(mergeTree(x, y));
     let tree = mt.tree;
-    if (!mt.clean && this.info.mode === 'annex') {
-      const r = await this.annexMerge(ref, sha);
-      if (r) return r;
-      // git-annex could not resolve it (a conflict in a file kept in git): our resolver can.
-    }
+    // Annex mode too: an annexed file is a pointer blob (or a symlink) in git, and the resolver
+    // keeps one under the original name and the other as a variant, exactly as for a file kept in
+    // git. (git-annex's own `git annex merge` renamed both versions to .variant-XXXX, leaving
+    // nothing under the name the user had open; docs/conflicts.md.) Checking out the merge fills
+    // each name through git-annex's smudge filter; content not here yet is fetched like any other.
     // Both sides' commit times: the resolver's tie-break and the merge commit's date.
     const [tx, ty] = await Promise.all([this.runner.run(commitTime(x)), this.runner.run(commitTime(y))]);
     if (!mt.clean) {
@@ -674,30 +801,8 @@ export class GitSync {
     }
   }
 
-  /** Annex mode with conflicts: git-annex's own resolution (variants of annexed files). */
-  /**
-   * Annex mode with conflicts: git-annex's own resolution (variants of annexed files). Returns null
-   * when git-annex could not resolve it; the merge is then aborted and nothing has changed.
-   */
-  private async annexMerge(ref: string, sha: string): Promise<MergeResult | null> {
-    const before = await this.head();
-    // The marker says this merge is ours: after a crash, start-up may finish it; a user's never.
-    writeFileSync(this.mergeMarker, sha + '\n');
-    try {
-      await this.runner.git(['annex', 'merge', sha], { okCodes: [1] });
-    } finally {
-      await this.finishMerge();
-      rmSync(this.mergeMarker, { force: true });
-    }
-    const after = await this.head();
-    if (after === before || !after || !(await this.contains(after, sha))) return null;
-    return { from: ref, head: after, conflicts: 1, fastForward: false };
-  }
-
-  private contains(commit: string, sha: string): Promise<boolean> {
-    return this.runner.run(isAncestor(sha, commit));
-  }
-
+  /** Marks a merge in progress as the agent's own. Versions before 0.2 wrote it around `git annex
+   * merge`; none does now, but a crash of one may have left it, and recover() finishes that merge. */
   private get mergeMarker(): string {
     return join(this.info.stateDir, 'merging');
   }

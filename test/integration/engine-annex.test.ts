@@ -145,3 +145,47 @@ test('annex mode: no largefiles config annexes every non-dot file, a .gitattribu
   assert.ok(st.isFile() && !st.isSymbolicLink());
   accessSync(join(a, 'data.bin'), constants.W_OK);
 });
+
+test('annex mode: concurrent edits of an annexed file keep the original name with one version, the other as a variant, as in plain git', async (t) => {
+  const topo = using(t, (root) => direct(root, ['a', 'b'], { annex: true }));
+  const [a, b] = topo.clones as [string, string];
+  for (const c of topo.clones) git(c, 'config', 'annex.largefiles', 'anything');
+  await topo.startAll();
+  write(a, 'doc.txt', 'base\n');
+  await waitFor(() => read(b, 'doc.txt') === 'base\n', { what: 'doc.txt on b', timeoutMs: 60_000 });
+  assert.match(git(a, 'cat-file', '-p', 'HEAD:doc.txt'), /^\/annex\/objects\//, 'doc.txt is annexed');
+  for (const c of topo.clones) assert.equal(cli(['-C', c, 'pause']).code, 0);
+  write(a, 'doc.txt', 'from a\n');
+  write(b, 'doc.txt', 'from b\n');
+  for (const c of topo.clones)
+    await waitFor(() => git(c, 'status', '--porcelain').trim() === '', {
+      what: `doc.txt committed in ${c}`,
+      timeoutMs: 60_000,
+    });
+  for (const c of topo.clones) assert.equal(cli(['-C', c, 'resume']).code, 0);
+  // Both clones end with the same files and the same contents (the other side's content arrives
+  // through git-annex).
+  const final = await converged(topo.clones, { what: 'both clones to agree', timeoutMs: 90_000 });
+  const names = [...final.keys()].filter((p) => p.startsWith('doc')).sort();
+  assert.equal(names.length, 2, `two files: ${names.join(', ')}`);
+  assert.ok(names.includes('doc.txt'), `the original name stays: ${names.join(', ')}`);
+  const variant = names.find((n) => n !== 'doc.txt')!;
+  assert.match(
+    variant,
+    /^doc\.variant-[0-9a-f]{8}\.txt$/,
+    'the other version is a variant, named as in plain git',
+  );
+  assert.deepEqual(
+    [final.get('doc.txt'), final.get(variant)].sort(),
+    ['from a\n', 'from b\n'],
+    'both versions kept',
+  );
+  for (const c of topo.clones) {
+    assert.match(
+      git(c, 'cat-file', '-p', `HEAD:${variant}`),
+      /^\/annex\/objects\//,
+      'the variant is annexed',
+    );
+    assert.ok(!existsSync(join(c, '.git', 'MERGE_HEAD')));
+  }
+});

@@ -9,6 +9,7 @@ import { EventBus } from '../../../src/agent/bus.js';
 import { createLogger } from '../../../src/log.js';
 import { GitError } from '../../../src/git/errors.js';
 import type { GitSync, CommitResult } from '../../../src/git/sync.js';
+import { ignoreMatcher } from '../../../src/git/transient.js';
 import type { RunOptions } from '../../../src/git/runner.js';
 import { tmpDir } from '../../helpers/repos.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -42,6 +43,7 @@ function fakeSync(workTree: string, opts: { refuse: boolean }): Fake {
   const sync = {
     info: { workTree, mode: 'git' },
     runner,
+    ignore: ignoreMatcher(),
     // What git status shows once decoded as UTF-8: the invalid byte is U+FFFD.
     pendingPaths: async () => (present() ? [NAME.toString('utf8')] : []),
     commit: async (paths: string[], stageMore?: () => Promise<void>): Promise<CommitResult | null> => {

@@ -14,10 +14,17 @@ const base: AgentConfig = {
   transferSlots: 2,
   pollMs: 300_000,
   largeFileWarning: 50 * 1024 * 1024,
+  ignore: [],
 };
 
 const cases: Array<{ what: string; change: Partial<AgentConfig>; live: string[]; restart: string[] }> = [
   { what: 'nothing changed', change: {}, live: [], restart: [] },
+  {
+    what: 'a temporary-file rule added',
+    change: { ignore: ['*.bak'] },
+    live: ['autosync.ignore'],
+    restart: [],
+  },
   {
     what: 'the large-file threshold',
     change: { largeFileWarning: 1024 },
