@@ -23,8 +23,8 @@ import {
 } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
-import { EventBus } from './bus.js';
-import { Supervisor, type Service, type ServiceStatus } from './service.js';
+import { EventBus } from '../core/bus.js';
+import { Supervisor, type Service, type ServiceStatus } from '../core/service.js';
 import { Watcher } from './watcher.js';
 import { Committer } from './committer.js';
 import { Merger } from './merger.js';
@@ -44,7 +44,7 @@ import { readKey, readJson } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
-import { createLogger, reopenLogFile, type Logger } from '../log.js';
+import { createLogger, reopenLogFile, type Logger } from '../core/log.js';
 import { StateWatch, watchedStateFiles } from './state-watch.js';
 import type { LargeFile } from '../git/large-files.js';
 

@@ -11,12 +11,12 @@
 // commit. Everything else in the engine keeps string paths.
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import type { GitSync, CommitResult } from '../git/sync.js';
-import type { Logger } from '../log.js';
-import type { EventBus } from './bus.js';
+import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
 import { decide, isStable, DEFAULT_POLICY, type CommitPolicy, type FileSeen } from './commit-policy.js';
-import { backoffDelay } from './service.js';
+import { backoffDelay } from '../core/backoff.js';
 import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
 

@@ -2,12 +2,12 @@
 // push, start-up) and on fetch requests per remote; produces merges into the current branch and then
 // asks the pusher to push on, so a change from A reaches C through B. Requests collapse: any number
 // of signals during a fetch make one more fetch of that remote, not many.
-import type { Service, ServiceContext } from './service.js';
-import { backoffDelay } from './service.js';
-import { Wakeup } from './queue.js';
+import type { Service, ServiceContext } from '../core/service.js';
+import { backoffDelay } from '../core/backoff.js';
+import { Wakeup } from '../core/queue.js';
 import type { GitSync, MergeResult } from '../git/sync.js';
-import type { Logger } from '../log.js';
-import type { EventBus } from './bus.js';
+import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
 
 /** Failed merge passes back off from 1 s to 5 min; the next change or signal also retries. */
 const RETRY_BASE_MS = 1_000;

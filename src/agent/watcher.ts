@@ -11,9 +11,9 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { lstatSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import type { Runner } from '../git/runner.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 
 /**

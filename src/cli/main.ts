@@ -15,7 +15,7 @@ import { controlRequest } from '../agent/control.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
 import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import { renderStatus, syncSummary } from './render.js';
 import { offlineStatus } from './status.js';
 import { parseArgs, type Args } from './args.js';

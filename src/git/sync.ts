@@ -20,7 +20,7 @@ import { dirname, join, resolve as resolvePathFrom } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
 import { commitTime, forEachRef, isAncestor, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';

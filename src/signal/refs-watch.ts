@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Service, ServiceContext } from '../agent/service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
 
 /** A recreated ref directory is usually followed at once by its ref files: rebuild once they settle. */

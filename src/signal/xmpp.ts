@@ -14,10 +14,10 @@ import {
   type XmppSocket,
 } from '@xmpp/client';
 import { hideSensitive } from '@xmpp/debug';
-import type { EventBus } from '../agent/bus.js';
-import type { ServiceContext } from '../agent/service.js';
-import { scrub, type Logger } from '../log.js';
-import { Backoff, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './backoff.js';
+import type { EventBus } from '../core/bus.js';
+import type { ServiceContext } from '../core/service.js';
+import { scrub, type Logger } from '../core/log.js';
+import { Backoff, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../core/backoff.js';
 import {
   CLOCK_WINDOW_MS,
   encodeSignal,

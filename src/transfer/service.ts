@@ -11,11 +11,11 @@
 //
 // Two owners inside: the scan loop (inventory -> plan -> queue, drops) and the worker pool (queue ->
 // git-annex). They share only the queue, which the pool alone takes entries out of.
-import { Wakeup } from '../agent/queue.js';
-import type { Service, ServiceContext } from '../agent/service.js';
-import type { EventBus } from '../agent/bus.js';
+import { Wakeup } from '../core/queue.js';
+import type { Service, ServiceContext } from '../core/service.js';
+import type { EventBus } from '../core/bus.js';
 import type { Runner } from '../git/runner.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
 import { plan, type PlannedDrop } from '../map/planner.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';

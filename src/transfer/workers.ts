@@ -10,10 +10,10 @@
 // cheapest remote that has the key, and only when all have failed is the entry recorded as failed.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
-import { Wakeup } from '../agent/queue.js';
-import { backoffDelay } from '../agent/service.js';
-import type { EventBus } from '../agent/bus.js';
-import type { Logger } from '../log.js';
+import { Wakeup } from '../core/queue.js';
+import { backoffDelay } from '../core/backoff.js';
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
 import { keySize } from './keys.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';

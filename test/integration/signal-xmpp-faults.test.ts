@@ -15,7 +15,7 @@ import {
   type ProsodyServer,
 } from '../helpers/prosody.js';
 import { waitFor } from '../helpers/wait.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { createTransport, SameAccountTransport, type XmppTransport } from '../../src/signal/index.js';
 import { encodeSignal, signalMac, SIGNAL_NS, type SignalFields } from '../../src/signal/codec.js';
 import type { PeerAnnouncement } from '../../src/signal/types.js';

@@ -19,7 +19,7 @@ import {
 import { Runner } from '../../src/git/runner.js';
 import { annexedInRange, keysAddedInRange } from '../../src/transfer/commitkeys.js';
 import { renderProgress } from '../../src/transfer/progress.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 
 function setup(root: string) {
   const C = initBareAnnex(join(root, 'C'), 'cloud');

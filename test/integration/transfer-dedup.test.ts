@@ -17,7 +17,7 @@ import {
   writeBig,
   scratch,
 } from '../helpers/annex.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { TransferDir } from '../../src/transfer/transferinfo.js';
 
 const SIZE = 100 * 1024 * 1024;

@@ -18,7 +18,7 @@ import {
   scratch,
 } from '../helpers/annex.js';
 import { AnnexLane } from '../../src/transfer/batch.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 
 test('lane: pipelined keys are answered in order, blank line included', { timeout: 30_000 }, async (t) => {
   const d = scratch(t);

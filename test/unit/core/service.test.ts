@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, Supervisor, type Service, type ServiceContext } from '../../../src/agent/service.js';
-import { Wakeup } from '../../../src/agent/queue.js';
-import { EventBus } from '../../../src/agent/bus.js';
-import { createLogger } from '../../../src/log.js';
+import { Supervisor, type Service, type ServiceContext } from '../../../src/core/service.js';
+import { backoffDelay } from '../../../src/core/backoff.js';
+import { Wakeup } from '../../../src/core/queue.js';
+import { EventBus } from '../../../src/core/bus.js';
+import { createLogger } from '../../../src/core/log.js';
 import { waitFor } from '../../helpers/wait.js';
 
 test('backoffDelay doubles, is jittered within [step/2, step] and capped', () => {

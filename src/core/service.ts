@@ -4,7 +4,8 @@
 // starts it again, and the crash shows in status. Services start in list order and stop in reverse,
 // as in the daemon-as-a-list-of-threads model.
 import type { EventBus } from './bus.js';
-import type { Logger } from '../log.js';
+import type { Logger } from './log.js';
+import { backoffDelay } from './backoff.js';
 
 export interface Service {
   readonly name: string;
@@ -152,10 +153,4 @@ export class Supervisor {
       void this.startOne(slot);
     }, delay);
   }
-}
-
-/** Exponential backoff with full jitter between 50% and 100% of the step. Pure. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, rand = Math.random): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + (rand() * step) / 2);
 }
