@@ -12,7 +12,7 @@ import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../gi
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { controlRequest } from '../agent/control.js';
-import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
+import { agentAlive, isAlive, readPidFile } from '../core/pidfile.js';
 import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
 import { createLogger } from '../core/log.js';

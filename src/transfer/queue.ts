@@ -7,7 +7,7 @@
 // identity is already queued (or active) is a no-op, so the queue never holds a transfer twice.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSafeRelPath, isValidKey, isValidRemoteName } from './keys.js';
+import { isSafeRelPath, isValidKey, isValidRemoteName } from '../annex/keys.js';
 
 export type Direction = 'upload' | 'download';
 

@@ -18,7 +18,7 @@ import type { Runner } from '../git/runner.js';
 import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
 import { plan, type PlannedDrop } from '../map/planner.js';
-import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
+import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import { TransferQueue, entryId } from './queue.js';
 import { TransferDir } from './transferinfo.js';
 import { WorkerPool, type ActiveTransfer } from './workers.js';

@@ -15,7 +15,7 @@ import { backoffDelay } from '../core/backoff.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
-import { keySize } from './keys.js';
+import { keySize } from '../annex/keys.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 
