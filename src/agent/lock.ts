@@ -2,7 +2,7 @@
 // is gone (kill -9, a crash, a reboot) is stale and is taken over at once, never waited out. Reading
 // a pid file and telling whether its agent lives is src/core/pidfile.ts (the CLI and the map read it too).
 import { openSync, writeSync, closeSync, unlinkSync, existsSync } from 'node:fs';
-import { UserError } from '../git/errors.js';
+import { UserError } from '../core/errors.js';
 import { isAlive, readPid, readPidFile, startTime } from '../core/pidfile.js';
 
 export interface PidLock {
