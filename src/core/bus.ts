@@ -8,7 +8,13 @@ export interface AgentEvents {
   merge: { from: string; head: string; conflicts: number };
   fetch: { remote: string; ok: boolean; error?: string };
   signal: { direction: 'in' | 'out'; transport: string; accepted: boolean; reason?: string };
-  service: { name: string; state: 'running' | 'stopped' | 'crashed'; error?: string; restarts: number };
+  service: {
+    name: string;
+    state: 'running' | 'stopped' | 'crashed' | 'failed';
+    error?: string;
+    hint?: string;
+    restarts: number;
+  };
   transfer: { direction: 'upload' | 'download'; key: string; remote: string; state: string };
   log: { level: string; msg: string };
 }
