@@ -451,7 +451,7 @@ export class Committer implements Service {
       }
       if (result) {
         this.log.info({ sha: result.sha, files: paths.length }, result.message);
-        this.bus.emit('commit', {
+        this.bus.emit('committed', {
           sha: result.sha,
           files: result.added + result.modified + result.deleted,
           message: result.message,

@@ -109,7 +109,7 @@ export class Merger implements Service {
       await this.sync.fetch(remote);
       this.fetchErrors.set(remote, null);
       this.fetchFailures.delete(remote);
-      this.bus.emit('fetch', { remote, ok: true });
+      this.bus.emit('fetched', { remote, ok: true });
       // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
       // compares and repairs it. It pushes nothing when the remote is up to date.
       this.onFetched(remote);
@@ -117,7 +117,7 @@ export class Merger implements Service {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);
       this.log.warn({ remote, err: msg }, 'fetch failed; will retry');
-      this.bus.emit('fetch', { remote, ok: false, error: msg });
+      this.bus.emit('fetched', { remote, ok: false, error: msg });
       // The change that was signalled is still out there: fetch again later, backing off.
       const n = (this.fetchFailures.get(remote) ?? 0) + 1;
       this.fetchFailures.set(remote, n);
@@ -143,7 +143,7 @@ export class Merger implements Service {
         { from: r.from, head: r.head, conflicts: r.conflicts },
         r.fastForward ? 'fast-forwarded' : 'merged',
       );
-      this.bus.emit('merge', { from: r.from, head: r.head, conflicts: r.conflicts });
+      this.bus.emit('merged', { from: r.from, head: r.head, conflicts: r.conflicts });
     }
     if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved, before);
   }

@@ -131,7 +131,7 @@ export class Pusher implements Service {
           const res = await this.sync.push(remote);
           this.markOk(st);
           this.log.info({ remote, refs: res.refs }, 'pushed');
-          this.bus.emit('push', { remote, ok: true, refs: res.refs });
+          this.bus.emit('pushed', { remote, ok: true, refs: res.refs });
           return res;
         } catch (e) {
           if (!(e instanceof PushRejectedError) || round >= MAX_REJECT_ROUNDS) throw e;
@@ -147,7 +147,7 @@ export class Pusher implements Service {
       const delay = backoffDelay(st.failures, RETRY_BASE_MS, this.retryMaxMs);
       st.nextRetryAt = Date.now() + delay;
       this.log.warn({ remote, err: msg, retryInMs: delay }, 'push failed; will retry');
-      this.bus.emit('push', { remote, ok: false, refs: [], error: msg });
+      this.bus.emit('pushed', { remote, ok: false, refs: [], error: msg });
       this.armRetry(remote, delay);
       return null;
     }

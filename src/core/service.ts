@@ -157,7 +157,7 @@ export class Supervisor {
       await slot.service.start(ctx);
       if (!failed) {
         slot.status.state = 'running';
-        this.bus.emit('service', {
+        this.bus.emit('serviceChanged', {
           name: slot.service.name,
           state: 'running',
           restarts: slot.status.restarts,
@@ -177,7 +177,7 @@ export class Supervisor {
     if (Date.now() - slot.startedAt > HEALTHY_AFTER_MS) slot.failures = 0;
     slot.failures++;
     this.log.error({ service: slot.service.name, err: msg }, 'service crashed; restarting');
-    this.bus.emit('service', {
+    this.bus.emit('serviceChanged', {
       name: slot.service.name,
       state: 'crashed',
       error: msg,
@@ -202,7 +202,7 @@ export class Supervisor {
     slot.status.lastError = msg;
     slot.status.hint = hint;
     this.log.error({ service: slot.service.name, err: msg, hint }, 'service failed; not restarted');
-    this.bus.emit('service', {
+    this.bus.emit('serviceChanged', {
       name: slot.service.name,
       state: 'failed',
       error: msg,

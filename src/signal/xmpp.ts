@@ -653,7 +653,7 @@ export abstract class XmppTransport implements SignalTransport {
           if (conn.client.streamManagement.enabled && messages.size > 0) {
             this.unacked = { announcement: a, stanzas: messages };
           }
-          this.opts.bus?.emit('signal', { direction: 'out', transport: this.kind, accepted: true });
+          this.opts.bus?.emit('signalled', { direction: 'out', transport: this.kind, accepted: true });
         } catch (e) {
           // Keep it for the next session unless a newer announcement already replaced it.
           this.pending ??= a;
@@ -754,7 +754,7 @@ export abstract class XmppTransport implements SignalTransport {
       if (oldest !== undefined) this.peers.delete(oldest);
     }
     this.accepted++;
-    this.opts.bus?.emit('signal', { direction: 'in', transport: this.kind, accepted: true });
+    this.opts.bus?.emit('signalled', { direction: 'in', transport: this.kind, accepted: true });
     try {
       this.opts.handlers.onPeerRefs(verdict.announcement);
     } catch (e) {
@@ -764,7 +764,7 @@ export abstract class XmppTransport implements SignalTransport {
 
   private count(reason: string, detail: string, st: XmlElement): void {
     this.rejected++;
-    this.opts.bus?.emit('signal', { direction: 'in', transport: this.kind, accepted: false, reason });
+    this.opts.bus?.emit('signalled', { direction: 'in', transport: this.kind, accepted: false, reason });
     const peer = peerLabel(st.attrs.from);
     this.rejectedWhy = `${reason} from ${peer}: ${detail.slice(0, 100)}`;
     const hint = rejectionHint(reason, peer);

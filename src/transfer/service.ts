@@ -469,7 +469,7 @@ export class TransferService implements Service {
             const o = JSON.parse(line) as { success?: boolean; key?: string };
             if (o.success === true) {
               dropped++;
-              this.o.bus?.emit('transfer', {
+              this.o.bus?.emit('transferChanged', {
                 direction: 'upload',
                 key: isValidKey(o.key) ? o.key : '',
                 remote: first.remote ?? 'here',

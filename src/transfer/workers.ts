@@ -308,7 +308,7 @@ export class WorkerPool {
         const deferrals = (e.deferrals ?? 0) + 1;
         if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
         else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
-        this.o.bus?.emit('transfer', {
+        this.o.bus?.emit('transferChanged', {
           direction: e.direction,
           key: e.key,
           remote: e.remote,
@@ -441,7 +441,7 @@ export class WorkerPool {
     s.bytes = 0;
     s.size = head ? (head.size ?? keySize(head.key) ?? 0) : 0;
     if (head) {
-      this.o.bus?.emit('transfer', {
+      this.o.bus?.emit('transferChanged', {
         direction: head.direction,
         key: head.key,
         remote: head.remote,
@@ -473,7 +473,7 @@ export class WorkerPool {
     // Captured now: a fallback below moves the entry to another remote.
     const remote = e.remote;
     const emit = (state: string) =>
-      this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote, state });
+      this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state });
     if (res.ok) {
       this.downUntil.delete(e.remote);
       this.downStrikes.delete(e.remote);

@@ -70,7 +70,7 @@ function makeClone(
   const { log, lines } = captureLogger();
   const bus = new EventBus();
   const clone: Clone = { t: null as unknown as XmppTransport, got: [], connected: 0, lines, reasons: [] };
-  bus.on('signal', (e) => {
+  bus.on('signalled', (e) => {
     if (e.direction === 'in' && !e.accepted) clone.reasons.push(e.reason ?? '?');
   });
   clone.t = createTransport({

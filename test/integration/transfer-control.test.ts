@@ -157,7 +157,7 @@ test(
     annex(A, 'sync', '--no-content', '--quiet');
     const done: string[] = [];
     const bus = new EventBus();
-    bus.on('transfer', (e) => e.state === 'done' && done.push(e.remote));
+    bus.on('transferChanged', (e) => e.state === 'done' && done.push(e.remote));
     const s = await startService(A, { bus, slots: 1 });
     d.defer(s.stop);
     await waitFor(() => done.length === 80, { timeoutMs: 40_000, what: `80 uploads (have ${done.length})` });

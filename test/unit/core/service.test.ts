@@ -46,7 +46,7 @@ test('Supervisor restarts a crashed service and reports the crash', async () => 
   };
   const bus = new EventBus();
   const crashes: string[] = [];
-  bus.on('service', (e) => e.state === 'crashed' && crashes.push(e.error ?? ''));
+  bus.on('serviceChanged', (e) => e.state === 'crashed' && crashes.push(e.error ?? ''));
   const sup = new Supervisor(createLogger({}), bus, 10);
   sup.add(svc);
   await sup.startAll();

@@ -113,7 +113,7 @@ test('a service that runs out of inotify watches is not restarted, and status sa
   };
   const bus = new EventBus();
   const events: string[] = [];
-  bus.on('service', (e) => events.push(`${e.name}:${e.state}`));
+  bus.on('serviceChanged', (e) => events.push(`${e.name}:${e.state}`));
   const sup = new Supervisor(createLogger({}), bus, 10);
   sup.add(watcher);
   sup.add(flaky);
