@@ -2,7 +2,7 @@
 // file, the OS keyring, in that order), how it is stored, and the one policy that decides whether a
 // connection may authenticate at all: TLS with a verified certificate, or plaintext to loopback only.
 // Nothing here logs or returns a secret inside an error message. Messages avoid the word
-// "password" followed by a space: log.ts scrub() would redact the next word as if it were one.
+// "password" followed by a space: core/log.ts scrub() would redact the next word as if it were one.
 import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { secretEnv, type SecretEnvName } from '../git/runner.js';
