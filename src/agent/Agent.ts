@@ -7,7 +7,7 @@
 // Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
@@ -24,8 +24,8 @@ import {
 import { GitSync, type PushResult } from '../git/sync.js';
 import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
-import { EventBus } from './bus.js';
-import { Supervisor, type Service, type ServiceStatus } from './service.js';
+import { EventBus } from '../core/bus.js';
+import { Supervisor, type Service, type ServiceStatus } from '../core/service.js';
 import { Watcher } from './watcher.js';
 import { Committer } from './committer.js';
 import { Merger } from './merger.js';
@@ -45,10 +45,11 @@ import { readKey, readJson } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport, SignalStatus } from '../signal/types.js';
-import { createLogger, reopenLogFile, type Logger } from '../log.js';
+import { createLogger, reopenLogFile, type Logger } from '../core/log.js';
 import { StateWatch, watchedStateFiles } from './state-watch.js';
 import type { LargeFile } from '../git/large-files.js';
 import { background } from '../core/background.js';
+import { writeJsonAtomic } from '../core/files.js';
 
 /** .git/autosync/state.json: what the user paused, kept across restarts. */
 interface PauseState {
@@ -646,9 +647,7 @@ export class Agent {
       st.remotes = st.remotes.filter((r) => r !== remote);
       if (paused) st.remotes.push(remote);
     }
-    const tmp = `${this.statePath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(st) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.statePath);
+    writeJsonAtomic(this.statePath, st, 0o600);
   }
 
   private onCommitted(c: CommitResult): void {

@@ -14,10 +14,10 @@
 // commit. Everything else in the engine keeps string paths.
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import type { GitSync, CommitResult } from '../git/sync.js';
-import type { Logger } from '../log.js';
-import type { EventBus } from './bus.js';
+import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
 import {
   decide,
   isStable,
@@ -30,7 +30,7 @@ import {
   type OpenWritePolicy,
 } from './commit-policy.js';
 import { openForWrite } from './open-files.js';
-import { backoffDelay } from './service.js';
+import { backoffDelay } from '../core/backoff.js';
 import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { absName, mayBeMangled, quoteName, rawPendingNames, stageRawNames } from '../git/rawpaths.js';
 import { background } from '../core/background.js';
@@ -603,7 +603,7 @@ export class Committer implements Service {
       }
       if (result) {
         this.log.info({ sha: result.sha, files: paths.length }, result.message);
-        this.bus.emit('commit', {
+        this.bus.emit('committed', {
           sha: result.sha,
           files: result.added + result.modified + result.deleted,
           message: result.message,

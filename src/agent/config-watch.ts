@@ -6,7 +6,7 @@
 // Produces: one onChange() call per settled burst of writes (a `git remote add` writes the file
 // two or three times in a row).
 import { watch, type FSWatcher } from 'node:fs';
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import type { AgentConfig } from './config.js';
 
 /** `git remote add` then `git config remote.x.…` in a script: one reload for the lot. */

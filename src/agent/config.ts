@@ -5,7 +5,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import type { RepoInfo } from '../git/repo.js';
-import { UserError } from '../git/errors.js';
+import { UserError } from '../core/errors.js';
 import { isId, jidProblem, resourceProblem, roomProblem, serviceProblem } from '../signal/validate.js';
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
 import { DEFAULT_POLL_MS } from './remote-poll.js';

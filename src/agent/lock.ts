@@ -1,7 +1,9 @@
 // One agent per repository: .git/autosync/agent.pid, created with O_EXCL. A pid file whose process
-// is gone (kill -9, a crash, a reboot) is stale and is taken over at once, never waited out.
-import { openSync, writeSync, closeSync, readFileSync, unlinkSync, existsSync } from 'node:fs';
-import { UserError } from '../git/errors.js';
+// is gone (kill -9, a crash, a reboot) is stale and is taken over at once, never waited out. Reading
+// a pid file and telling whether its agent lives is src/core/pidfile.ts (the CLI and the map read it too).
+import { openSync, writeSync, closeSync, unlinkSync, existsSync } from 'node:fs';
+import { UserError } from '../core/errors.js';
+import { isAlive, readPid, readPidFile, startTime } from '../core/pidfile.js';
 
 export interface PidLock {
   path: string;
@@ -14,52 +16,6 @@ export interface PidLock {
    * is in it now (a second start got in first).
    */
   reclaim(): 'ok' | 'restored' | 'taken';
-}
-
-/** The pid in the file, or null. The file holds `<pid> <start time>` (older files: `<pid>`). */
-export function readPid(path: string): number | null {
-  return readPidFile(path)?.pid ?? null;
-}
-
-export function readPidFile(path: string): { pid: number; start: string | null } | null {
-  try {
-    const [p, start] = readFileSync(path, 'utf8').trim().split(/\s+/);
-    const pid = Number(p);
-    return Number.isInteger(pid) && pid > 0 ? { pid, start: start ?? null } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
-export function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Whether the agent that wrote the pid file still runs. The same pid with another start time is a
- * recycled pid that now belongs to some other program: never ours to wait for or to signal.
- */
-export function isAlive(pid: number, start?: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (!start) return true;
-  const now = startTime(pid);
-  return now === null || now === start;
-}
-
-/** Whether the agent recorded in this pid file runs. */
-export function agentAlive(path: string): { pid: number } | null {
-  const f = readPidFile(path);
-  return f && isAlive(f.pid, f.start) ? { pid: f.pid } : null;
 }
 
 function writeOwnPid(path: string): void {

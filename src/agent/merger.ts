@@ -2,12 +2,12 @@
 // push, start-up) and on fetch requests per remote; produces merges into the current branch and then
 // asks the pusher to push on, so a change from A reaches C through B. Requests collapse: any number
 // of signals during a fetch make one more fetch of that remote, not many.
-import type { Service, ServiceContext } from './service.js';
-import { backoffDelay } from './service.js';
-import { Wakeup } from './queue.js';
+import type { Service, ServiceContext } from '../core/service.js';
+import { backoffDelay } from '../core/backoff.js';
+import { Wakeup } from '../core/queue.js';
 import type { GitSync, MergeResult } from '../git/sync.js';
-import type { Logger } from '../log.js';
-import type { EventBus } from './bus.js';
+import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
 
 /** Failed merge passes back off from 1 s to 5 min; the next change or signal also retries. */
 const RETRY_BASE_MS = 1_000;
@@ -109,7 +109,7 @@ export class Merger implements Service {
       await this.sync.fetch(remote);
       this.fetchErrors.set(remote, null);
       this.fetchFailures.delete(remote);
-      this.bus.emit('fetch', { remote, ok: true });
+      this.bus.emit('fetched', { remote, ok: true });
       // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
       // compares and repairs it. It pushes nothing when the remote is up to date.
       this.onFetched(remote);
@@ -117,7 +117,7 @@ export class Merger implements Service {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);
       this.log.warn({ remote, err: msg }, 'fetch failed; will retry');
-      this.bus.emit('fetch', { remote, ok: false, error: msg });
+      this.bus.emit('fetched', { remote, ok: false, error: msg });
       // The change that was signalled is still out there: fetch again later, backing off.
       const n = (this.fetchFailures.get(remote) ?? 0) + 1;
       this.fetchFailures.set(remote, n);
@@ -143,7 +143,7 @@ export class Merger implements Service {
         { from: r.from, head: r.head, conflicts: r.conflicts },
         r.fastForward ? 'fast-forwarded' : 'merged',
       );
-      this.bus.emit('merge', { from: r.from, head: r.head, conflicts: r.conflicts });
+      this.bus.emit('merged', { from: r.from, head: r.head, conflicts: r.conflicts });
     }
     if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved, before);
   }

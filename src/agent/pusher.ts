@@ -3,13 +3,13 @@
 // when a remote is down, a retry timer with exponential backoff capped at `retryMaxMs` (30 min by
 // default), so a remote that comes back is caught up without anyone asking. A rejected push
 // (the remote has work we lack) leads to fetch, merge and push again, a bounded number of times.
-import type { Service, ServiceContext } from './service.js';
-import { backoffDelay } from './service.js';
-import { Wakeup } from './queue.js';
+import type { Service, ServiceContext } from '../core/service.js';
+import { backoffDelay } from '../core/backoff.js';
+import { Wakeup } from '../core/queue.js';
 import type { GitSync, PushResult } from '../git/sync.js';
 import { PushRejectedError } from '../git/errors.js';
-import type { Logger } from '../log.js';
-import type { EventBus } from './bus.js';
+import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
 
 /** Fetch-merge-push rounds after a rejection; more means a peer pushes faster than we merge. */
 const MAX_REJECT_ROUNDS = 4;
@@ -131,7 +131,7 @@ export class Pusher implements Service {
           const res = await this.sync.push(remote);
           this.markOk(st);
           this.log.info({ remote, refs: res.refs }, 'pushed');
-          this.bus.emit('push', { remote, ok: true, refs: res.refs });
+          this.bus.emit('pushed', { remote, ok: true, refs: res.refs });
           return res;
         } catch (e) {
           if (!(e instanceof PushRejectedError) || round >= MAX_REJECT_ROUNDS) throw e;
@@ -147,7 +147,7 @@ export class Pusher implements Service {
       const delay = backoffDelay(st.failures, RETRY_BASE_MS, this.retryMaxMs);
       st.nextRetryAt = Date.now() + delay;
       this.log.warn({ remote, err: msg, retryInMs: delay }, 'push failed; will retry');
-      this.bus.emit('push', { remote, ok: false, refs: [], error: msg });
+      this.bus.emit('pushed', { remote, ok: false, refs: [], error: msg });
       this.armRetry(remote, delay);
       return null;
     }

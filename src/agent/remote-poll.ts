@@ -7,7 +7,7 @@
 // our own next push bounced, or never on a clone nobody edits (a headless mirror). Those remotes
 // are fetched every `autosync.pollInterval` seconds. The merger collapses requests into one fetch
 // per remote, and a fetch with nothing new costs one round trip.
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 import { isNetworkUrl } from '../signal/refs-watch.js';
 
 /** Default poll period: a change waits at most this long where nothing else can signal it. Five

@@ -8,7 +8,7 @@
 // (Agent.restoreState) and then calls rearm(), since a new directory needs a new watch.
 import { watch, existsSync, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Service, ServiceContext } from './service.js';
+import type { Service, ServiceContext } from '../core/service.js';
 
 /** `rm -rf` of the directory is a few events within a millisecond or two: one repair for the lot. */
 const SETTLE_MS = 100;

@@ -11,9 +11,10 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { lstatSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { Service, ServiceContext } from './service.js';
+import { INOTIFY_HINT, type Service, type ServiceContext } from '../core/service.js';
+import { FatalServiceError } from '../core/errors.js';
 import type { Runner } from '../git/runner.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { mayBeMangled } from '../git/rawpaths.js';
 import { background } from '../core/background.js';
 
@@ -104,8 +105,12 @@ export class Watcher implements Service {
     fsw.on('error', (err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOSPC') {
+        // Fatal: a restart takes the same watches and runs out again; status says what to do.
         ctx.fail(
-          new Error('out of inotify watches; raise fs.inotify.max_user_watches (sysctl) to watch this tree'),
+          new FatalServiceError(
+            'out of inotify watches; raise fs.inotify.max_user_watches (sysctl) to watch this tree',
+            INOTIFY_HINT,
+          ),
         );
       } else this.log.warn({ err: String(err) }, 'watcher error');
     });

@@ -2,7 +2,7 @@
 // its flags (boolean, or taking a value) and how many positionals it takes; anything else is
 // refused with one line that names the bad argument and the help to read (exit 2).
 import { resolve } from 'node:path';
-import { UserError } from '../git/errors.js';
+import { UserError } from '../core/errors.js';
 import { verbSpec, type VerbSpec } from './usage.js';
 
 export interface Args {

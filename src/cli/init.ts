@@ -7,7 +7,7 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { writeFileSync, chmodSync } from 'node:fs';
-import { UserError } from '../git/errors.js';
+import { UserError } from '../core/errors.js';
 import { discover, ensureKeyFile, ensureStateDir, hasUninitialisedAnnex, requireAnnex } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { configProblem, loadConfig } from '../agent/config.js';

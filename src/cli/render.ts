@@ -72,6 +72,14 @@ export function reasons(st: StatusJson): string[] {
     out.push(`problem     ${what}: ${e}${/;/.test(e) ? '' : '; the agent retries by itself'}`);
   }
   for (const s of st.services ?? []) {
+    // A fatal failure is not retried: the hint says what the user has to do.
+    if (s.state === 'failed') {
+      out.push(
+        `problem     service ${s.name} failed: ${s.lastError ?? 'no reason given'}; ` +
+          `it is not restarted: ${s.hint ?? 'see .git/autosync/agent.log'}`,
+      );
+      continue;
+    }
     if (s.state !== 'crashed' && !(s.restarts > 0 && s.lastError)) continue;
     out.push(
       `problem     service ${s.name} ${s.state === 'crashed' ? 'crashed' : 'restarted'} ` +

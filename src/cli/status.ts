@@ -12,7 +12,7 @@ import { checkedOutBranch, nodeId, readJson, type RepoPlace } from '../git/repo.
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import type { SignalStatus } from '../signal/types.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 
 /**
  * What `branch` says with no agent and a detached HEAD: git's own name for that state

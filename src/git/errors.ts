@@ -1,15 +1,20 @@
-// Typed errors for everything git and git-annex can tell us. Callers branch on the class, never on
-// message text; the text parsing lives here, once.
+// Typed errors for everything git and git-annex can tell us. Callers branch on the class (or its
+// `code`), never on message text; the text parsing lives here, once.
+import { AutosyncError } from '../core/errors.js';
 
-/** Base for every failure of a git or git-annex child process. */
-export class GitError extends Error {
+/**
+ * Base for every failure of a git or git-annex child process. `exitStatus` is the child's exit
+ * status (null when it was killed or never ran); `code` names the kind of failure, one per class.
+ */
+export class GitError extends AutosyncError {
   constructor(
     message: string,
     readonly args: readonly string[],
-    readonly code: number | null,
+    readonly exitStatus: number | null,
     readonly stderr: string,
+    code = 'git-failed',
   ) {
-    super(message);
+    super(message, code);
     this.name = 'GitError';
   }
 }
@@ -27,6 +32,7 @@ export abstract class TransientError extends GitError {
 /** No space left on the device (ENOSPC) or the disk quota is used up (EDQUOT). */
 export class DiskFullError extends TransientError {
   override name = 'DiskFullError';
+  override readonly code: string = 'disk-full';
   get what(): string {
     return /quota/i.test(this.stderr) ? 'disk quota exceeded (EDQUOT)' : 'disk full (ENOSPC)';
   }
@@ -35,23 +41,27 @@ export class DiskFullError extends TransientError {
 /** The disk (or the network file system) failed a read or a write (EIO). */
 export class DiskIoError extends TransientError {
   override name = 'DiskIoError';
+  override readonly code: string = 'disk-io';
   readonly what = 'disk I/O error (EIO)';
 }
 
 /** Another process holds `.git/index.lock` (or another `*.lock`). Retryable. */
 export class LockedError extends TransientError {
   override name = 'LockedError';
+  override readonly code: string = 'locked';
   readonly what = 'another git holds a lock';
 }
 
 /** A push was refused because the remote has commits we do not (non-fast-forward). */
 export class PushRejectedError extends GitError {
   override name = 'PushRejectedError';
+  override readonly code: string = 'push-rejected';
 }
 
 /** The remote could not be reached at all (DNS, connection refused, missing path, timeout). */
 export class RemoteUnreachableError extends GitError {
   override name = 'RemoteUnreachableError';
+  override readonly code: string = 'remote-unreachable';
 }
 
 /**
@@ -61,6 +71,7 @@ export class RemoteUnreachableError extends GitError {
  */
 export class TimeoutError extends TransientError {
   override name = 'TimeoutError';
+  override readonly code: string = 'timeout';
   readonly what = 'timed out (a lock held by another process, or a stalled disk)';
 }
 
@@ -70,6 +81,7 @@ export class TimeoutError extends TransientError {
  */
 export class BusyError extends GitError {
   override name = 'BusyError';
+  override readonly code: string = 'busy';
 }
 
 /**
@@ -78,6 +90,7 @@ export class BusyError extends GitError {
  */
 export class InSubmoduleError extends GitError {
   override name = 'InSubmoduleError';
+  override readonly code: string = 'in-submodule';
   constructor(
     readonly submodule: string,
     args: readonly string[],
@@ -96,17 +109,7 @@ export class InSubmoduleError extends GitError {
 /** The binary is not installed (ENOENT on spawn). */
 export class NotInstalledError extends GitError {
   override name = 'NotInstalledError';
-}
-
-/** User-facing error: one clear line, and the CLI exit code that goes with it. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 2,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
+  override readonly code: string = 'not-installed';
 }
 
 // git: "fatal: unable to write loose object file: No space left on device", "Unable to create

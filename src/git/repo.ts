@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Runner, runProcess } from './runner.js';
-import { GitError, NotInstalledError, UserError } from './errors.js';
+import { GitError, NotInstalledError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export type Mode = 'git' | 'annex';
 

@@ -19,7 +19,8 @@ import { dirname, join, resolve as resolvePathFrom } from 'node:path';
 import { hostname, tmpdir } from 'node:os';
 import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
+import { Mutex } from '../core/queue.js';
 import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
 import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
@@ -51,19 +52,6 @@ export interface PushResult {
   refs: string[];
   /** Nothing to push: the remote already has our refs. */
   upToDate: boolean;
-}
-
-/** Serialises the async sections that move the index or HEAD. */
-export class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
 }
 
 /** Literal pathspecs: a file named `*.txt` or `:(top)` means that file, never a pattern. */

@@ -11,10 +11,10 @@
 //   git annex whereis --json              every annexed file in the work tree: key and holders
 //   git annex find --want-get[-by=UUID]   once per repository with an explicit preferred content
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { agentAlive } from '../agent/lock.js';
+import { agentAlive } from '../core/pidfile.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
-import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../transfer/keys.js';
+import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../annex/keys.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
 
 /** git-annex's built-in pseudo-repositories (web, bittorrent): never a place we transfer to. */

@@ -2,22 +2,11 @@
 // file, the OS keyring, in that order), how it is stored, and the one policy that decides whether a
 // connection may authenticate at all: TLS with a verified certificate, or plaintext to loopback only.
 // Nothing here logs or returns a secret inside an error message. Messages avoid the word
-// "password" followed by a space: log.ts scrub() would redact the next word as if it were one.
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  writeSync,
-  fsyncSync,
-  constants,
-} from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+// "password" followed by a space: core/log.ts scrub() would redact the next word as if it were one.
+import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { secretEnv, type SecretEnvName } from '../git/runner.js';
+import { writeFileAtomic } from '../core/files.js';
 
 export const PASSWORD_ENV = 'GIT_AUTOSYNC_XMPP_PASSWORD' satisfies SecretEnvName;
 export const KEYRING_SERVICE = 'git-autosync';
@@ -119,17 +108,7 @@ export function readPasswordFile(path: string): string {
  */
 export function writePasswordFile(path: string, password: string): void {
   if (password.length === 0) throw new CredentialError('refusing to store an empty password');
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    writeSync(fd, `${password}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${password}\n`, { mode: 0o600, fsync: true });
 }
 
 /** The OS keyring via @napi-rs/keyring, loaded lazily: a host without it still runs. */

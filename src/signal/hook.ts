@@ -10,7 +10,7 @@
 // grace period. Killing only /bin/sh would leave its children (a `sleep`, a stuck `curl`) running
 // under PID 1. Processes a hook leaves behind after it exited on its own (`cmd &`) are its business.
 import { spawn } from 'node:child_process';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { childEnv } from '../git/runner.js';
 
 /** A notification that takes longer than this is hung; users' scripts normally take milliseconds. */

@@ -13,8 +13,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServiceContext } from '../agent/service.js';
-import type { Logger } from '../log.js';
+import type { ServiceContext } from '../core/service.js';
+import type { Logger } from '../core/log.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
 import { background } from '../core/background.js';
 

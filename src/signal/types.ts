@@ -1,7 +1,7 @@
 // The contract between the agent and a signal transport. A transport tells peers "my refs changed"
 // and hands the agent what peers said. It owns no git work: inbound announcements go to the
 // `onPeerRefs` callback, which only enqueues (collapsing) fetch work and returns at once.
-import type { Service } from '../agent/service.js';
+import type { Service } from '../core/service.js';
 
 export type TransportKind = 'xmpp-room' | 'xmpp-account' | 'refs-watch';
 export type SignalState = 'online' | 'connecting' | 'offline';

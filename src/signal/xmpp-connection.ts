@@ -8,8 +8,8 @@
 import { background } from '../core/background.js';
 import { randomBytes } from 'node:crypto';
 import { client as xmppClient, xml, type Client, type XmlElement, type XmppSocket } from '@xmpp/client';
-import type { Logger } from '../log.js';
-import { Backoff } from './backoff.js';
+import type { Logger } from '../core/log.js';
+import { Backoff } from '../core/backoff.js';
 import { chooseMechanism, type ServiceEndpoint } from './credentials.js';
 import type { SignalState, TransportKind } from './types.js';
 import { describeXmppError, StepError } from './xmpp-errors.js';

@@ -1,7 +1,7 @@
 // The errors of the XMPP transport, and the one place that turns whatever a connection attempt
 // failed with (the library's SASL and stream errors, Node's socket and TLS codes, our own steps)
 // into the line shown in status().error and the log. Pure: no sockets, no timers.
-import { scrub } from '../log.js';
+import { scrub } from '../core/log.js';
 import { CredentialError, InsecureConnectionError } from './credentials.js';
 
 /** A configuration the transport cannot work with at all; thrown by the constructor. */

@@ -1,12 +1,12 @@
 // The inbox: what peers tell this clone. It waits on the connection's stanzas that carry a signal;
-// it produces verified announcements for handlers.onPeerRefs, the incoming 'signal' bus events,
+// it produces verified announcements for handlers.onPeerRefs, the incoming 'signalled' bus events,
 // and the counts and advice in status() (who was heard from, how many signals were rejected, why
 // the last one was, and what to do about it). A signal must come through the transport's route
 // (the room / our own account) and pass the codec's verifier (repository, MAC, clock, replay).
 // Everything a sender controls is bounded: the peers remembered, the log lines, the hints.
 import type { XmlElement } from '@xmpp/client';
-import type { EventBus } from '../agent/bus.js';
-import type { Logger } from '../log.js';
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
 import { CLOCK_WINDOW_MS, SIGNAL_NS, SignalVerifier } from './codec.js';
 import type { PeerInfo, SignalHandlers, TransportKind } from './types.js';
 
@@ -163,7 +163,7 @@ export class Inbox {
       if (oldest !== undefined) this.peers.delete(oldest);
     }
     this.accepted++;
-    this.deps.bus?.emit('signal', { direction: 'in', transport: this.deps.kind(), accepted: true });
+    this.deps.bus?.emit('signalled', { direction: 'in', transport: this.deps.kind(), accepted: true });
     try {
       this.deps.handlers.onPeerRefs(verdict.announcement);
     } catch (e) {
@@ -175,7 +175,7 @@ export class Inbox {
     const { log, bus } = this.deps;
     const transport = this.deps.kind();
     this.rejected++;
-    bus?.emit('signal', { direction: 'in', transport, accepted: false, reason });
+    bus?.emit('signalled', { direction: 'in', transport, accepted: false, reason });
     const peer = peerLabel(st.attrs.from);
     this.rejectedWhy = `${reason} from ${peer}: ${detail.slice(0, 100)}`;
     const hint = rejectionHint(reason, peer);

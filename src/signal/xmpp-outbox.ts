@@ -1,12 +1,12 @@
 // The outbox: what this clone tells its peers. It waits on announce() (after each push) and on the
 // connection coming online; it produces signed signal stanzas on the live connection, at most one
-// batch in flight, and the outgoing 'signal' bus events. While offline, announcements coalesce into
+// batch in flight, and the outgoing 'signalled' bus events. While offline, announcements coalesce into
 // the latest (only the newest refs matter). With stream management, a batch the server has not
 // acknowledged when the stream breaks is sent again after reconnecting, unless a newer one waits.
 import { background } from '../core/background.js';
 import { xml, type XmlElement } from '@xmpp/client';
-import type { EventBus } from '../agent/bus.js';
-import type { Logger } from '../log.js';
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
 import type { RefsAnnouncement, TransportKind } from './types.js';
 import { isId, isSha, refNameProblem } from './validate.js';
@@ -118,7 +118,7 @@ export class Outbox {
           if (conn.client.streamManagement.enabled && messages.size > 0) {
             this.unacked = { announcement: a, stanzas: messages };
           }
-          this.deps.bus?.emit('signal', { direction: 'out', transport: this.deps.kind(), accepted: true });
+          this.deps.bus?.emit('signalled', { direction: 'out', transport: this.deps.kind(), accepted: true });
         } catch (e) {
           // Keep it for the next session unless a newer announcement already replaced it.
           this.pending ??= a;

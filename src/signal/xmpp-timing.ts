@@ -1,6 +1,6 @@
 // How long the XMPP transport waits for each thing, with the reason for each default. Tests and
 // benchmarks pass shorter ones through XmppTransportOptions.timing.
-import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './backoff.js';
+import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../core/backoff.js';
 
 export interface XmppTiming {
   /** First reconnect delay; doubles per failure (with jitter) up to backoffMaxMs. */

@@ -3,7 +3,7 @@
 // room password (in a join presence or the room's configuration form) replaced.
 import { xml, type XmlElement } from '@xmpp/client';
 import { hideSensitive } from '@xmpp/debug';
-import { scrub } from '../log.js';
+import { scrub } from '../core/log.js';
 import { SIGNAL_NS } from './codec.js';
 
 /** 4 KiB: enough to debug any real signal; a 1 MB junk stanza must not become a 1 MB log line. */

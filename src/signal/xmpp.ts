@@ -12,9 +12,9 @@
 // presence, account.ts), where signals go, and which senders are routable at all.
 import { background } from '../core/background.js';
 import { jid as parseJid, type XmlElement } from '@xmpp/client';
-import type { EventBus } from '../agent/bus.js';
-import type { ServiceContext } from '../agent/service.js';
-import type { Logger } from '../log.js';
+import type { EventBus } from '../core/bus.js';
+import type { ServiceContext } from '../core/service.js';
+import type { Logger } from '../core/log.js';
 import { MIN_KEY_BYTES } from './codec.js';
 import { parseService, type ServiceEndpoint } from './credentials.js';
 import type {

@@ -14,7 +14,7 @@
 // must die with it on cancel.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
+import { isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import type { Direction } from './queue.js';
 import { childEnv } from '../git/runner.js';
 

@@ -4,7 +4,7 @@
 // --batch` reads the small ones. An annexed file is either a symlink into .git/annex/objects (locked)
 // or a pointer file `/annex/objects/KEY` (unlocked); the key is its last path component.
 import type { Runner } from '../git/runner.js';
-import { isValidKey } from './keys.js';
+import { isValidKey } from '../annex/keys.js';
 
 /** Symlink targets and pointer files are a few hundred bytes; a larger blob is ordinary content. */
 const MAX_POINTER_BYTES = 1024;

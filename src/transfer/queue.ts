@@ -5,9 +5,10 @@
 // Identity: an upload is (key, remote), since a key goes to several remotes; a download is the key
 // alone, since content arrives here once, whichever remote it comes from. Adding an entry whose
 // identity is already queued (or active) is a no-op, so the queue never holds a transfer twice.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSafeRelPath, isValidKey, isValidRemoteName } from './keys.js';
+import { isSafeRelPath, isValidKey, isValidRemoteName } from '../annex/keys.js';
+import { writeJsonAtomic } from '../core/files.js';
 
 export type Direction = 'upload' | 'download';
 
@@ -257,9 +258,7 @@ export class TransferQueue {
       held: Object.fromEntries(this.held),
       paused: this.paused,
     };
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data));
-    renameSync(tmp, this.file);
+    // 0666 less the umask, the mode it always had (the state dir is 0700 in any case).
+    writeJsonAtomic(this.file, data, 0o666);
   }
 }

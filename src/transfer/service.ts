@@ -11,14 +11,14 @@
 //
 // Two owners inside: the scan loop (inventory -> plan -> queue, drops) and the worker pool (queue ->
 // git-annex). They share only the queue, which the pool alone takes entries out of.
-import { Wakeup } from '../agent/queue.js';
-import type { Service, ServiceContext } from '../agent/service.js';
-import type { EventBus } from '../agent/bus.js';
+import { Wakeup } from '../core/queue.js';
+import type { Service, ServiceContext } from '../core/service.js';
+import type { EventBus } from '../core/bus.js';
 import type { Runner } from '../git/runner.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
 import { plan, type PlannedDrop } from '../map/planner.js';
-import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
+import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import { TransferQueue, entryId } from './queue.js';
 import { TransferDir } from './transferinfo.js';
 import { WorkerPool, type ActiveTransfer } from './workers.js';
@@ -469,7 +469,7 @@ export class TransferService implements Service {
             const o = JSON.parse(line) as { success?: boolean; key?: string };
             if (o.success === true) {
               dropped++;
-              this.o.bus?.emit('transfer', {
+              this.o.bus?.emit('transferChanged', {
                 direction: 'upload',
                 key: isValidKey(o.key) ? o.key : '',
                 remote: first.remote ?? 'here',

@@ -15,7 +15,7 @@
 // a lock cannot be seen and we fall back to "info file exists and is fresh" (see docs/transfers.md).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isValidKey, isValidUuid } from './keys.js';
+import { isValidKey, isValidUuid } from '../annex/keys.js';
 
 export type Direction = 'upload' | 'download';
 

@@ -10,12 +10,12 @@
 // cheapest remote that has the key, and only when all have failed is the entry recorded as failed.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
-import { Wakeup } from '../agent/queue.js';
-import { backoffDelay } from '../agent/service.js';
-import type { EventBus } from '../agent/bus.js';
-import type { Logger } from '../log.js';
+import { Wakeup } from '../core/queue.js';
+import { backoffDelay } from '../core/backoff.js';
+import type { EventBus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
-import { keySize } from './keys.js';
+import { keySize } from '../annex/keys.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 import { background } from '../core/background.js';
@@ -310,7 +310,7 @@ export class WorkerPool {
         const deferrals = (e.deferrals ?? 0) + 1;
         if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
         else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
-        this.o.bus?.emit('transfer', {
+        this.o.bus?.emit('transferChanged', {
           direction: e.direction,
           key: e.key,
           remote: e.remote,
@@ -443,7 +443,7 @@ export class WorkerPool {
     s.bytes = 0;
     s.size = head ? (head.size ?? keySize(head.key) ?? 0) : 0;
     if (head) {
-      this.o.bus?.emit('transfer', {
+      this.o.bus?.emit('transferChanged', {
         direction: head.direction,
         key: head.key,
         remote: head.remote,
@@ -479,7 +479,7 @@ export class WorkerPool {
     // Captured now: a fallback below moves the entry to another remote.
     const remote = e.remote;
     const emit = (state: string) =>
-      this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote, state });
+      this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state });
     if (res.ok) {
       this.downUntil.delete(e.remote);
       this.downStrikes.delete(e.remote);

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client as xmppClient, xml, type Client, type XmlElement } from '@xmpp/client';
 import { pino } from 'pino';
-import type { Logger } from '../../src/log.js';
-import { REDACT_PATHS } from '../../src/log.js';
+import type { Logger } from '../../src/core/log.js';
+import { REDACT_PATHS } from '../../src/core/log.js';
 
 const PROSODY = process.env.PROSODY_BIN ?? '/usr/bin/prosody';
 const PROSODYCTL = process.env.PROSODYCTL_BIN ?? '/usr/bin/prosodyctl';

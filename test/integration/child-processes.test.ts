@@ -10,7 +10,7 @@ import { AgentProc, cli, logged } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody.js';
-import { readPid } from '../../src/agent/lock.js';
+import { readPid } from '../../src/core/pidfile.js';
 
 const PASSWORD = 'pw-' + randomBytes(8).toString('hex');
 const PAIR_CODE = 'code-' + randomBytes(8).toString('hex');

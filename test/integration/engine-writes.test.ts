@@ -13,7 +13,7 @@ import { git, initRepo, tmpDir, write } from '../helpers/repos.js';
 import { GitSync } from '../../src/git/sync.js';
 import { Runner } from '../../src/git/runner.js';
 import { discover } from '../../src/git/repo.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
 

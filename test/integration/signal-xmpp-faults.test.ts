@@ -15,7 +15,7 @@ import {
   type ProsodyServer,
 } from '../helpers/prosody.js';
 import { waitFor } from '../helpers/wait.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { createTransport, SameAccountTransport, type XmppTransport } from '../../src/signal/index.js';
 import { encodeSignal, signalMac, SIGNAL_NS, type SignalFields } from '../../src/signal/codec.js';
 import type { PeerAnnouncement } from '../../src/signal/types.js';
@@ -70,7 +70,7 @@ function makeClone(
   const { log, lines } = captureLogger();
   const bus = new EventBus();
   const clone: Clone = { t: null as unknown as XmppTransport, got: [], connected: 0, lines, reasons: [] };
-  bus.on('signal', (e) => {
+  bus.on('signalled', (e) => {
     if (e.direction === 'in' && !e.accepted) clone.reasons.push(e.reason ?? '?');
   });
   clone.t = createTransport({

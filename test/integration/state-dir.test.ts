@@ -8,7 +8,7 @@ import { git, initRepo, tmpDir, write } from '../helpers/repos.js';
 import { cli, logged } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
-import { isAlive, readPidFile } from '../../src/agent/lock.js';
+import { isAlive, readPidFile } from '../../src/core/pidfile.js';
 
 test('rm -rf .git/autosync while the agent runs: status finds it, the key comes back byte for byte, a second start is refused, stop stops it', async (t) => {
   const topo = using(t, (root) => cloud(root, ['a']));

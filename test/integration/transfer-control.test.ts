@@ -19,7 +19,7 @@ import {
 import { Runner } from '../../src/git/runner.js';
 import { annexedInRange, keysAddedInRange } from '../../src/transfer/commitkeys.js';
 import { renderProgress } from '../../src/transfer/progress.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 
 function setup(root: string) {
   const C = initBareAnnex(join(root, 'C'), 'cloud');
@@ -157,7 +157,7 @@ test(
     annex(A, 'sync', '--no-content', '--quiet');
     const done: string[] = [];
     const bus = new EventBus();
-    bus.on('transfer', (e) => e.state === 'done' && done.push(e.remote));
+    bus.on('transferChanged', (e) => e.state === 'done' && done.push(e.remote));
     const s = await startService(A, { bus, slots: 1 });
     d.defer(s.stop);
     await waitFor(() => done.length === 80, { timeoutMs: 40_000, what: `80 uploads (have ${done.length})` });

@@ -17,7 +17,7 @@ import {
   writeBig,
   scratch,
 } from '../helpers/annex.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { TransferDir } from '../../src/transfer/transferinfo.js';
 
 const SIZE = 100 * 1024 * 1024;
@@ -46,7 +46,7 @@ test('two services pushing the same key at once make one transfer', { timeout: 6
   const events: string[] = [];
   const mk = (name: string) => {
     const bus = new EventBus();
-    bus.on('transfer', (e) => events.push(`${name}:${e.state}`));
+    bus.on('transferChanged', (e) => events.push(`${name}:${e.state}`));
     // A bandwidth limit stretches the transfer to a few seconds so the two surely overlap.
     return startService(A, {
       bus,

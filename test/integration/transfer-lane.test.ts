@@ -18,7 +18,7 @@ import {
   scratch,
 } from '../helpers/annex.js';
 import { AnnexLane } from '../../src/transfer/batch.js';
-import { EventBus } from '../../src/agent/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 
 test('lane: pipelined keys are answered in order, blank line included', { timeout: 30_000 }, async (t) => {
   const d = scratch(t);
@@ -118,7 +118,7 @@ test(
     git(B, 'config', 'remote.far.annex-cost', '300');
     const events: string[] = [];
     const bus = new EventBus();
-    bus.on('transfer', (e) => events.push(`${e.remote}:${e.state}`));
+    bus.on('transferChanged', (e) => events.push(`${e.remote}:${e.state}`));
     // Only B's own copy counts for "wanted": A is not a remote of B.
     const b = await startService(B, { bus });
     d.defer(b.stop);

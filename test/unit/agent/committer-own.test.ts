@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Committer } from '../../../src/agent/committer.js';
-import { EventBus } from '../../../src/agent/bus.js';
-import { createLogger } from '../../../src/log.js';
+import { EventBus } from '../../../src/core/bus.js';
+import { createLogger } from '../../../src/core/log.js';
 import { fakeSync } from '../../helpers/fake-sync.js';
 import { tmpDir } from '../../helpers/repos.js';
 

@@ -11,8 +11,8 @@ import {
   DEFAULT_OPEN_WRITE_POLICY as P,
 } from '../../../src/agent/commit-policy.js';
 import { Committer } from '../../../src/agent/committer.js';
-import { EventBus } from '../../../src/agent/bus.js';
-import { createLogger } from '../../../src/log.js';
+import { EventBus } from '../../../src/core/bus.js';
+import { createLogger } from '../../../src/core/log.js';
 import { fakeSync } from '../../helpers/fake-sync.js';
 import { tmpDir } from '../../helpers/repos.js';
 import { waitFor, staysTheSame } from '../../helpers/wait.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Watcher } from '../../../src/agent/watcher.js';
-import { createLogger } from '../../../src/log.js';
+import { createLogger } from '../../../src/core/log.js';
 import type { Runner } from '../../../src/git/runner.js';
 import { tmpDir } from '../../helpers/repos.js';
 import { waitFor } from '../../helpers/wait.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from '../../../src/cli/args.js';
-import { UserError } from '../../../src/git/errors.js';
+import { UserError } from '../../../src/core/errors.js';
 import { VERBS } from '../../../src/cli/usage.js';
 
 const CWD = '/home/u/notes';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { GitSync } from '../../../src/git/sync.js';
 import { Runner, type RunOptions, type RunResult } from '../../../src/git/runner.js';
 import { classify, RemoteUnreachableError } from '../../../src/git/errors.js';
-import { createLogger } from '../../../src/log.js';
+import { createLogger } from '../../../src/core/log.js';
 import type { RepoInfo } from '../../../src/git/repo.js';
 
 class FailingRunner extends Runner {

@@ -124,7 +124,7 @@ test('an unsafe password file is an error, not a fall-through to the keyring', a
 });
 
 test('no password anywhere: clear error; a missing keyring is "not available", not a crash', async () => {
-  const { scrub } = await import('../../../src/log.js');
+  const { scrub } = await import('../../../src/core/log.js');
   await assert.rejects(findPassword({ jid: 'a@b', env: {}, keyring: brokenKeyring }), (e: Error) => {
     assert.ok(e instanceof CredentialError);
     assert.match(e.message, /^a@b has no XMPP password; set GIT_AUTOSYNC_XMPP_PASSWORD/);

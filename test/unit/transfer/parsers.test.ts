@@ -6,7 +6,7 @@ import {
   isValidKey,
   isValidRemoteName,
   keySize,
-} from '../../../src/transfer/keys.js';
+} from '../../../src/annex/keys.js';
 import { laneArgs, parseLaneLine } from '../../../src/transfer/batch.js';
 import { keyFromPointer, parseDiffTree, parseDiffTreeBlobs } from '../../../src/transfer/commitkeys.js';
 import {

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, Supervisor, type Service, type ServiceContext } from '../../../src/agent/service.js';
-import { Wakeup } from '../../../src/agent/queue.js';
-import { EventBus } from '../../../src/agent/bus.js';
-import { createLogger } from '../../../src/log.js';
+import { Supervisor, type Service, type ServiceContext } from '../../../src/core/service.js';
+import { backoffDelay } from '../../../src/core/backoff.js';
+import { Wakeup } from '../../../src/core/queue.js';
+import { EventBus } from '../../../src/core/bus.js';
+import { createLogger } from '../../../src/core/log.js';
 import { waitFor } from '../../helpers/wait.js';
 
 test('backoffDelay doubles, is jittered within [step/2, step] and capped', () => {
@@ -45,7 +46,7 @@ test('Supervisor restarts a crashed service and reports the crash', async () => 
   };
   const bus = new EventBus();
   const crashes: string[] = [];
-  bus.on('service', (e) => e.state === 'crashed' && crashes.push(e.error ?? ''));
+  bus.on('serviceChanged', (e) => e.state === 'crashed' && crashes.push(e.error ?? ''));
   const sup = new Supervisor(createLogger({}), bus, 10);
   sup.add(svc);
   await sup.startAll();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../../../src/signal/backoff.js';
+import { Backoff, RECONNECT_BASE_MS, RECONNECT_MAX_MS } from '../../../src/core/backoff.js';
 
 test('backoff doubles from the base, with jitter between 50% and 100%, capped at 5 min', () => {
   const lo = new Backoff(RECONNECT_BASE_MS, RECONNECT_MAX_MS, () => 0);

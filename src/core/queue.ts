@@ -1,4 +1,7 @@
-// Work queues. Each has exactly one owner that drains it.
+// Work queues and their primitives. Each queue has exactly one owner that drains it.
+//
+// Mutex: runs async sections one at a time, in the order they asked (git/sync.ts serialises the
+// sections that move the index or HEAD with it). A section that fails does not block the next.
 //
 // Wakeup: a request flag that collapses any number of requests into one pending wake-up (like a
 // serve loop's channel of capacity one). Ten "refs changed" signals while a fetch runs make one more
@@ -31,5 +34,18 @@ export class Wakeup {
     const w = this.waiter;
     this.waiter = null;
     w?.();
+  }
+}
+
+/** Runs async sections one after another, in call order; a rejection reaches only its own caller. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 }

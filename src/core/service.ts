@@ -1,11 +1,18 @@
 // Service and Supervisor. Every long-running part of the agent is a Service: start() sets it up and
 // returns; stop() tears it down and resolves when it is quiet. A service that fails reports through
-// the `fail` callback it is given; the supervisor then stops it, waits (exponential backoff) and
-// starts it again, and the crash shows in status. Services start in list order and stop in reverse,
-// as in the daemon-as-a-list-of-threads model.
+// the `fail` callback it is given (or throws from start); the supervisor then stops it, waits
+// (exponential backoff) and starts it again, and the crash shows in status. A failure no restart can
+// mend (classifyFailure: a FatalServiceError, the kernel out of inotify watches) is not retried: the
+// service stays 'failed' and status shows what to do. Services start in list order and stop in
+// reverse, as in the daemon-as-a-list-of-threads model.
+//
+// Waits on: each service's start() and its `fail` calls. Produces: the services' state for status,
+// and 'serviceChanged' events on the bus.
 import type { EventBus } from './bus.js';
-import type { Logger } from '../log.js';
-import { background } from '../core/background.js';
+import type { Logger } from './log.js';
+import { backoffDelay } from './backoff.js';
+import { FatalServiceError } from './errors.js';
+import { background } from './background.js';
 
 export interface Service {
   readonly name: string;
@@ -20,9 +27,43 @@ export interface ServiceContext {
 
 export interface ServiceStatus {
   name: string;
-  state: 'starting' | 'running' | 'stopped' | 'crashed';
+  /** 'crashed': restarts by itself after a backoff; 'failed': a fatal error, not restarted (see hint). */
+  state: 'starting' | 'running' | 'stopped' | 'crashed' | 'failed';
   restarts: number;
   lastError: string | null;
+  /** With 'failed' only: what the user has to do before the service can run again. */
+  hint?: string;
+}
+
+/**
+ * What to do about the kernel's inotify limit. 524288 watches (one per watched directory) is the
+ * value VS Code's and Syncthing's docs suggest: a watch costs about 1 KiB of kernel memory, so at
+ * most half a GiB, and only for watches actually taken. The sysctl.d line keeps it past a reboot.
+ */
+export const INOTIFY_HINT =
+  'raise the limit of inotify watches: sudo sysctl fs.inotify.max_user_watches=524288 ' +
+  '(to keep it after a reboot: echo fs.inotify.max_user_watches=524288 | sudo tee /etc/sysctl.d/90-inotify.conf), ' +
+  'then restart the agent: git autosync stop; git autosync start';
+
+/** libuv's words for ENOSPC from inotify_add_watch (fs.watch): the watch limit, not a full disk. */
+const INOTIFY_LIMIT_RE = /System limit for number of file watchers reached/i;
+
+export type Failure = { fatal: false; message: string } | { fatal: true; message: string; hint: string };
+
+/**
+ * Whether a service's failure is fatal (a restart would fail the same way until the user acts) or
+ * transient (worth a restart after a backoff), with the message for status. Pure.
+ */
+export function classifyFailure(err: unknown): Failure {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof FatalServiceError) return { fatal: true, message, hint: err.hint };
+  const e = err as NodeJS.ErrnoException | null;
+  // ENOSPC from a watch call (fs.watch names the syscall 'watch'): the watch limit, never a full disk.
+  const watchLimit =
+    (e?.code === 'ENOSPC' && typeof e.syscall === 'string' && e.syscall.startsWith('watch')) ||
+    INOTIFY_LIMIT_RE.test(message);
+  if (watchLimit) return { fatal: true, message, hint: INOTIFY_HINT };
+  return { fatal: false, message };
 }
 
 /** First restart after 1 s: long enough not to spin on a persistent fault, short enough to be unseen. */
@@ -117,7 +158,7 @@ export class Supervisor {
       await slot.service.start(ctx);
       if (!failed) {
         slot.status.state = 'running';
-        this.bus.emit('service', {
+        this.bus.emit('serviceChanged', {
           name: slot.service.name,
           state: 'running',
           restarts: slot.status.restarts,
@@ -129,13 +170,15 @@ export class Supervisor {
   }
 
   private async onCrash(slot: Slot, err: unknown): Promise<void> {
-    const msg = err instanceof Error ? err.message : String(err);
+    const failure = classifyFailure(err);
+    if (failure.fatal) return this.onFatal(slot, failure.message, failure.hint);
+    const msg = failure.message;
     slot.status.state = 'crashed';
     slot.status.lastError = msg;
     if (Date.now() - slot.startedAt > HEALTHY_AFTER_MS) slot.failures = 0;
     slot.failures++;
     this.log.error({ service: slot.service.name, err: msg }, 'service crashed; restarting');
-    this.bus.emit('service', {
+    this.bus.emit('serviceChanged', {
       name: slot.service.name,
       state: 'crashed',
       error: msg,
@@ -153,10 +196,24 @@ export class Supervisor {
       background(this.startOne(slot), this.log, `restarting ${slot.service.name}`);
     }, delay);
   }
-}
 
-/** Exponential backoff with full jitter between 50% and 100% of the step. Pure. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, rand = Math.random): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + (rand() * step) / 2);
+  /** A failure no restart mends: the service is stopped and left 'failed', with what to do. */
+  private async onFatal(slot: Slot, msg: string, hint: string): Promise<void> {
+    slot.status.state = 'failed';
+    slot.status.lastError = msg;
+    slot.status.hint = hint;
+    this.log.error({ service: slot.service.name, err: msg, hint }, 'service failed; not restarted');
+    this.bus.emit('serviceChanged', {
+      name: slot.service.name,
+      state: 'failed',
+      error: msg,
+      hint,
+      restarts: slot.status.restarts,
+    });
+    try {
+      await slot.service.stop();
+    } catch {
+      // It already failed; a failing stop adds nothing we can act on.
+    }
+  }
 }
