@@ -1,40 +1,35 @@
 // The worker pool: drains the TransferQueue through at most `slots` git-annex lanes (batch.ts) at a
 // time, one transfer per lane. It is the queue's one owner for taking entries out.
 //
+// Waits on: kick() (the queue grew, a pause lifted, settings changed), its own timer (the earliest
+//   backed-off entry or down remote becomes startable), and its lanes' answers.
+// Produces: git-annex transfers, queue updates, `transfer` events on the bus, onTransferDone per key
+//   and onBatchDone when a lane that moved content closed.
+//
 // Before a transfer starts, git-annex's own transfer locks are read (transferinfo.ts): a key that some
 // other process is already sending to that remote, or already fetching from anywhere, is deferred
 // rather than started, so nothing is sent or fetched twice, whoever started it. git-annex also refuses
 // a second transfer under a held lock; that answer counts as "busy", not as a failure.
 //
-// Failures retry with exponential backoff, MAX_ATTEMPTS times; a download then moves on to the next
-// cheapest remote that has the key, and only when all have failed is the entry recorded as failed.
-// A lane is closed when it has no more startable work: git-annex commits the location log on exit,
-// and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
+// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts; this
+// file applies it. A lane is closed when it has no more startable work: git-annex commits the location
+// log on exit, and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
 import { Wakeup } from '../agent/queue.js';
-import { backoffDelay } from '../agent/service.js';
 import type { EventBus } from '../agent/bus.js';
 import type { Logger } from '../log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
 import { keySize } from './keys.js';
+import {
+  afterTransfer,
+  whenHeldElsewhere,
+  DEFAULT_MAX_ATTEMPTS,
+  RETRY_BASE_MS,
+  RETRY_MAX_MS,
+  type KillReason,
+  type QueueAction,
+} from './outcome.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
-
-/** Failed attempts per remote before giving up on it (a download then tries the next holder). */
-const DEFAULT_MAX_ATTEMPTS = 5;
-/** First retry after 2 s (a blip), doubling up to 5 min (a remote that is down for a while). */
-const RETRY_BASE_MS = 2_000;
-const RETRY_MAX_MS = 5 * 60_000;
-/** How long to wait before re-checking a key another process is transferring. */
-const DEFER_MS = 2_000;
-/** Deferrals before we stop waiting for someone else's transfer (~1 h at DEFER_MS): bounded. */
-const MAX_DEFERRALS = 1_800;
-/** A remote that failed as unreachable is left alone for 5 s, doubling to 10 min while it stays
- * down, so a laptop away from its LAN does not burn attempts on every queued key. */
-const DOWN_BASE_MS = 5_000;
-const DOWN_MAX_MS = 10 * 60_000;
-/** Errors that say the remote is not there at all, as opposed to a problem with one key. */
-const UNREACHABLE_RE =
-  /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
 
 /** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
  * the files it filled: ~1 s per 200 MB here) before it is killed. */
@@ -93,7 +88,7 @@ interface LaneSlot {
   size: number;
   transferred: number;
   /** Why we killed it, so the results are not counted as failures. */
-  killReason: 'cancel' | 'pause' | 'stop' | null;
+  killReason: KillReason | null;
   /** Killed as soon as the head answers (see interrupt: it was putting a file back). */
   killAfterHead: boolean;
   /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
@@ -149,7 +144,7 @@ export class WorkerPool {
    * writing it back, so a kill then left the file missing, and the next commit recorded it as
    * deleted (on every peer). Such a lane is killed as soon as that key is answered instead.
    */
-  private interrupt(s: LaneSlot, reason: 'cancel' | 'pause' | 'stop'): void {
+  private interrupt(s: LaneSlot, reason: KillReason): void {
     s.killReason = reason;
     const head = s.entries[0];
     if (head?.direction === 'download' && s.size > 0 && s.bytes >= s.size) s.killAfterHead = true;
@@ -305,9 +300,7 @@ export class WorkerPool {
       if (this.capacity() === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
-        const deferrals = (e.deferrals ?? 0) + 1;
-        if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
-        else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
+        this.apply(entryId(e), whenHeldElsewhere(e, now));
         this.o.bus?.emit('transfer', {
           direction: e.direction,
           key: e.key,
@@ -470,60 +463,47 @@ export class WorkerPool {
       s.lane.kill();
     }
     if (s.entries.length === 0) s.killReason = null;
-    // Captured now: a fallback below moves the entry to another remote.
+    const out = afterTransfer({
+      entry: e,
+      result: res,
+      killReason: reason,
+      held: reason === 'cancel' && q.isHeld(e.key),
+      downStrikes: this.downStrikes.get(e.remote) ?? 0,
+      maxAttempts: this.maxAttempts,
+      retryBaseMs: this.o.retryBaseMs ?? RETRY_BASE_MS,
+      now: Date.now(),
+    });
+    // Captured now: a fallback moves the entry to another remote.
     const remote = e.remote;
-    const emit = (state: string) =>
-      this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote, state });
-    if (res.ok) {
-      this.downUntil.delete(e.remote);
-      this.downStrikes.delete(e.remote);
-      q.remove(id);
-      if (!res.noop) s.transferred++;
-      this.o.onTransferDone?.(e);
-      emit(res.noop ? 'skipped' : 'done');
-      this.o.log.info(
-        { direction: e.direction, key: e.key, remote: e.remote, noop: res.noop },
-        'transfer done',
-      );
-    } else if (reason === 'cancel' || reason === 'stop' || reason === 'pause' || res.notStarted) {
-      // Not a failure: it stays queued (unless cancel removed it) and resumes later.
-      emit(reason === 'cancel' && q.isHeld(e.key) ? 'cancelled' : 'interrupted');
-    } else if (res.busy) {
-      q.update(id, { notBefore: Date.now() + DEFER_MS, deferrals: (e.deferrals ?? 0) + 1 });
-      emit('deferred');
-    } else {
-      const attempts = e.attempts + 1;
-      const err = res.error ?? 'failed';
-      const unreachable = UNREACHABLE_RE.test(err);
+    if (out.failure) {
+      const { attempts, unreachable, error: err } = out.failure;
       this.o.log.warn(
-        { direction: e.direction, key: e.key, remote: e.remote, attempts, unreachable, err },
+        { direction: e.direction, key: e.key, remote, attempts, unreachable, err },
         'transfer failed',
       );
-      if (unreachable) {
-        const strikes = (this.downStrikes.get(e.remote) ?? 0) + 1;
-        this.downStrikes.set(e.remote, strikes);
-        this.downUntil.set(e.remote, Date.now() + backoffDelay(strikes, DOWN_BASE_MS, DOWN_MAX_MS));
-      }
-      if (unreachable && e.direction === 'download' && e.fallbacks && e.fallbacks.length > 0) {
-        // Another holder may be right here on the LAN: do not wait for this one to come back.
-        // The list only shrinks, so this is bounded by the number of holders.
-        const [next, ...rest] = e.fallbacks;
-        q.update(id, { remote: next, fallbacks: rest, attempts: 0, notBefore: 0, lastError: err });
-        emit('fallback');
-      } else if (attempts < this.maxAttempts) {
-        const delay = backoffDelay(attempts, this.o.retryBaseMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
-        q.update(id, { attempts, notBefore: Date.now() + delay, lastError: err });
-        emit('retrying');
-      } else if (e.direction === 'download' && e.fallbacks && e.fallbacks.length > 0) {
-        const [next, ...rest] = e.fallbacks;
-        q.update(id, { remote: next, fallbacks: rest, attempts: 0, notBefore: 0, lastError: err });
-        emit('fallback');
-      } else {
-        q.fail(id, err);
-        emit('failed');
-      }
+    }
+    if (out.remote.op === 'up') {
+      this.downUntil.delete(remote);
+      this.downStrikes.delete(remote);
+    } else if (out.remote.op === 'down') {
+      this.downStrikes.set(remote, out.remote.strikes);
+      this.downUntil.set(remote, out.remote.until);
+    }
+    this.apply(id, out.queue);
+    if (out.transferred) s.transferred++;
+    if (res.ok) this.o.onTransferDone?.(e);
+    this.o.bus?.emit('transfer', { direction: e.direction, key: e.key, remote, state: out.event });
+    if (res.ok) {
+      this.o.log.info({ direction: e.direction, key: e.key, remote, noop: res.noop }, 'transfer done');
     }
     if (s.entries.length === 0 && (s.stale || !s.lane.alive)) void this.closeLane(s);
     this.kick();
+  }
+
+  private apply(id: string, a: QueueAction): void {
+    const q = this.o.queue;
+    if (a.op === 'remove') q.remove(id);
+    else if (a.op === 'update') q.update(id, a.patch);
+    else if (a.op === 'fail') q.fail(id, a.error);
   }
 }
