@@ -11,14 +11,16 @@
 // rather than started, so nothing is sent or fetched twice, whoever started it. git-annex also refuses
 // a second transfer under a held lock; that answer counts as "busy", not as a failure.
 //
-// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts; this
-// file applies it. A lane is closed when it has no more startable work: git-annex commits the location
-// log on exit, and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
+// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts, and
+// which lane takes an entry (and when a lane is recycled) in lane-choice.ts; this file applies both.
+// A lane is closed when it has no more startable work: git-annex commits the location log on exit,
+// and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
 import { Wakeup } from '../agent/queue.js';
 import type { EventBus } from '../agent/bus.js';
 import type { Logger } from '../log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
 import { keySize } from './keys.js';
+import { capacity, dueForRecycle, fairOrder, othersWaiting, pickLane, usable } from './lane-choice.js';
 import {
   afterTransfer,
   whenHeldElsewhere,
@@ -36,20 +38,6 @@ import type { TransferDir } from './transferinfo.js';
 const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
-/** A lane is recycled (closed after its current keys, a new one opened) after this long or this
- * many keys: git-annex commits the location log only on exit, and peers should learn where content
- * is during a long run, not only at its end. By time rather than by count: each recycle costs a
- * git-annex start, a location-log commit, a push, a peer's merge and a re-plan of the files moved.
- * At 100 keys, small files recycled every ~1.7 s (20 times in a 1,000-file burst), and that churn
- * halved the transfer rate next to a raw `git annex get -J2`. */
-const LANE_MAX_KEYS = 2_000;
-const LANE_MAX_MS = 10_000;
-/** With other remotes waiting for a lane, a lane yields after this many keys (round robin), so
- * one remote with thousands of files cannot starve the others. */
-const LANE_FAIR_KEYS = 8;
-/** Keys handed to a lane ahead of its answer, so git-annex goes straight from one small file to
- * the next; few, because a pipelined key is stuck behind the running one until that finishes. */
-const PIPELINE_DEPTH = 4;
 
 export interface ActiveTransfer {
   direction: Direction;
@@ -151,7 +139,6 @@ export class WorkerPool {
     else s.lane.kill();
   }
 
-  /** Something changed (queue grew, pause lifted): look for startable work. */
   /**
    * autosync.transferSlots changed while we run: new lanes open up to the new number; idle lanes
    * above it are closed, busy ones finish what they were given first.
@@ -163,6 +150,7 @@ export class WorkerPool {
     this.kick();
   }
 
+  /** Something changed (queue grew, pause lifted): look for startable work. */
   kick(): void {
     this.wakeup.request();
   }
@@ -268,17 +256,6 @@ export class WorkerPool {
     );
   }
 
-  private usable(s: LaneSlot, e: TransferEntry): boolean {
-    return (
-      !s.closing &&
-      !s.stale &&
-      s.lane.alive &&
-      s.killReason === null &&
-      s.lane.remote === e.remote &&
-      s.lane.direction === e.direction
-    );
-  }
-
   private fill(): void {
     if (this.stopping) return;
     const now = Date.now();
@@ -287,17 +264,10 @@ export class WorkerPool {
     const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
     const all = q.all();
     this.recycle(all, now, active);
-    // Remotes that have no lane go first, so a freed slot goes round instead of back to the remote
-    // that happens to be first in the queue. Stable otherwise (queue order).
-    const group = (x: { direction: Direction; remote: string }) => `${x.direction} ${x.remote}`;
-    const withLane = new Set(this.lanes.filter((s) => !s.closing && !s.stale).map((s) => group(s.lane)));
-    const ordered = [
-      ...all.filter((e) => !withLane.has(group(e))),
-      ...all.filter((e) => withLane.has(group(e))),
-    ];
-    for (const e of ordered) {
+    // Remotes that have no lane go first (see fairOrder).
+    for (const e of fairOrder(all, this.lanes)) {
       // Nothing more can be handed out: stop walking what may be a very long queue.
-      if (this.capacity() === 0) break;
+      if (capacity(this.lanes, this.slots) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
         this.apply(entryId(e), whenHeldElsewhere(e, now));
@@ -311,13 +281,8 @@ export class WorkerPool {
       }
       // An idle lane for this remote first, then a new lane while slots allow, then pipelining
       // behind a running key of the same remote.
-      let slot = this.lanes.find((s) => s.entries.length === 0 && this.usable(s, e));
-      if (!slot && this.lanes.length < this.slots) slot = this.openLane(e.direction, e.remote);
-      if (!slot) {
-        slot = this.lanes
-          .filter((s) => s.entries.length < PIPELINE_DEPTH && this.usable(s, e))
-          .sort((a, b) => a.entries.length - b.entries.length)[0];
-      }
+      const pick = pickLane(this.lanes, this.slots, e);
+      const slot = pick === 'open' ? this.openLane(e.direction, e.remote) : pick;
       if (!slot) {
         // No lane for this remote can take it; free one that sits idle on another remote.
         const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
@@ -331,38 +296,17 @@ export class WorkerPool {
     for (const s of this.lanes) {
       if (s.entries.length > 0 || s.closing) continue;
       const more =
-        !s.stale && s.lane.alive && q.all().some((e) => this.usable(s, e) && this.startable(e, now, active));
+        !s.stale && s.lane.alive && q.all().some((e) => usable(s, e) && this.startable(e, now, active));
       if (!more) void this.closeLane(s);
     }
   }
 
-  /** How many more keys the lanes could take now (new lanes count at full pipeline depth). */
-  private capacity(): number {
-    let n = Math.max(0, this.slots - this.lanes.length) * PIPELINE_DEPTH;
-    for (const s of this.lanes) {
-      if (!s.closing && !s.stale && s.lane.alive && s.killReason === null)
-        n += PIPELINE_DEPTH - s.entries.length;
-    }
-    // Idle lanes of other remotes can be closed to make room.
-    if (n === 0 && this.lanes.some((s) => s.entries.length === 0 && !s.closing)) n = 1;
-    return Math.max(0, n);
-  }
-
-  /** Marks lanes stale when they are due for recycling (see LANE_MAX_KEYS, LANE_FAIR_KEYS). */
+  /** Marks lanes stale when they are due for recycling (see dueForRecycle). */
   private recycle(all: readonly TransferEntry[], now: number, active: ReadonlySet<string>): void {
-    const laneGroups = new Set(
-      this.lanes.filter((s) => !s.closing).map((s) => `${s.lane.direction} ${s.lane.remote}`),
-    );
-    const othersWaiting = all.some(
-      (e) => this.startable(e, now, active) && !laneGroups.has(`${e.direction} ${e.remote}`),
-    );
+    const waiting = othersWaiting(all, this.lanes, (e) => this.startable(e, now, active));
     for (const s of this.lanes) {
       if (s.stale || s.closing) continue;
-      if (
-        s.handled >= LANE_MAX_KEYS ||
-        now - s.startedAt >= LANE_MAX_MS ||
-        (othersWaiting && this.lanes.length >= this.slots && s.handled >= LANE_FAIR_KEYS)
-      ) {
+      if (dueForRecycle(s, now, waiting && this.lanes.length >= this.slots)) {
         s.stale = true;
         if (s.entries.length === 0) void this.closeLane(s);
       }
