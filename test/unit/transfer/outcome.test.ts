@@ -94,6 +94,11 @@ const rows: Array<[why: string, f: OutcomeFacts, want: Partial<Outcome>]> = [
     },
   ],
   [
+    'stalled (the lane killed git-annex after no output): an ordinary failure, retried',
+    facts({ result: fail('no progress from git-annex; transfer stalled') }),
+    { remote: { op: 'none' }, event: 'retrying' },
+  ],
+  [
     'third failure: retry after 8 s (doubling)',
     facts({ result: fail('checksum mismatch'), entry: { attempts: 2 } }),
     {
