@@ -2,60 +2,32 @@
 //
 // Waits on: scan requests (requestScan(): at start, after merges, after a reconnect: the whole work
 //   tree), keys and paths from the committer (enqueueKeys: just those files), and the completion of
-//   its own git-annex lanes (just the files moved). All collapse into one pending scan (Wakeup).
+//   its own git-annex lanes (just the files moved). All collapse into one pending scan (scans.ts).
 // Produces: git-annex uploads, downloads and bridge drops (flood sync, src/map/planner.ts), a
 //   persisted queue (.git/autosync/transfers.json), `transfer` events on the bus, status() for
 //   `status --json` (the interface's `transfers` object), and onLocationsChanged() after content moved
 //   and git-annex committed the location log, which the agent wires to its pusher so peers learn
 //   where content is.
 //
-// Two owners inside: the scan loop (inventory -> plan -> queue, drops) and the worker pool (queue ->
-// git-annex). They share only the queue, which the pool alone takes entries out of.
-import { Wakeup } from '../core/queue.js';
+// Two owners inside: the scan loop here (inventory -> plan -> queue, drops) and the worker pool
+// (queue -> git-annex, workers.ts). They share only the queue, which the pool alone takes entries out
+// of. What a scan covers is scans.ts and scan-policy.ts; which planned transfers are queued is
+// planning.ts; the drops are drops.ts.
 import type { Service, ServiceContext } from '../core/service.js';
 import type { EventBus } from '../core/bus.js';
 import type { Runner } from '../git/runner.js';
 import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
-import { plan, type PlannedDrop } from '../map/planner.js';
+import { plan } from '../map/planner.js';
+import { dropGroups, runDrops } from './drops.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
+import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
+import { unnameable } from './scan-policy.js';
+import { ScanRequests } from './scans.js';
 import { TransferDir } from './transferinfo.js';
 import { WorkerPool, type ActiveTransfer } from './workers.js';
 import { join } from 'node:path';
-
-/** A transfer given up on is not planned again for this long (a scan would otherwise retry it
- * forever); after that, conditions may have changed (the remote is back). */
-const FAILED_COOLDOWN_MS = 30 * 60_000;
-/** A transfer that just succeeded and is planned again means the location log lags (or a remote
- * lies); skipping it for this long keeps scan -> transfer -> scan from looping. */
-const RECENT_DONE_MS = 2 * 60_000;
-/** Beyond this many pending paths a targeted scan is no cheaper than a full one (and the set must
- * stay bounded). */
-const MAX_TARGETED_PATHS = 10_000;
-/** Rate-limited full scans (requestLocationScan) keep at least this factor × the last full scan's
- * duration between them, so they take at most ~1/(1+factor) of the time (20 % at 4): a 1,000-file
- * tree scans in about a second here, and a burst moved the location logs ~40 times. */
-const LOCATION_SCAN_FACTOR = 4;
-/** ...and never wait longer than this: a huge tree still learns new locations twice a minute. */
-const LOCATION_SCAN_MAX_WAIT_MS = 30_000;
-
-/** How long after the last full scan a rate-limited one may start. Pure (table-tested). */
-export function locationScanDelay(lastFullMs: number): number {
-  return Math.min(LOCATION_SCAN_MAX_WAIT_MS, Math.max(0, lastFullMs) * LOCATION_SCAN_FACTOR);
-}
-
-/**
- * A work-tree name that is not valid UTF-8 reaches us from git and git-annex decoded, with U+FFFD
- * in place of its bytes. git-annex cannot find the file by that name, so a targeted scan (whereis
- * by path) would skip it: such names are planned by a full scan, whose answers are by key.
- */
-function unnameable(path: string): boolean {
-  return path.includes('\uFFFD');
-}
-
-/** Drops of a scan run as one git-annex process per remote; this bounds a hung one. */
-const DROP_TIMEOUT_MS = 10 * 60_000;
 
 export interface TransferStatus {
   queued: number;
@@ -96,24 +68,15 @@ export class TransferService implements Service {
   readonly name = 'transfers';
   private queue: TransferQueue | null = null;
   private pool: WorkerPool | null = null;
-  private readonly scanWake = new Wakeup();
+  private readonly scansWanted = new ScanRequests();
   private scanLoop: Promise<void> | null = null;
   private stopping = false;
   private readonly remoteUuids = new Map<string, string>();
-  private readonly recentDone = new Map<string, number>();
+  private readonly recentDone = new RecentlyDone();
   private readonly reader: InventoryReader;
   private annexDir = '';
   private scans = 0;
-  /** What the next scan covers: the whole tree, or just these files (after commits, transfers). */
-  private fullScan = false;
-  private readonly pendingPaths = new Set<string>();
   private lastScanError: string | null = null;
-  /** A rate-limited full scan is wanted (requestLocationScan); see locationScanDelay. */
-  private locationScan = false;
-  private locationTimer: NodeJS.Timeout | null = null;
-  /** When the last full scan ended and how long it took (for the rate limit). */
-  private lastFullEnd = 0;
-  private lastFullMs = 0;
   private readonly bw: Record<string, string> = {};
 
   /** Concurrent lanes (autosync.transferSlots); setSlots changes it while we run. */
@@ -149,7 +112,7 @@ export class TransferService implements Service {
       annexBinary: this.o.annexBinary,
       stallMs: this.o.stallMs,
       onTransferDone: (e) => {
-        this.recentDone.set(entryId(e), Date.now());
+        this.recentDone.mark(e, Date.now());
         if (e.direction === 'download' && e.file !== undefined && isSafeRelPath(e.file)) {
           try {
             this.o.onDownloaded?.(e.file);
@@ -159,12 +122,13 @@ export class TransferService implements Service {
         }
         // Re-plan this file after the batch: content that just arrived may be wanted elsewhere
         // (flood onward), and a bridge copy may now be droppable.
-        if (e.file !== undefined && isSafeRelPath(e.file) && !unnameable(e.file)) this.addPendingPath(e.file);
-        else this.fullScan = true;
+        if (e.file !== undefined && isSafeRelPath(e.file) && !unnameable(e.file))
+          this.scansWanted.addPath(e.file);
+        else this.scansWanted.wantFull();
       },
       onBatchDone: () => {
         this.locationsChanged();
-        this.scanWake.request();
+        this.scansWanted.request();
       },
     });
     this.pool.start();
@@ -174,9 +138,7 @@ export class TransferService implements Service {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.locationTimer) clearTimeout(this.locationTimer);
-    this.locationTimer = null;
-    this.scanWake.request();
+    this.scansWanted.stop();
     await this.scanLoop;
     await this.pool?.stop();
     this.queue?.flush();
@@ -204,41 +166,24 @@ export class TransferService implements Service {
       this.requestScan();
       return;
     }
-    for (const p of safe) this.addPendingPath(p);
-    this.scanWake.request();
+    for (const p of safe) this.scansWanted.addPath(p);
+    this.scansWanted.request();
   }
 
   /** Ask for a scan (collapsing: many requests while one runs make one more). */
   requestScan(): void {
-    this.fullScan = true;
-    this.scanWake.request();
+    this.scansWanted.requestFull();
   }
 
   /** Plan just these work-tree files soon (files a merge brought in, possibly without content). */
   scanPaths(paths: readonly string[]): void {
-    if (paths.some(unnameable)) return this.requestScan();
-    let n = 0;
-    for (const p of paths) {
-      if (!isSafeRelPath(p)) continue;
-      this.addPendingPath(p);
-      n++;
-    }
-    if (n > 0) this.scanWake.request();
+    this.scansWanted.requestPaths(paths);
   }
 
-  /**
-   * After a merge: `paths` are the annexed files it brought in (possibly without content), and
-   * `locationsMoved` says whether peers' location logs moved too. When a location scan may run now
-   * anyway, one full scan covers both; otherwise the files are planned at once and the location
-   * scan waits for its turn. (Planning the same 1,000 files twice cost 2 s of a burst.)
-   */
+  /** After a merge: plan the annexed files it brought in, and rescan locations if peers' location
+   * logs moved; one full scan when that may run now anyway (see ScanRequests.afterMerge). */
   afterMerge(paths: readonly string[], locationsMoved: boolean): void {
-    if (locationsMoved && Date.now() >= this.lastFullEnd + locationScanDelay(this.lastFullMs)) {
-      this.requestScan();
-      return;
-    }
-    this.scanPaths(paths);
-    if (locationsMoved) this.requestLocationScan();
+    this.scansWanted.afterMerge(paths, locationsMoved);
   }
 
   /**
@@ -247,8 +192,7 @@ export class TransferService implements Service {
    * burst the logs move with every batch a peer completes, and each full scan re-reads everything.
    */
   requestLocationScan(): void {
-    this.locationScan = true;
-    this.scanWake.request();
+    this.scansWanted.requestLocation();
   }
 
   /** autosync.transferSlots changed while we run (see WorkerPool.setSlots). */
@@ -304,15 +248,6 @@ export class TransferService implements Service {
     };
   }
 
-  private addPendingPath(p: string): void {
-    if (this.fullScan) return;
-    this.pendingPaths.add(p);
-    if (this.pendingPaths.size > MAX_TARGETED_PATHS) {
-      this.fullScan = true;
-      this.pendingPaths.clear();
-    }
-  }
-
   private locationsChanged(): void {
     try {
       this.o.onLocationsChanged();
@@ -324,37 +259,14 @@ export class TransferService implements Service {
   private async runScans(ctx: ServiceContext): Promise<void> {
     let consecutiveFailures = 0;
     for (;;) {
-      await this.scanWake.wait();
+      await this.scansWanted.wait();
       if (this.stopping) return;
       try {
-        // A full scan covers any pending paths; a targeted one only those paths. Too many paths and
-        // the whole tree is cheaper to read in one go.
-        let full = this.fullScan || this.pendingPaths.size > MAX_TARGETED_PATHS;
-        if (!full && this.locationScan) {
-          const wait = this.lastFullEnd + locationScanDelay(this.lastFullMs) - Date.now();
-          if (wait <= 0) full = true;
-          else if (!this.locationTimer) {
-            this.locationTimer = setTimeout(() => {
-              this.locationTimer = null;
-              this.scanWake.request();
-            }, wait);
-          }
-        }
-        const paths = full ? undefined : [...this.pendingPaths];
-        this.fullScan = false;
-        this.pendingPaths.clear();
-        if (full) {
-          this.locationScan = false;
-          if (this.locationTimer) clearTimeout(this.locationTimer);
-          this.locationTimer = null;
-        }
-        if (paths && paths.length === 0) continue;
+        const job = this.scansWanted.take();
+        if (!job) continue;
         const t0 = Date.now();
-        await this.scanOnce(paths);
-        if (full) {
-          this.lastFullEnd = Date.now();
-          this.lastFullMs = this.lastFullEnd - t0;
-        }
+        await this.scanOnce(job.paths);
+        if (job.full) this.scansWanted.fullScanDone(t0);
         consecutiveFailures = 0;
         this.lastScanError = null;
       } catch (err) {
@@ -397,26 +309,12 @@ export class TransferService implements Service {
     for (const [r, u] of inv.remoteUuids) this.remoteUuids.set(r, u);
     const p = plan(inv.repos, inv.keys);
     const now = Date.now();
-    for (const [id, t] of this.recentDone) if (now - t > RECENT_DONE_MS) this.recentDone.delete(id);
-    const ok = (e: { direction: 'upload' | 'download'; key: string; remote: string }) =>
-      !q.isHeld(e.key) && !q.recentlyFailed(e, now - FAILED_COOLDOWN_MS) && !this.recentDone.has(entryId(e));
-    const items = [
-      ...p.downloads.map((d) => ({
-        direction: 'download' as const,
-        key: d.key,
-        remote: d.remote,
-        fallbacks: d.fallbacks,
-        file: d.file,
-        size: d.size,
-      })),
-      ...p.uploads.map((u) => ({
-        direction: 'upload' as const,
-        key: u.key,
-        remote: u.remote,
-        file: u.file,
-        size: u.size,
-      })),
-    ].filter(ok);
+    this.recentDone.prune(now);
+    const items = plannedItems(p, {
+      isHeld: (k) => q.isHeld(k),
+      recentlyFailed: (e) => q.recentlyFailed(e, now - FAILED_COOLDOWN_MS),
+      recentlyDone: (e) => this.recentDone.has(e),
+    });
     const added = q.addMany(items);
     this.scans++;
     this.o.log.info(
@@ -430,60 +328,20 @@ export class TransferService implements Service {
       'transfer scan',
     );
     this.pool?.kick();
-    await this.runDrops(p.drops.filter((d) => !q.isHeld(d.key)));
-  }
-
-  /** Runs planned drops, one `git annex drop --batch` per remote; git-annex enforces numcopies. */
-  private async runDrops(drops: PlannedDrop[]): Promise<void> {
-    const groups = new Map<string, PlannedDrop[]>();
-    for (const d of drops) {
-      // A name git-annex cannot be given back (see unnameable) is not dropped: its copy stays.
-      if (!isSafeRelPath(d.file) || unnameable(d.file)) continue;
-      if (d.remote !== null && this.queue?.isPaused(d.remote)) continue;
-      if (d.remote === null && this.queue?.paused.all) continue;
-      // Never drop a key that is being moved right now (it may be the source of an upload).
-      if (this.pool?.busyKeys().has(d.key)) continue;
-      const g = `${d.remote ?? ''}\n${d.reason}`;
-      const list = groups.get(g) ?? [];
-      list.push(d);
-      groups.set(g, list);
-    }
-    let dropped = 0;
-    for (const [, list] of groups) {
-      if (this.stopping) break;
-      const first = list[0];
-      if (!first) continue;
-      const args = ['annex', 'drop', '--batch', '--json', '--json-error-messages'];
-      if (first.remote !== null) args.push(`--from=${first.remote}`);
-      // Unwanted local content: --auto lets git-annex re-check preferred content and numcopies.
-      if (first.reason === 'unwanted-here') args.push('--auto');
-      try {
-        const r = await this.o.runner.git(args, {
-          input: list.map((d) => d.file).join('\n') + '\n',
-          okCodes: [1],
-          timeoutMs: DROP_TIMEOUT_MS,
-        });
-        for (const line of r.stdout.split('\n')) {
-          if (!line.startsWith('{')) continue;
-          try {
-            const o = JSON.parse(line) as { success?: boolean; key?: string };
-            if (o.success === true) {
-              dropped++;
-              this.o.bus?.emit('transferChanged', {
-                direction: 'upload',
-                key: isValidKey(o.key) ? o.key : '',
-                remote: first.remote ?? 'here',
-                state: 'dropped',
-              });
-            }
-          } catch {
-            // A line we cannot read is skipped; the next scan sees the real state.
-          }
-        }
-      } catch (err) {
-        this.o.log.warn({ remote: first.remote, err: String(err) }, 'drop failed');
-      }
-    }
+    const busy = this.pool?.busyKeys() ?? new Set<string>();
+    const groups = dropGroups(
+      p.drops.filter((d) => !q.isHeld(d.key)),
+      {
+        paused: (r) => (r !== null ? q.isPaused(r) : q.paused.all),
+        busy: (k) => busy.has(k),
+      },
+    );
+    const dropped = await runDrops(groups, {
+      runner: this.o.runner,
+      log: this.o.log,
+      bus: this.o.bus,
+      stopping: () => this.stopping,
+    });
     if (dropped > 0) {
       this.o.log.info({ dropped }, 'dropped content no longer needed');
       this.locationsChanged();

@@ -1,61 +1,44 @@
 // The worker pool: drains the TransferQueue through at most `slots` git-annex lanes (batch.ts) at a
 // time, one transfer per lane. It is the queue's one owner for taking entries out.
 //
+// Waits on: kick() (the queue grew, a pause lifted, settings changed), its own timer (the earliest
+//   backed-off entry or down remote becomes startable), and its lanes' answers.
+// Produces: git-annex transfers, queue updates, `transfer` events on the bus, onTransferDone per key
+//   and onBatchDone when a lane that moved content closed.
+//
 // Before a transfer starts, git-annex's own transfer locks are read (transferinfo.ts): a key that some
 // other process is already sending to that remote, or already fetching from anywhere, is deferred
 // rather than started, so nothing is sent or fetched twice, whoever started it. git-annex also refuses
 // a second transfer under a held lock; that answer counts as "busy", not as a failure.
 //
-// Failures retry with exponential backoff, MAX_ATTEMPTS times; a download then moves on to the next
-// cheapest remote that has the key, and only when all have failed is the entry recorded as failed.
+// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts, and
+// which lane takes an entry (and when a lane is recycled) in lane-choice.ts; this file applies both.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
 import { Wakeup } from '../core/queue.js';
-import { backoffDelay } from '../core/backoff.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
 import { keySize } from '../annex/keys.js';
+import { capacity, dueForRecycle, fairOrder, othersWaiting, pickLane, usable } from './lane-choice.js';
+import {
+  afterTransfer,
+  whenHeldElsewhere,
+  DEFAULT_MAX_ATTEMPTS,
+  RETRY_BASE_MS,
+  RETRY_MAX_MS,
+  type KillReason,
+  type QueueAction,
+} from './outcome.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 import { background } from '../core/background.js';
-
-/** Failed attempts per remote before giving up on it (a download then tries the next holder). */
-const DEFAULT_MAX_ATTEMPTS = 5;
-/** First retry after 2 s (a blip), doubling up to 5 min (a remote that is down for a while). */
-const RETRY_BASE_MS = 2_000;
-const RETRY_MAX_MS = 5 * 60_000;
-/** How long to wait before re-checking a key another process is transferring. */
-const DEFER_MS = 2_000;
-/** Deferrals before we stop waiting for someone else's transfer (~1 h at DEFER_MS): bounded. */
-const MAX_DEFERRALS = 1_800;
-/** A remote that failed as unreachable is left alone for 5 s, doubling to 10 min while it stays
- * down, so a laptop away from its LAN does not burn attempts on every queued key. */
-const DOWN_BASE_MS = 5_000;
-const DOWN_MAX_MS = 10 * 60_000;
-/** Errors that say the remote is not there at all, as opposed to a problem with one key. */
-const UNREACHABLE_RE =
-  /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
 
 /** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
  * the files it filled: ~1 s per 200 MB here) before it is killed. */
 const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
-/** A lane is recycled (closed after its current keys, a new one opened) after this long or this
- * many keys: git-annex commits the location log only on exit, and peers should learn where content
- * is during a long run, not only at its end. By time rather than by count: each recycle costs a
- * git-annex start, a location-log commit, a push, a peer's merge and a re-plan of the files moved.
- * At 100 keys, small files recycled every ~1.7 s (20 times in a 1,000-file burst), and that churn
- * halved the transfer rate next to a raw `git annex get -J2`. */
-const LANE_MAX_KEYS = 2_000;
-const LANE_MAX_MS = 10_000;
-/** With other remotes waiting for a lane, a lane yields after this many keys (round robin), so
- * one remote with thousands of files cannot starve the others. */
-const LANE_FAIR_KEYS = 8;
-/** Keys handed to a lane ahead of its answer, so git-annex goes straight from one small file to
- * the next; few, because a pipelined key is stuck behind the running one until that finishes. */
-const PIPELINE_DEPTH = 4;
 
 export interface ActiveTransfer {
   direction: Direction;
@@ -94,7 +77,7 @@ interface LaneSlot {
   size: number;
   transferred: number;
   /** Why we killed it, so the results are not counted as failures. */
-  killReason: 'cancel' | 'pause' | 'stop' | null;
+  killReason: KillReason | null;
   /** Killed as soon as the head answers (see interrupt: it was putting a file back). */
   killAfterHead: boolean;
   /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
@@ -150,14 +133,13 @@ export class WorkerPool {
    * writing it back, so a kill then left the file missing, and the next commit recorded it as
    * deleted (on every peer). Such a lane is killed as soon as that key is answered instead.
    */
-  private interrupt(s: LaneSlot, reason: 'cancel' | 'pause' | 'stop'): void {
+  private interrupt(s: LaneSlot, reason: KillReason): void {
     s.killReason = reason;
     const head = s.entries[0];
     if (head?.direction === 'download' && s.size > 0 && s.bytes >= s.size) s.killAfterHead = true;
     else s.lane.kill();
   }
 
-  /** Something changed (queue grew, pause lifted): look for startable work. */
   /**
    * autosync.transferSlots changed while we run: new lanes open up to the new number; idle lanes
    * above it are closed, busy ones finish what they were given first.
@@ -170,6 +152,7 @@ export class WorkerPool {
     this.kick();
   }
 
+  /** Something changed (queue grew, pause lifted): look for startable work. */
   kick(): void {
     this.wakeup.request();
   }
@@ -275,17 +258,6 @@ export class WorkerPool {
     );
   }
 
-  private usable(s: LaneSlot, e: TransferEntry): boolean {
-    return (
-      !s.closing &&
-      !s.stale &&
-      s.lane.alive &&
-      s.killReason === null &&
-      s.lane.remote === e.remote &&
-      s.lane.direction === e.direction
-    );
-  }
-
   private fill(): void {
     if (this.stopping) return;
     const now = Date.now();
@@ -294,22 +266,13 @@ export class WorkerPool {
     const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
     const all = q.all();
     this.recycle(all, now, active);
-    // Remotes that have no lane go first, so a freed slot goes round instead of back to the remote
-    // that happens to be first in the queue. Stable otherwise (queue order).
-    const group = (x: { direction: Direction; remote: string }) => `${x.direction} ${x.remote}`;
-    const withLane = new Set(this.lanes.filter((s) => !s.closing && !s.stale).map((s) => group(s.lane)));
-    const ordered = [
-      ...all.filter((e) => !withLane.has(group(e))),
-      ...all.filter((e) => withLane.has(group(e))),
-    ];
-    for (const e of ordered) {
+    // Remotes that have no lane go first (see fairOrder).
+    for (const e of fairOrder(all, this.lanes)) {
       // Nothing more can be handed out: stop walking what may be a very long queue.
-      if (this.capacity() === 0) break;
+      if (capacity(this.lanes, this.slots) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
-        const deferrals = (e.deferrals ?? 0) + 1;
-        if (deferrals > MAX_DEFERRALS) q.fail(entryId(e), 'another process kept transferring this key');
-        else q.update(entryId(e), { notBefore: now + DEFER_MS, deferrals });
+        this.apply(entryId(e), whenHeldElsewhere(e, now));
         this.o.bus?.emit('transferChanged', {
           direction: e.direction,
           key: e.key,
@@ -320,13 +283,8 @@ export class WorkerPool {
       }
       // An idle lane for this remote first, then a new lane while slots allow, then pipelining
       // behind a running key of the same remote.
-      let slot = this.lanes.find((s) => s.entries.length === 0 && this.usable(s, e));
-      if (!slot && this.lanes.length < this.slots) slot = this.openLane(e.direction, e.remote);
-      if (!slot) {
-        slot = this.lanes
-          .filter((s) => s.entries.length < PIPELINE_DEPTH && this.usable(s, e))
-          .sort((a, b) => a.entries.length - b.entries.length)[0];
-      }
+      const pick = pickLane(this.lanes, this.slots, e);
+      const slot = pick === 'open' ? this.openLane(e.direction, e.remote) : pick;
       if (!slot) {
         // No lane for this remote can take it; free one that sits idle on another remote.
         const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
@@ -340,38 +298,17 @@ export class WorkerPool {
     for (const s of this.lanes) {
       if (s.entries.length > 0 || s.closing) continue;
       const more =
-        !s.stale && s.lane.alive && q.all().some((e) => this.usable(s, e) && this.startable(e, now, active));
+        !s.stale && s.lane.alive && q.all().some((e) => usable(s, e) && this.startable(e, now, active));
       if (!more) background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     }
   }
 
-  /** How many more keys the lanes could take now (new lanes count at full pipeline depth). */
-  private capacity(): number {
-    let n = Math.max(0, this.slots - this.lanes.length) * PIPELINE_DEPTH;
-    for (const s of this.lanes) {
-      if (!s.closing && !s.stale && s.lane.alive && s.killReason === null)
-        n += PIPELINE_DEPTH - s.entries.length;
-    }
-    // Idle lanes of other remotes can be closed to make room.
-    if (n === 0 && this.lanes.some((s) => s.entries.length === 0 && !s.closing)) n = 1;
-    return Math.max(0, n);
-  }
-
-  /** Marks lanes stale when they are due for recycling (see LANE_MAX_KEYS, LANE_FAIR_KEYS). */
+  /** Marks lanes stale when they are due for recycling (see dueForRecycle). */
   private recycle(all: readonly TransferEntry[], now: number, active: ReadonlySet<string>): void {
-    const laneGroups = new Set(
-      this.lanes.filter((s) => !s.closing).map((s) => `${s.lane.direction} ${s.lane.remote}`),
-    );
-    const othersWaiting = all.some(
-      (e) => this.startable(e, now, active) && !laneGroups.has(`${e.direction} ${e.remote}`),
-    );
+    const waiting = othersWaiting(all, this.lanes, (e) => this.startable(e, now, active));
     for (const s of this.lanes) {
       if (s.stale || s.closing) continue;
-      if (
-        s.handled >= LANE_MAX_KEYS ||
-        now - s.startedAt >= LANE_MAX_MS ||
-        (othersWaiting && this.lanes.length >= this.slots && s.handled >= LANE_FAIR_KEYS)
-      ) {
+      if (dueForRecycle(s, now, waiting && this.lanes.length >= this.slots)) {
         s.stale = true;
         if (s.entries.length === 0) background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
       }
@@ -476,61 +413,48 @@ export class WorkerPool {
       s.lane.kill();
     }
     if (s.entries.length === 0) s.killReason = null;
-    // Captured now: a fallback below moves the entry to another remote.
+    const out = afterTransfer({
+      entry: e,
+      result: res,
+      killReason: reason,
+      held: reason === 'cancel' && q.isHeld(e.key),
+      downStrikes: this.downStrikes.get(e.remote) ?? 0,
+      maxAttempts: this.maxAttempts,
+      retryBaseMs: this.o.retryBaseMs ?? RETRY_BASE_MS,
+      now: Date.now(),
+    });
+    // Captured now: a fallback moves the entry to another remote.
     const remote = e.remote;
-    const emit = (state: string) =>
-      this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state });
-    if (res.ok) {
-      this.downUntil.delete(e.remote);
-      this.downStrikes.delete(e.remote);
-      q.remove(id);
-      if (!res.noop) s.transferred++;
-      this.o.onTransferDone?.(e);
-      emit(res.noop ? 'skipped' : 'done');
-      this.o.log.info(
-        { direction: e.direction, key: e.key, remote: e.remote, noop: res.noop },
-        'transfer done',
-      );
-    } else if (reason === 'cancel' || reason === 'stop' || reason === 'pause' || res.notStarted) {
-      // Not a failure: it stays queued (unless cancel removed it) and resumes later.
-      emit(reason === 'cancel' && q.isHeld(e.key) ? 'cancelled' : 'interrupted');
-    } else if (res.busy) {
-      q.update(id, { notBefore: Date.now() + DEFER_MS, deferrals: (e.deferrals ?? 0) + 1 });
-      emit('deferred');
-    } else {
-      const attempts = e.attempts + 1;
-      const err = res.error ?? 'failed';
-      const unreachable = UNREACHABLE_RE.test(err);
+    if (out.failure) {
+      const { attempts, unreachable, error: err } = out.failure;
       this.o.log.warn(
-        { direction: e.direction, key: e.key, remote: e.remote, attempts, unreachable, err },
+        { direction: e.direction, key: e.key, remote, attempts, unreachable, err },
         'transfer failed',
       );
-      if (unreachable) {
-        const strikes = (this.downStrikes.get(e.remote) ?? 0) + 1;
-        this.downStrikes.set(e.remote, strikes);
-        this.downUntil.set(e.remote, Date.now() + backoffDelay(strikes, DOWN_BASE_MS, DOWN_MAX_MS));
-      }
-      if (unreachable && e.direction === 'download' && e.fallbacks && e.fallbacks.length > 0) {
-        // Another holder may be right here on the LAN: do not wait for this one to come back.
-        // The list only shrinks, so this is bounded by the number of holders.
-        const [next, ...rest] = e.fallbacks;
-        q.update(id, { remote: next, fallbacks: rest, attempts: 0, notBefore: 0, lastError: err });
-        emit('fallback');
-      } else if (attempts < this.maxAttempts) {
-        const delay = backoffDelay(attempts, this.o.retryBaseMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
-        q.update(id, { attempts, notBefore: Date.now() + delay, lastError: err });
-        emit('retrying');
-      } else if (e.direction === 'download' && e.fallbacks && e.fallbacks.length > 0) {
-        const [next, ...rest] = e.fallbacks;
-        q.update(id, { remote: next, fallbacks: rest, attempts: 0, notBefore: 0, lastError: err });
-        emit('fallback');
-      } else {
-        q.fail(id, err);
-        emit('failed');
-      }
+    }
+    if (out.remote.op === 'up') {
+      this.downUntil.delete(remote);
+      this.downStrikes.delete(remote);
+    } else if (out.remote.op === 'down') {
+      this.downStrikes.set(remote, out.remote.strikes);
+      this.downUntil.set(remote, out.remote.until);
+    }
+    this.apply(id, out.queue);
+    if (out.transferred) s.transferred++;
+    if (res.ok) this.o.onTransferDone?.(e);
+    this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state: out.event });
+    if (res.ok) {
+      this.o.log.info({ direction: e.direction, key: e.key, remote, noop: res.noop }, 'transfer done');
     }
     if (s.entries.length === 0 && (s.stale || !s.lane.alive))
       background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     this.kick();
+  }
+
+  private apply(id: string, a: QueueAction): void {
+    const q = this.o.queue;
+    if (a.op === 'remove') q.remove(id);
+    else if (a.op === 'update') q.update(id, a.patch);
+    else if (a.op === 'fail') q.fail(id, a.error);
   }
 }

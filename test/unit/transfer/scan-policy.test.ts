@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locationScanDelay } from '../../../src/transfer/service.js';
+import { locationScanDelay } from '../../../src/transfer/scan-policy.js';
 
 // Rate-limited full scans (after a peer's location logs were merged) wait 4x the last full scan.
 const rows: Array<[lastFullMs: number, delay: number, why: string]> = [
