@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../agent/control.js';
+import { controlRequest } from '../control/client.js';
 
 /** How long the demo waits for any one change before calling it failed. */
 const STEP_DEADLINE_MS = 30_000;

@@ -11,7 +11,7 @@ import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/
 import { Runner, childEnv, heldSecrets, keepSecrets, takeSecretEnv } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
-import { controlRequest } from '../agent/control.js';
+import { controlRequest } from '../control/client.js';
 import { agentAlive, isAlive, readPidFile } from '../agent/lock.js';
 import { loadConfig } from '../agent/config.js';
 import type { StatusJson } from '../agent/Agent.js';
