@@ -2,7 +2,7 @@
 // its flags (boolean, or taking a value) and how many positionals it takes; anything else is
 // refused with one line that names the bad argument and the help to read (exit 2).
 import { resolve } from 'node:path';
-import { UserError } from '../git/errors.js';
+import { CliError } from './exit-codes.js';
 import { verbSpec, type VerbSpec } from './usage.js';
 
 export interface Args {
@@ -37,7 +37,7 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
   };
   let spec: VerbSpec | undefined;
   const bad = (what: string): never => {
-    throw new UserError(`${what}; ${seeHelp(spec ? spec.name : null)}`);
+    throw new CliError('bad-usage', `${what}; ${seeHelp(spec ? spec.name : null)}`);
   };
   // -h or --help asks for help whatever else is wrong with the line: `start --bogus --help` shows
   // the help of start. Only the verb (the first word that is not -C's path) is read then.
@@ -53,7 +53,7 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
         a.cwdGiven = p !== undefined;
       } else if (x === '--debug') a.debug = true;
       else if (a.verb === null && !x.startsWith('-')) {
-        if (!verbSpec(x)) throw new UserError(`unknown verb '${x}'; ${seeHelp(null)}`);
+        if (!verbSpec(x)) throw new CliError('bad-usage', `unknown verb '${x}'; ${seeHelp(null)}`);
         a.verb = x;
       }
     }
@@ -63,7 +63,7 @@ export function parseArgs(argv: readonly string[], cwd: string): Args {
   const positional = (x: string) => {
     if (a.verb === null) {
       spec = verbSpec(x);
-      if (!spec) throw new UserError(`unknown verb '${x}'; ${seeHelp(null)}`);
+      if (!spec) throw new CliError('bad-usage', `unknown verb '${x}'; ${seeHelp(null)}`);
       a.verb = x;
     } else a.positional.push(x);
   };

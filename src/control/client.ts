@@ -1,9 +1,14 @@
 // The client side of the control protocol (types.ts): one request to a running agent, one answer.
 // Waits on the agent's answer line, bounded by a timeout; produces the handler's result, or rejects.
 import { createConnection } from 'node:net';
+import { NoAgentError, meansNoAgent } from './errors.js';
 import { socketPath, type ControlRequest, type ControlResponse } from './types.js';
 
-/** Sends one request to a running agent. Rejects with ENOENT/ECONNREFUSED when none listens. */
+/**
+ * Sends one request to a running agent. Rejects with NoAgentError when none listens (the socket is
+ * missing or refuses), with the agent's message when its handler failed, and with a plain Error on a
+ * timeout or a connection closed without an answer.
+ */
 export function controlRequest<T = unknown>(
   path: string,
   req: ControlRequest,
@@ -21,7 +26,7 @@ export function controlRequest<T = unknown>(
     sock.on('data', (c: string) => (buf += c));
     sock.on('error', (e) => {
       clearTimeout(timer);
-      reject(e);
+      reject(meansNoAgent(e) ? new NoAgentError(path, e) : e);
     });
     sock.on('end', () => {
       clearTimeout(timer);
