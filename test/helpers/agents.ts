@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, lstatSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../../src/agent/control.js';
+import { controlRequest } from '../../src/control/client.js';
 import type { StatusJson } from '../../src/agent/Agent.js';
 import { GIT_ENV, git } from './repos.js';
 import { waitFor } from './wait.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { git } from '../helpers/repos.js';
 import { settles, waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
-import { controlRequest } from '../../src/agent/control.js';
+import { controlRequest } from '../../src/control/client.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -3,7 +3,7 @@
 // processes), then changes files and shows each change arriving live on the other clones, ending
 // with a conflict that keeps both versions.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { childEnv } from '../git/runner.js';
+import { childEnv } from '../../git/runner.js';
 import {
   mkdtempSync,
   writeFileSync,
@@ -17,12 +17,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../agent/control.js';
+import { controlRequest } from '../../control/client.js';
+import type { Args } from '../args.js';
 
 /** How long the demo waits for any one change before calling it failed. */
 const STEP_DEADLINE_MS = 30_000;
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../main.js', import.meta.url));
 const ENV = {
   ...childEnv({}, 'user'),
   GIT_AUTHOR_NAME: 'demo',
@@ -46,6 +47,10 @@ async function until(what: string, check: () => boolean): Promise<number> {
 }
 
 const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
+
+export function run(args: Args): Promise<number> {
+  return demo({ keep: args.flags.has('--keep'), annex: args.flags.has('--annex') });
+}
 
 export async function demo(opts: { keep: boolean; annex: boolean }): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'git-autosync-demo-'));

@@ -7,19 +7,31 @@ import { createInterface, type Interface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { writeFileSync, chmodSync } from 'node:fs';
-import { UserError } from '../core/errors.js';
-import { discover, ensureKeyFile, ensureStateDir, hasUninitialisedAnnex, requireAnnex } from '../git/repo.js';
-import { Runner } from '../git/runner.js';
-import { configProblem, loadConfig } from '../agent/config.js';
+import { UserError } from '../../core/errors.js';
+import {
+  discover,
+  ensureKeyFile,
+  ensureStateDir,
+  hasUninitialisedAnnex,
+  requireAnnex,
+} from '../../git/repo.js';
+import { Runner } from '../../git/runner.js';
+import { CliError } from '../exit-codes.js';
+import type { Args } from '../args.js';
+import { configProblem, loadConfig } from '../../agent/config.js';
 
 const XMPP_FLAGS = ['jid', 'room', 'service', 'resource'] as const;
+
+export function run(args: Args): Promise<number> {
+  return init(args.cwd, args.flags);
+}
 
 export async function init(cwd: string, flags: Map<string, string | true>): Promise<number> {
   // Options first: a wrong value stops init before it has changed anything.
   for (const k of XMPP_FLAGS) {
     const v = flags.get(`--${k}`);
     const problem = typeof v === 'string' ? configProblem(`autosync.xmpp.${k}`, v) : null;
-    if (problem) throw new UserError(`--${k}: ${problem}`);
+    if (problem) throw new CliError('bad-input', `--${k}: ${problem}`);
   }
   const runner = new Runner(cwd);
   // An annex clone that was never initialised here has no annex.uuid yet: discover() would call
@@ -96,7 +108,8 @@ async function wizard(
   const rl = createInterface({ input: process.stdin, output: out, terminal: true, historySize: 0 });
   // Ctrl-C or Ctrl-D: nothing of the answers is written (they are written at the end, together).
   const aborted = new Promise<never>((_, reject) => {
-    const stop = () => reject(new UserError('setup cancelled; nothing was changed by the wizard', 1));
+    const stop = () =>
+      reject(new CliError('cancelled', 'setup cancelled; nothing was changed by the wizard'));
     rl.on('SIGINT', stop);
     rl.on('close', stop);
   });
