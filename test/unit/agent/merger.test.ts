@@ -207,3 +207,25 @@ test('stop ends the loop and the fetch retry timers', async (t) => {
   await drain();
   assert.equal(r.sync.count('fetch'), 1, 'no fetch after stop');
 });
+
+// Issue 9, item 3: the pusher (after a rejected push) and `sync` call fetchAndMerge directly, so a
+// remote the merger's loop is fetching is fetched a second time at once. A todo until fetchAndMerge
+// goes through the merger's queue; it then passes and the todo comes off.
+test(
+  "fetchAndMerge while the loop fetches that remote waits for the loop's fetch instead of a second one",
+  { todo: 'issue 9 item 3: fetchAndMerge bypasses the per-remote queue' },
+  async (t) => {
+    const r = rig(t, ['a']);
+    const hold = gate();
+    r.sync.fetch = async () => {
+      await hold.promise;
+    };
+    await start(r.merger);
+    await r.sync.reached('fetch', 1, 'a');
+    const done = r.merger.fetchAndMerge('a');
+    await drain();
+    hold.open();
+    await done;
+    assert.equal(r.sync.maxInFlight.get('fetch a'), 1, 'two fetches of a at once');
+  },
+);
