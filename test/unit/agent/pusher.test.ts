@@ -15,6 +15,8 @@ interface Rig {
   sync: ScriptedSync;
   /** Remotes fetched and merged after a rejection, in order. */
   merged: string[];
+  /** When set, the fetch-merge after a rejection fails with it. */
+  mergeError: Error | null;
   /** Each onPushed call's remotes. */
   pushed: string[][];
   events: Array<{ remote: string; ok: boolean }>;
@@ -28,7 +30,15 @@ function rig(t: TestContext, remotes = ['a', 'b'], retryMaxMs?: number): Rig {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const sync = new ScriptedSync();
   const bus = new EventBus();
-  const r: Rig = { pusher: null as unknown as Pusher, sync, merged: [], pushed: [], events: [], remotes };
+  const r: Rig = {
+    pusher: null as unknown as Pusher,
+    sync,
+    merged: [],
+    mergeError: null,
+    pushed: [],
+    events: [],
+    remotes,
+  };
   bus.on('push', (e) => r.events.push({ remote: e.remote, ok: e.ok }));
   r.pusher = new Pusher(
     sync.asGitSync(),
@@ -37,6 +47,7 @@ function rig(t: TestContext, remotes = ['a', 'b'], retryMaxMs?: number): Rig {
     () => r.remotes,
     async (remote) => {
       r.merged.push(remote);
+      if (r.mergeError) throw r.mergeError;
     },
     (results: PushResult[]) => r.pushed.push(results.map((x) => x.remote)),
     retryMaxMs,
@@ -243,4 +254,19 @@ test('stop ends the loop and the retry timers', async (t) => {
   r.pusher.request();
   await drain();
   assert.equal(r.sync.count('push'), 1, 'no push after stop');
+});
+
+test('a fetch-merge that fails after a rejection counts as a failed push, retried later', async (t) => {
+  const r = rig(t, ['a']);
+  r.sync.push = async () => {
+    throw new PushRejectedError('rejected (fetch first)', ['push'], 1, '');
+  };
+  r.mergeError = new Error('fetch a: could not read from remote');
+  const outcome = await r.pusher.pushAll();
+  assert.equal(outcome.get('a'), 'fetch a: could not read from remote');
+  assert.deepEqual(r.merged, ['a']);
+  assert.equal(r.sync.count('push'), 1, 'no push after the failed merge');
+  const s = state(r, 'a');
+  assert.equal(s.failures, 1);
+  assert.equal(s.nextRetryAt, 1_000_000 + 2_000);
 });

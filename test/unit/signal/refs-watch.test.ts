@@ -22,6 +22,15 @@ interface Rig {
   local: number;
   branch: number;
   remote: string[];
+  /** onSubmoduleMoved's paths. */
+  subs: string[];
+  /** How often the submodule list was read. */
+  subsAsked: number;
+}
+
+interface RigOptions {
+  branch?: string;
+  submodules?: Array<{ path: string; gitDir: string }>;
 }
 
 /** A clone's .git and a bare "cloud" remote on a local path, as directories; and a network remote. */
@@ -38,12 +47,22 @@ function layout(t: TestContext): { gitDir: string; work: string; cloud: string }
   return { gitDir, work, cloud };
 }
 
-async function rig(t: TestContext, dirs = layout(t)): Promise<Rig> {
-  const r: Rig = { watch: null as unknown as RefsWatch, ...dirs, local: 0, branch: 0, remote: [] };
+/** The one place that builds a RefsWatch (its options are being reshaped by issue 9). */
+async function rig(t: TestContext, dirs = layout(t), opts: RigOptions = {}): Promise<Rig> {
+  const r: Rig = {
+    watch: null as unknown as RefsWatch,
+    ...dirs,
+    local: 0,
+    branch: 0,
+    remote: [],
+    subs: [],
+    subsAsked: 0,
+  };
+  const subs = opts.submodules;
   r.watch = new RefsWatch({
     gitDir: dirs.gitDir,
     workTree: dirs.work,
-    branch: 'main',
+    branch: opts.branch ?? 'main',
     remotes: () => [
       { name: 'cloud', url: dirs.cloud },
       { name: 'net', url: 'ssh://host/srv/notes.git' },
@@ -51,6 +70,12 @@ async function rig(t: TestContext, dirs = layout(t)): Promise<Rig> {
     onLocalRefs: () => r.local++,
     onRemoteRefs: (name) => r.remote.push(name),
     onBranchMoved: () => r.branch++,
+    ...(subs
+      ? {
+          submodules: async () => (r.subsAsked++, subs),
+          onSubmoduleMoved: (path: string) => r.subs.push(path),
+        }
+      : {}),
   });
   await r.watch.start({ fail: (e) => assert.fail(`refs watch failed: ${String(e)}`) });
   t.after(() => r.watch.stop());
@@ -155,4 +180,37 @@ test('after stop nothing fires', async (t) => {
     what: 'the watch that still runs',
   });
   assert.deepEqual([stopped.local, stopped.branch, cloudFired(stopped)], [1, 0, 1]);
+});
+
+test('a branch whose name has a slash: its synced ref and the branch itself are watched', async (t) => {
+  const dirs = layout(t);
+  // The directory is there already: only a watch of synced/team itself sees the ref change.
+  mkdirSync(join(dirs.gitDir, 'refs', 'heads', 'synced', 'team'), { recursive: true });
+  const r = await rig(t, dirs, { branch: 'team/notes' });
+  updateRef(r.gitDir, 'refs/heads/synced/team/notes');
+  await waitFor(() => r.local >= 2, { what: 'onLocalRefs after synced/team/notes moved' });
+  updateRef(r.gitDir, 'refs/heads/team/notes');
+  await waitFor(() => r.branch === 1, { what: 'onBranchMoved after team/notes moved' });
+});
+
+test('a commit in a submodule (its branch or a detached HEAD moving) fires onSubmoduleMoved', async (t) => {
+  const dirs = layout(t);
+  const subGit = join(dirs.gitDir, 'modules', 'lib');
+  mkdirSync(join(subGit, 'refs', 'heads'), { recursive: true });
+  writeFileSync(join(subGit, 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(dirs.work, '.gitmodules'), '[submodule "lib"]\n\tpath = lib\n\turl = ../lib\n');
+  const r = await rig(t, dirs, { submodules: [{ path: 'lib', gitDir: subGit }] });
+  updateRef(subGit, 'refs/heads/main');
+  await waitFor(() => r.subs.length === 1, { what: "onSubmoduleMoved after the submodule's main moved" });
+  assert.deepEqual(r.subs, ['lib']);
+  assert.equal(r.subsAsked, 1, 'read once, at start');
+  writeFileSync(join(subGit, 'HEAD.lock'), `${'a'.repeat(40)}\n`);
+  renameSync(join(subGit, 'HEAD.lock'), join(subGit, 'HEAD'));
+  await waitFor(() => r.subs.length === 2, { what: 'onSubmoduleMoved after its HEAD was detached' });
+  assert.equal(r.local, 1, 'onLocalRefs');
+});
+
+test('no .gitmodules: the submodule list is not read', async (t) => {
+  const r = await rig(t, layout(t), { submodules: [] });
+  assert.equal(r.subsAsked, 0);
 });
