@@ -14,6 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { agentAlive } from '../core/pidfile.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
+import { isNetworkUrl } from '../git/remote-url.js';
 import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../annex/keys.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
 
@@ -102,8 +103,7 @@ export function localPathOf(r: RemoteConfig, repoDir: string): string | null {
   const u = r.url;
   if (!u) return null;
   if (u.startsWith('file://')) return u.slice('file://'.length);
-  // scp-like "host:path" and any "scheme://" are network remotes.
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) || /^[^/]*:/.test(u)) return null;
+  if (isNetworkUrl(u)) return null;
   return isAbsolute(u) ? u : resolve(repoDir, u);
 }
 
