@@ -1,5 +1,6 @@
 // `cancel KEY`: asks the running agent to cancel the transfer of one git-annex key (not retried).
 import { join } from 'node:path';
+import { isValidKey } from '../../annex/keys.js';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
 import { NoAgentError } from '../../control/errors.js';
@@ -12,8 +13,8 @@ export function run(args: Args): Promise<number> {
 
 async function cancel(cwd: string, positional: string[]): Promise<number> {
   const key = positional[0];
-  // An annex key: backend, optional fields, "--", name. Checked here so nothing odd reaches the agent.
-  if (positional.length !== 1 || !key || !/^[A-Za-z0-9]+(-[a-zA-Z][0-9]+)*--[^\s/]{1,256}$/.test(key)) {
+  // An annex key, by the agent's own rule (annex/keys.ts): checked here so nothing odd reaches it.
+  if (positional.length !== 1 || !isValidKey(key)) {
     throw new CliError('bad-input', 'cancel takes one git-annex key, as shown by `git autosync status`');
   }
   const info = await discover(cwd, { detachedOk: true });
