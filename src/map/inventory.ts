@@ -15,7 +15,8 @@ import { agentAlive } from '../core/pidfile.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import { isNetworkUrl } from '../git/remote-url.js';
-import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../annex/keys.js';
+import { isSafeRelPath, isValidKey, isValidUuid, keySize } from '../annex/keys.js';
+import { annexUuidOf, parseRemoteConfigRecords } from '../annex/remotes.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
 
 /** git-annex's built-in pseudo-repositories (web, bittorrent): never a place we transfer to. */
@@ -72,22 +73,15 @@ export interface RemoteConfig {
 /** Parses `git config -z --get-regexp ^remote\.` ("name\nvalue\0" records). Pure. */
 export function parseRemoteConfig(z: string): RemoteConfig[] {
   const byName = new Map<string, RemoteConfig>();
-  for (const rec of z.split('\0')) {
-    if (!rec) continue;
-    const nl = rec.indexOf('\n');
-    const k = nl < 0 ? rec : rec.slice(0, nl);
-    const v = nl < 0 ? '' : rec.slice(nl + 1);
-    const m = /^remote\.(.+)\.([^.]+)$/.exec(k);
-    if (!m || m[1] === undefined || m[2] === undefined) continue;
-    const name = m[1];
-    if (!isValidRemoteName(name)) continue;
+  for (const rec of parseRemoteConfigRecords(z)) {
+    const { remote: name, variable: varName, value: v } = rec;
     let r = byName.get(name);
     if (!r) {
       r = { name, uuid: null, url: null, cost: null, ignore: false, directory: null, readonly: false };
       byName.set(name, r);
     }
-    const varName = m[2].toLowerCase();
-    if (varName === 'annex-uuid' && isValidUuid(v)) r.uuid = v;
+    const uuid = annexUuidOf(rec);
+    if (uuid !== null) r.uuid = uuid;
     else if (varName === 'url') r.url = v;
     else if (varName === 'annex-cost' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) r.cost = Number(v);
     else if (varName === 'annex-ignore') r.ignore = /^(true|yes|on|1)$/i.test(v);
