@@ -11,6 +11,7 @@ import {
   chmodSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { stateDirOf } from './state-paths.js';
 import { randomBytes, createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Runner, runProcess } from './runner.js';
@@ -78,7 +79,7 @@ export async function discover(path: string, opts: { detachedOk?: boolean } = {}
   const annexUuid = cfg.stdout.trim() || null;
   const mode: Mode = annexUuid ? 'annex' : 'git';
   if (mode === 'annex') await requireAnnex();
-  return { workTree, gitDir: gitDir!, stateDir: join(gitDir!, 'autosync'), branch, mode, annexUuid };
+  return { workTree, gitDir: gitDir!, stateDir: stateDirOf(gitDir!), branch, mode, annexUuid };
 }
 
 /**

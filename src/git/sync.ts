@@ -34,6 +34,7 @@ import {
 import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
 import { isSha, SHA_PATTERN } from './sha.js';
+import { statePaths } from './state-paths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 import { DEFAULT_LARGE_FILE_WARNING, largeInGit, type LargeFile } from './large-files.js';
 import { ignoreMatcher, type IgnoreMatcher } from './transient.js';
@@ -742,7 +743,7 @@ export class GitSync {
         if (ignored.size === 0) throw e; // untracked but not ignored: committed first, then retried
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         for (const p of ignored) {
-          const to = join(this.info.stateDir, 'displaced', stamp, p);
+          const to = join(statePaths(this.info.stateDir).displaced, stamp, p);
           mkdirSync(dirname(to), { recursive: true });
           renameSync(join(this.info.workTree, p), to);
           this.log.warn(
@@ -792,7 +793,7 @@ export class GitSync {
   /** Marks a merge in progress as the agent's own. Versions before 0.2 wrote it around `git annex
    * merge`; none does now, but a crash of one may have left it, and recover() finishes that merge. */
   private get mergeMarker(): string {
-    return join(this.info.stateDir, 'merging');
+    return statePaths(this.info.stateDir).merging;
   }
 
   /**

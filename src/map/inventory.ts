@@ -15,6 +15,7 @@ import { agentAlive } from '../core/pidfile.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import { isNetworkUrl } from '../git/remote-url.js';
+import { stateDirOf, statePaths } from '../git/state-paths.js';
 import { isSafeRelPath, isValidKey, isValidUuid, keySize } from '../annex/keys.js';
 import { annexUuidOf, parseRemoteConfigRecords } from '../annex/remotes.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
@@ -295,7 +296,7 @@ export class InventoryReader {
     } catch {
       return false;
     }
-    if (!agentAlive(join(gitDir, 'autosync', 'agent.pid'))) return false;
+    if (!agentAlive(statePaths(stateDirOf(gitDir)).pid)) return false;
     const cfg = await this.runner.git(
       ['config', '-f', join(gitDir, 'config'), '-z', '--get-regexp', '^remote\\.'],
       {

@@ -1,11 +1,11 @@
 // `cancel KEY`: asks the running agent to cancel the transfer of one git-annex key (not retried).
-import { join } from 'node:path';
 import { isValidKey } from '../../annex/keys.js';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
 import { NoAgentError } from '../../control/errors.js';
 import type { Args } from '../args.js';
 import { CliError } from '../exit-codes.js';
+import { statePaths } from '../../git/state-paths.js';
 
 export function run(args: Args): Promise<number> {
   return cancel(args.cwd, args.positional);
@@ -19,7 +19,7 @@ async function cancel(cwd: string, positional: string[]): Promise<number> {
   }
   const info = await discover(cwd, { detachedOk: true });
   try {
-    await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'cancel', key }, 10_000);
+    await controlRequest(statePaths(info.stateDir).sock, { cmd: 'cancel', key }, 10_000);
   } catch (e) {
     if (e instanceof NoAgentError) throw e;
     throw new CliError('agent-failed', e instanceof Error ? e.message : String(e));
