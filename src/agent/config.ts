@@ -2,7 +2,7 @@
 // start; every key is optional and has its default here, with the reason beside it. Every value is
 // checked by the one check of its key (CONFIG_CHECKS), which `init`, the wizard and `start` share:
 // a wrong value stops with exit 2 and a line naming the key and what a right value looks like.
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import type { RepoInfo } from '../git/repo.js';
 import { UserError } from '../core/errors.js';
@@ -10,6 +10,7 @@ import { isId, jidProblem, resourceProblem, roomProblem, serviceProblem } from '
 import { DEFAULT_RETRY_MAX_MS } from './pusher.js';
 import { DEFAULT_POLL_MS } from './remote-poll.js';
 import { DEFAULT_LARGE_FILE_WARNING } from '../git/large-files.js';
+import { statePaths } from '../git/state-paths.js';
 
 export interface AgentConfig {
   xmpp: {
@@ -145,7 +146,7 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
       resource: get('autosync.xmpp.resource'),
       passwordFile: path(get('autosync.xmpp.passwordFile')),
     },
-    keyFile: path(get('autosync.keyFile')) ?? join(info.stateDir, 'key'),
+    keyFile: path(get('autosync.keyFile')) ?? statePaths(info.stateDir).key,
     repoId: get('autosync.repoId'),
     watchRemotes: parseGitBool(get('autosync.watchRemotes') ?? 'true')!,
     notifyCommand: get('autosync.notifyCommand'),

@@ -8,7 +8,7 @@
 // are fetched every `autosync.pollInterval` seconds. The merger collapses requests into one fetch
 // per remote, and a fetch with nothing new costs one round trip.
 import type { Service, ServiceContext } from '../core/service.js';
-import { isNetworkUrl } from '../signal/refs-watch.js';
+import { isNetworkUrl } from '../git/remote-url.js';
 
 /** Default poll period: a change waits at most this long where nothing else can signal it. Five
  * minutes costs a headless clone ~300 small requests a day per remote, which any host accepts. */

@@ -9,13 +9,14 @@
 import { watch, existsSync, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Service, ServiceContext } from '../core/service.js';
+import { STATE_FILES } from '../git/state-paths.js';
 
 /** `rm -rf` of the directory is a few events within a millisecond or two: one repair for the lot. */
 const SETTLE_MS = 100;
 
 /** The files others find a running agent by, or that it cannot make again without us. */
 export function watchedStateFiles(stateDir: string, keyFile: string): string[] {
-  const names = ['agent.pid', 'control.sock', 'agent.log'];
+  const names: string[] = [STATE_FILES.pid, STATE_FILES.sock, STATE_FILES.log];
   if (join(stateDir, basename(keyFile)) === keyFile) names.push(basename(keyFile));
   return names;
 }

@@ -2,7 +2,6 @@
 // so a script reads one schema), filled from git config and the work tree. What only a running agent
 // knows (push results, peers, services, stuck paths) is empty or null, never a guess: a remote's
 // lastPushOk is null ("unknown"), not true.
-import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { StatusJson } from '../agent/Agent.js';
 import { loadConfig } from '../agent/config.js';
@@ -13,6 +12,7 @@ import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import type { SignalStatus } from '../signal/types.js';
 import { createLogger } from '../core/log.js';
+import { statePaths } from '../git/state-paths.js';
 
 /**
  * What `branch` says with no agent and a detached HEAD: git's own name for that state
@@ -29,7 +29,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
   const config = await loadConfig(runner, info);
   // Editor and OS temporary files are not pending changes (transient.ts), as in the agent.
   sync.ignore = ignoreMatcher(config.ignore);
-  const paused = readJson<{ all: boolean; remotes: string[] }>(join(place.stateDir, 'state.json'), {
+  const paused = readJson<{ all: boolean; remotes: string[] }>(statePaths(place.stateDir).state, {
     all: false,
     remotes: [],
   });

@@ -1,12 +1,13 @@
 // git commands as {args, parse} records: the argument vector and a pure parser of the output. They
 // are unit-tested against captured output; the Runner is the only thing that executes them.
+import { pushRefusal } from './errors.js';
 import type { Command, RunResult } from './runner.js';
+import { isSha, SHA_PATTERN } from './sha.js';
 
-const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+export { isSha } from './sha.js';
 
-export function isSha(s: string): boolean {
-  return SHA_RE.test(s);
-}
+/** One entry of `git merge-tree --write-tree` conflicts: mode, object, stage, path. */
+const CONFLICT_ENTRY_RE = new RegExp(`^(\\d{6}) (${SHA_PATTERN}) ([123])\t(.*)$`, 's');
 
 /** `git for-each-ref` over the given patterns: ref name -> sha. */
 export function forEachRef(patterns: string[]): Command<Map<string, string>> {
@@ -101,7 +102,7 @@ export function parseMergeTree(r: RunResult): MergeTreeResult {
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i]!;
     if (p === '') break;
-    const m = /^(\d{6}) ([0-9a-f]{40,64}) ([123])\t(.*)$/s.exec(p);
+    const m = CONFLICT_ENTRY_RE.exec(p);
     if (!m) continue;
     const [, mode, oid, stage, path] = m;
     let stages = conflicts.get(path!);
@@ -135,14 +136,15 @@ export function parsePushPorcelain(stdout: string): PushRefResult[] {
     const m = /^([ +\-*=!])\t([^:]*):([^\t]*)\t(.*)$/.exec(line);
     if (!m) continue;
     const [, flag, from, to, summary] = m;
+    const refusal = pushRefusal(summary!);
     out.push({
       flag: flag!,
       from: from!,
       to: to!,
       summary: summary!,
       ok: flag !== '!',
-      nonFastForward: flag === '!' && /non-fast-forward|fetch first|stale info/.test(summary!),
-      checkedOut: flag === '!' && /checked out|current branch/.test(summary!),
+      nonFastForward: flag === '!' && refusal.nonFastForward,
+      checkedOut: flag === '!' && refusal.checkedOut,
     });
   }
   return out;

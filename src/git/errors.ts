@@ -106,6 +106,18 @@ export class InSubmoduleError extends GitError {
   }
 }
 
+/** The directory is not inside a git repository ("fatal: not a git repository"). */
+export class NotARepositoryError extends GitError {
+  override name = 'NotARepositoryError';
+  override readonly code: string = 'not-a-repository';
+}
+
+/** The repository has no work tree (a bare one): "this operation must be run in a work tree". */
+export class NoWorkTreeError extends GitError {
+  override name = 'NoWorkTreeError';
+  override readonly code: string = 'no-work-tree';
+}
+
 /** The binary is not installed (ENOENT on spawn). */
 export class NotInstalledError extends GitError {
   override name = 'NotInstalledError';
@@ -123,6 +135,11 @@ const LOCK_RE =
   /index\.lock': File exists|Unable to create '.*\.lock'|cannot lock ref|Another git process seems/i;
 const UNREACHABLE_RE =
   /Could not read from remote repository|does not appear to be a git repository|Connection refused|Could not resolve host|unable to access|Connection timed out|No route to host|fatal: '.*' does not exist|Host key verification failed/i;
+
+// git rev-parse and friends outside a repository, and in a bare one. Checked last: a remote that
+// "does not appear to be a git repository" is an unreachable remote, not this directory.
+const NOT_A_REPOSITORY_RE = /not a git repository/i;
+const NO_WORK_TREE_RE = /this operation must be run in a work tree/i;
 
 /**
  * git's own advice that follows the real cause ("Please make sure you have the correct access
@@ -165,6 +182,8 @@ export function classify(
   const sub = IN_SUBMODULE_RE.exec(stderr);
   if (sub) return new InSubmoduleError(sub[1]!, args, code, stderr);
   if (UNREACHABLE_RE.test(stderr)) return new RemoteUnreachableError(message, args, code, stderr);
+  if (NOT_A_REPOSITORY_RE.test(stderr)) return new NotARepositoryError(message, args, code, stderr);
+  if (NO_WORK_TREE_RE.test(stderr)) return new NoWorkTreeError(message, args, code, stderr);
   return new GitError(message, args, code, stderr);
 }
 
@@ -181,4 +200,56 @@ export function transientCause(e: unknown): string | null {
   if (e instanceof GitError) return null;
   const code = (e as NodeJS.ErrnoException | null)?.code;
   return (typeof code === 'string' && NODE_TRANSIENT[code]) || null;
+}
+
+// What a failure means in the context of one command. The same words mean different things from
+// different commands ("does not exist" is a vanished file to update-index and a missing remote to
+// fetch), so classify() does not turn these into classes; the command's caller asks, by name.
+
+// git update-index --stdin on a path that went away between the scan and the read.
+const VANISHED_RE = /No such file|does not exist|unable to stat/i;
+// git merge / read-tree: a tracked file changed under the merge, or an untracked one is in the way.
+const WORK_TREE_IN_THE_WAY_RE = /would be overwritten|not uptodate|untracked working tree files/i;
+// git merge --ff-only: untracked files (listed after it, one per line with a tab) are in the way.
+const UNTRACKED_IN_THE_WAY_RE = /untracked working tree files would be/;
+
+/** update-index failed because a file vanished while git read it (retried: --remove handles it). */
+export function isVanishedPath(e: unknown): e is GitError {
+  return e instanceof GitError && VANISHED_RE.test(e.stderr);
+}
+
+/** A merge failed because the work tree changed under it (commit what changed, merge again). */
+export function isWorkTreeInTheWay(e: unknown): e is GitError {
+  return e instanceof GitError && WORK_TREE_IN_THE_WAY_RE.test(e.stderr);
+}
+
+/** A fast-forward failed because untracked files are in the way; their paths follow on stderr. */
+export function isUntrackedInTheWay(e: unknown): e is GitError {
+  return e instanceof GitError && UNTRACKED_IN_THE_WAY_RE.test(e.stderr);
+}
+
+// git push --porcelain: the summary of a refused ref.
+const NON_FAST_FORWARD_RE = /non-fast-forward|fetch first|stale info/;
+const CHECKED_OUT_RE = /checked out|current branch/;
+
+/** Why a remote refused a pushed ref, from the summary of `git push --porcelain`. Pure. */
+export function pushRefusal(summary: string): { nonFastForward: boolean; checkedOut: boolean } {
+  return { nonFastForward: NON_FAST_FORWARD_RE.test(summary), checkedOut: CHECKED_OUT_RE.test(summary) };
+}
+
+// git-annex copy/get --batch: what a failed transfer's message (and the stderr around it) says.
+/** Another process transfers the key, or holds its transfer lock: wait, this is no failure. */
+const ANNEX_BUSY_RE = /transfer already in progress|unable to take transfer lock/i;
+/** The remote is not there at all, as opposed to a problem with one key. */
+const ANNEX_UNREACHABLE_RE =
+  /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
+
+/** Whether git-annex's message says another process is moving this key right now. Pure. */
+export function isAnnexTransferBusy(text: string): boolean {
+  return ANNEX_BUSY_RE.test(text);
+}
+
+/** Whether git-annex's message says the remote is not there at all. Pure. */
+export function isAnnexRemoteUnreachable(text: string): boolean {
+  return ANNEX_UNREACHABLE_RE.test(text);
 }

@@ -11,10 +11,11 @@ import {
   chmodSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { stateDirOf } from './state-paths.js';
 import { randomBytes, createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Runner, runProcess } from './runner.js';
-import { GitError, NotInstalledError } from './errors.js';
+import { NoWorkTreeError, NotARepositoryError, NotInstalledError } from './errors.js';
 import { UserError } from '../core/errors.js';
 
 export type Mode = 'git' | 'annex';
@@ -55,10 +56,10 @@ export async function discover(path: string, opts: { detachedOk?: boolean } = {}
   } catch (e) {
     if (e instanceof NotInstalledError)
       throw new UserError('git is not installed; install it (apt install git)', 1);
-    if (e instanceof GitError && /not a git repository/i.test(e.stderr)) {
+    if (e instanceof NotARepositoryError) {
       throw new UserError(`${cwd} is not a git repository; run 'git init' there or pass -C <repository>`);
     }
-    if (e instanceof GitError && /this operation must be run in a work tree/i.test(e.stderr)) {
+    if (e instanceof NoWorkTreeError) {
       throw new UserError(`${cwd} is a bare repository; git-autosync needs a clone with a work tree`);
     }
     throw e;
@@ -78,7 +79,7 @@ export async function discover(path: string, opts: { detachedOk?: boolean } = {}
   const annexUuid = cfg.stdout.trim() || null;
   const mode: Mode = annexUuid ? 'annex' : 'git';
   if (mode === 'annex') await requireAnnex();
-  return { workTree, gitDir: gitDir!, stateDir: join(gitDir!, 'autosync'), branch, mode, annexUuid };
+  return { workTree, gitDir: gitDir!, stateDir: stateDirOf(gitDir!), branch, mode, annexUuid };
 }
 
 /**

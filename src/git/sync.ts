@@ -21,9 +21,20 @@ import type { Runner, RunOptions } from './runner.js';
 import type { RepoInfo } from './repo.js';
 import type { Logger } from '../core/log.js';
 import { Mutex } from '../core/queue.js';
-import { BusyError, GitError, LockedError, PushRejectedError, TransientError } from './errors.js';
+import {
+  BusyError,
+  GitError,
+  isUntrackedInTheWay,
+  isVanishedPath,
+  isWorkTreeInTheWay,
+  LockedError,
+  PushRejectedError,
+  TransientError,
+} from './errors.js';
 import { commitTime, forEachRef, mergeTree, parsePushPorcelain, status } from './commands.js';
 import { annexStageTimeoutMs, annexStaging } from './rawpaths.js';
+import { isSha, SHA_PATTERN } from './sha.js';
+import { statePaths } from './state-paths.js';
 import { indexInfo, resolvePath, type IndexEntry } from './resolve.js';
 import { DEFAULT_LARGE_FILE_WARNING, largeInGit, type LargeFile } from './large-files.js';
 import { ignoreMatcher, type IgnoreMatcher } from './transient.js';
@@ -56,6 +67,8 @@ export interface PushResult {
 
 /** Literal pathspecs: a file named `*.txt` or `:(top)` means that file, never a pattern. */
 const LITERAL: RunOptions['env'] = { GIT_LITERAL_PATHSPECS: '1' };
+/** A submodule's entry in `git ls-files -s -z`: mode 160000, the recorded commit, stage 0, path. */
+const GITLINK_ENTRY_RE = new RegExp(`^160000 (${SHA_PATTERN}) 0\t(.*)$`, 's');
 /** index.lock waits: 12 tries with growing pauses cover ~6 s, longer than any git step we run. */
 const LOCK_RETRIES = 12;
 /** A fetch that lost a race with our own push for a tracking ref is run again this many times
@@ -149,7 +162,7 @@ export class GitSync {
   private looseRef(branch: string): string | null {
     try {
       const v = readFileSync(join(this.info.gitDir, 'refs', 'heads', ...branch.split('/')), 'utf8').trim();
-      return /^[0-9a-f]{40,64}$/.test(v) ? v : null;
+      return isSha(v) ? v : null;
     } catch {
       return null;
     }
@@ -293,7 +306,7 @@ export class GitSync {
     if (dirs.length === 0) return out;
     const staged = await this.runner.git(['ls-files', '-s', '-z', '--', ...dirs], { env: LITERAL });
     for (const entry of staged.stdout.split('\0')) {
-      const m = /^160000 ([0-9a-f]{40,64}) 0\t(.*)$/s.exec(entry);
+      const m = GITLINK_ENTRY_RE.exec(entry);
       if (!m || !dirs.includes(m[2]!)) continue;
       const [, recorded, p] = m as unknown as [string, string, string];
       const cwd = join(this.info.workTree, p);
@@ -388,11 +401,7 @@ export class GitSync {
         );
         return;
       } catch (e) {
-        if (
-          e instanceof GitError &&
-          /No such file|does not exist|unable to stat/i.test(e.stderr) &&
-          attempt < 3
-        ) {
+        if (isVanishedPath(e) && attempt < 3) {
           continue; // --remove handles missing files; a file vanishing mid-read is retried once more
         }
         throw e;
@@ -642,10 +651,7 @@ export class GitSync {
       try {
         return await this.mutex.run(() => this.withLockRetry(() => this.mergeLocked(ref, sha)));
       } catch (e) {
-        if (
-          e instanceof GitError &&
-          /would be overwritten|not uptodate|untracked working tree files/i.test(e.stderr)
-        ) {
+        if (isWorkTreeInTheWay(e)) {
           this.log.info({ ref }, 'work tree changed under the merge; committing it and merging again');
           continue;
         }
@@ -728,12 +734,7 @@ export class GitSync {
         await this.runner.git(['merge', '--ff-only', '--no-overwrite-ignore', '-q', commit]);
         return;
       } catch (e) {
-        if (
-          !(e instanceof GitError) ||
-          attempt >= 2 ||
-          !/untracked working tree files would be/.test(e.stderr)
-        )
-          throw e;
+        if (!isUntrackedInTheWay(e) || attempt >= 2) throw e;
         const paths = e.stderr
           .split('\n')
           .filter((l) => l.startsWith('\t'))
@@ -742,7 +743,7 @@ export class GitSync {
         if (ignored.size === 0) throw e; // untracked but not ignored: committed first, then retried
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         for (const p of ignored) {
-          const to = join(this.info.stateDir, 'displaced', stamp, p);
+          const to = join(statePaths(this.info.stateDir).displaced, stamp, p);
           mkdirSync(dirname(to), { recursive: true });
           renameSync(join(this.info.workTree, p), to);
           this.log.warn(
@@ -792,7 +793,7 @@ export class GitSync {
   /** Marks a merge in progress as the agent's own. Versions before 0.2 wrote it around `git annex
    * merge`; none does now, but a crash of one may have left it, and recover() finishes that merge. */
   private get mergeMarker(): string {
-    return join(this.info.stateDir, 'merging');
+    return statePaths(this.info.stateDir).merging;
   }
 
   /**

@@ -14,7 +14,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { agentAlive } from '../core/pidfile.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
-import { isSafeRelPath, isValidKey, isValidRemoteName, isValidUuid, keySize } from '../annex/keys.js';
+import { isNetworkUrl } from '../git/remote-url.js';
+import { stateDirOf, statePaths } from '../git/state-paths.js';
+import { isSafeRelPath, isValidKey, isValidUuid, keySize } from '../annex/keys.js';
+import { annexUuidOf, parseRemoteConfigRecords } from '../annex/remotes.js';
 import type { KeyInfo, RepoInfo } from './planner.js';
 
 /** git-annex's built-in pseudo-repositories (web, bittorrent): never a place we transfer to. */
@@ -71,22 +74,15 @@ export interface RemoteConfig {
 /** Parses `git config -z --get-regexp ^remote\.` ("name\nvalue\0" records). Pure. */
 export function parseRemoteConfig(z: string): RemoteConfig[] {
   const byName = new Map<string, RemoteConfig>();
-  for (const rec of z.split('\0')) {
-    if (!rec) continue;
-    const nl = rec.indexOf('\n');
-    const k = nl < 0 ? rec : rec.slice(0, nl);
-    const v = nl < 0 ? '' : rec.slice(nl + 1);
-    const m = /^remote\.(.+)\.([^.]+)$/.exec(k);
-    if (!m || m[1] === undefined || m[2] === undefined) continue;
-    const name = m[1];
-    if (!isValidRemoteName(name)) continue;
+  for (const rec of parseRemoteConfigRecords(z)) {
+    const { remote: name, variable: varName, value: v } = rec;
     let r = byName.get(name);
     if (!r) {
       r = { name, uuid: null, url: null, cost: null, ignore: false, directory: null, readonly: false };
       byName.set(name, r);
     }
-    const varName = m[2].toLowerCase();
-    if (varName === 'annex-uuid' && isValidUuid(v)) r.uuid = v;
+    const uuid = annexUuidOf(rec);
+    if (uuid !== null) r.uuid = uuid;
     else if (varName === 'url') r.url = v;
     else if (varName === 'annex-cost' && /^-?[0-9]+(\.[0-9]+)?$/.test(v)) r.cost = Number(v);
     else if (varName === 'annex-ignore') r.ignore = /^(true|yes|on|1)$/i.test(v);
@@ -102,8 +98,7 @@ export function localPathOf(r: RemoteConfig, repoDir: string): string | null {
   const u = r.url;
   if (!u) return null;
   if (u.startsWith('file://')) return u.slice('file://'.length);
-  // scp-like "host:path" and any "scheme://" are network remotes.
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) || /^[^/]*:/.test(u)) return null;
+  if (isNetworkUrl(u)) return null;
   return isAbsolute(u) ? u : resolve(repoDir, u);
 }
 
@@ -301,7 +296,7 @@ export class InventoryReader {
     } catch {
       return false;
     }
-    if (!agentAlive(join(gitDir, 'autosync', 'agent.pid'))) return false;
+    if (!agentAlive(statePaths(stateDirOf(gitDir)).pid)) return false;
     const cfg = await this.runner.git(
       ['config', '-f', join(gitDir, 'config'), '-z', '--get-regexp', '^remote\\.'],
       {

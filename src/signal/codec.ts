@@ -5,7 +5,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import type { PeerAnnouncement } from './types.js';
-import { isId, isSha, refNameProblem } from './validate.js';
+import { isSha } from '../git/sha.js';
+import { isId, refNameProblem } from './validate.js';
 
 export const SIGNAL_NS = 'urn:git-autosync:signal:1';
 /** Wire format version; bumped only with an incompatible change (and a new namespace). */

@@ -13,6 +13,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isNetworkUrl } from '../git/remote-url.js';
 import type { ServiceContext } from '../core/service.js';
 import type { Logger } from '../core/log.js';
 import type { RefsAnnouncement, SignalStatus, SignalTransport } from './types.js';
@@ -242,12 +243,6 @@ export class RefsWatch implements SignalTransport {
       }, DEBOUNCE_MS),
     );
   }
-}
-
-/** A remote URL that names another machine: scheme://… other than file://, or scp-like host:path. */
-export function isNetworkUrl(url: string): boolean {
-  if (url.startsWith('file://')) return false;
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/]+:/.test(url);
 }
 
 /** The directory of a remote when it is a bare repository on a local path; null otherwise. */

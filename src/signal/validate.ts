@@ -5,9 +5,7 @@
 // URL or option, but defence in depth costs nothing). Also the checks of the XMPP configuration
 // keys (at the end), which are ours rather than a peer's but share the address rules.
 import { parseService } from './credentials.js';
-
-/** Git object ids: SHA-1 (40 hex) or SHA-256 (64 hex), lower case as git prints them. */
-const SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+// Git object ids (40 or 64 lower-case hex) are checked with git/sha.ts isSha, their one home.
 
 /**
  * Whitelist for ref names: under refs/, only [A-Za-z0-9._/-]. No component may start with '-'
@@ -22,10 +20,6 @@ export const MAX_REF_NAME = 200;
 const ID_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 /** A git-annex UUID is 36 characters; 128 leaves room for generated ids and hostnames. */
 export const MAX_ID = 128;
-
-export function isSha(value: string): boolean {
-  return SHA_RE.test(value);
-}
 
 export function isId(value: string): boolean {
   return value.length >= 1 && value.length <= MAX_ID && ID_RE.test(value);

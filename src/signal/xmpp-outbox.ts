@@ -9,7 +9,8 @@ import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
 import type { RefsAnnouncement, TransportKind } from './types.js';
-import { isId, isSha, refNameProblem } from './validate.js';
+import { isSha } from '../git/sha.js';
+import { isId, refNameProblem } from './validate.js';
 import type { Conn } from './xmpp-connection.js';
 
 const NS_HINTS = 'urn:xmpp:hints';

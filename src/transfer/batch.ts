@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import type { Direction } from './queue.js';
 import { childEnv } from '../git/runner.js';
+import { isAnnexTransferBusy } from '../git/errors.js';
 
 /** git-annex prints progress only now and then (about every 15 MB locally, less often when slow);
  * no output at all for this long means the transfer hung. */
@@ -107,9 +108,6 @@ export function parseLaneLine(line: string): ParsedLine {
   return { kind: 'other' };
 }
 
-/** git-annex's message when another process holds the transfer lock. */
-const BUSY_RE = /transfer already in progress|unable to take transfer lock/i;
-
 export class AnnexLane {
   private child: ChildProcess | null = null;
   /** Keys written to git-annex and not yet answered, in order; the head is the one running. */
@@ -168,7 +166,7 @@ export class AnnexLane {
             ok: false,
             noop: false,
             notStarted: i > 0,
-            busy: i === 0 && BUSY_RE.test(this.stderrTail),
+            busy: i === 0 && isAnnexTransferBusy(this.stderrTail),
             error: `git-annex ${why}${tail ? `: ${tail}` : ''}`,
           }),
         );
@@ -270,7 +268,7 @@ export class AnnexLane {
       if (p.kind === 'result' && p.key !== null && p.key !== cur.key) return;
       this.pending.shift();
       const err = p.kind === 'result' ? p.error : null;
-      const busy = p.kind === 'result' && !p.ok && BUSY_RE.test(`${err ?? ''} ${this.stderrTail}`);
+      const busy = p.kind === 'result' && !p.ok && isAnnexTransferBusy(`${err ?? ''} ${this.stderrTail}`);
       const stderrLine = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
       this.stderrTail = '';
       this.touch();

@@ -5,10 +5,10 @@
 // or a pointer file `/annex/objects/KEY` (unlocked); the key is its last path component.
 import type { Runner } from '../git/runner.js';
 import { isValidKey } from '../annex/keys.js';
+import { isSha } from '../git/sha.js';
 
 /** Symlink targets and pointer files are a few hundred bytes; a larger blob is ordinary content. */
 const MAX_POINTER_BYTES = 1024;
-const SHA_RE = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /** Extracts the key from a symlink target or a pointer file's content, or null. Pure. */
 export function keyFromPointer(content: string): string | null {
@@ -35,8 +35,7 @@ export function parseDiffTree(z: string): Array<{ sha: string; path: string }> {
     const path = parts[i] ?? '';
     const mode = m[2];
     const sha = m[4] ?? '';
-    if ((mode === '120000' || mode === '100644' || mode === '100755') && SHA_RE.test(sha))
-      out.push({ sha, path });
+    if ((mode === '120000' || mode === '100644' || mode === '100755') && isSha(sha)) out.push({ sha, path });
   }
   return out;
 }
@@ -69,7 +68,7 @@ export async function annexedInRange(
   const small: string[] = [];
   for (const line of check.stdout.split('\n')) {
     const [sha, type, size] = line.split(' ');
-    if (type === 'blob' && sha && SHA_RE.test(sha) && Number(size) <= MAX_POINTER_BYTES) small.push(sha);
+    if (type === 'blob' && sha && isSha(sha) && Number(size) <= MAX_POINTER_BYTES) small.push(sha);
   }
   if (small.length === 0) return [];
   const cat = await runner.git(['cat-file', '--batch'], { input: small.join('\n') + '\n' });

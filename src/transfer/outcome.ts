@@ -9,6 +9,7 @@
 // Failures retry with exponential backoff, maxAttempts times; a download then moves on to the next
 // cheapest remote that has the key, and only when all have failed is the entry recorded as failed.
 import { backoffDelay } from '../core/backoff.js';
+import { isAnnexRemoteUnreachable } from '../git/errors.js';
 import type { LaneResult } from './batch.js';
 import type { TransferEntry } from './queue.js';
 
@@ -25,9 +26,6 @@ export const MAX_DEFERRALS = 1_800;
  * down, so a laptop away from its LAN does not burn attempts on every queued key. */
 const DOWN_BASE_MS = 5_000;
 const DOWN_MAX_MS = 10 * 60_000;
-/** Errors that say the remote is not there at all, as opposed to a problem with one key. */
-const UNREACHABLE_RE =
-  /unable to check|unable to access|not available|Connection refused|Could not resolve|No route to host|timed out|Network is unreachable|does not exist|not a git repository/i;
 
 /** Why the pool killed a lane, so its answers are not counted as failures. */
 export type KillReason = 'cancel' | 'pause' | 'stop';
@@ -79,11 +77,6 @@ export interface OutcomeFacts {
   rand?: () => number;
 }
 
-/** Whether git-annex's error says the remote is not there at all. */
-export function isUnreachable(error: string): boolean {
-  return UNREACHABLE_RE.test(error);
-}
-
 /** The next holder of a download's key, or null when there is none. */
 function fallbackPatch(entry: OutcomeFacts['entry'], error: string): Partial<TransferEntry> | null {
   if (entry.direction !== 'download' || !entry.fallbacks || entry.fallbacks.length === 0) return null;
@@ -124,7 +117,7 @@ export function afterTransfer(f: OutcomeFacts): Outcome {
   }
   const attempts = entry.attempts + 1;
   const error = res.error ?? 'failed';
-  const unreachable = isUnreachable(error);
+  const unreachable = isAnnexRemoteUnreachable(error);
   const failure = { attempts, unreachable, error };
   let remote: RemoteAction = { op: 'none' };
   if (unreachable) {

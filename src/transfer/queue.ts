@@ -6,9 +6,9 @@
 // alone, since content arrives here once, whichever remote it comes from. Adding an entry whose
 // identity is already queued (or active) is a no-op, so the queue never holds a transfer twice.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isSafeRelPath, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import { writeJsonAtomic } from '../core/files.js';
+import { statePaths } from '../git/state-paths.js';
 
 export type Direction = 'upload' | 'download';
 
@@ -72,7 +72,7 @@ export class TransferQueue {
   private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(autosyncDir: string) {
-    this.file = join(autosyncDir, 'transfers.json');
+    this.file = statePaths(autosyncDir).transfers;
     this.load();
   }
 

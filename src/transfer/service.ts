@@ -21,6 +21,7 @@ import { InventoryReader } from '../map/inventory.js';
 import { plan } from '../map/planner.js';
 import { dropGroups, runDrops } from './drops.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
+import { readRemoteUuids } from '../annex/remotes.js';
 import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
 import { unnameable } from './scan-policy.js';
@@ -284,14 +285,7 @@ export class TransferService implements Service {
   }
 
   private async refreshRemoteUuids(): Promise<void> {
-    const cfg = await this.o.runner.git(['config', '-z', '--get-regexp', '^remote\\..*\\.annex-uuid$'], {
-      okCodes: [1],
-    });
-    for (const rec of cfg.stdout.split('\0')) {
-      const [k, v] = rec.split('\n');
-      const m = /^remote\.(.+)\.annex-uuid$/.exec(k ?? '');
-      if (m?.[1] && isValidRemoteName(m[1]) && v) this.remoteUuids.set(m[1], v);
-    }
+    for (const [remote, uuid] of await readRemoteUuids(this.o.runner)) this.remoteUuids.set(remote, uuid);
   }
 
   /** One scan: inventory, plan, enqueue transfers, run the drops. Exported behaviour for tests. */

@@ -5,7 +5,6 @@
 // its key (agent/config.ts CONFIG_CHECKS) before anything is written: a wrong one is exit 2.
 import { createInterface, type Interface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { UserError } from '../../core/errors.js';
 import {
@@ -19,6 +18,7 @@ import { Runner } from '../../git/runner.js';
 import { CliError } from '../exit-codes.js';
 import type { Args } from '../args.js';
 import { configProblem, loadConfig } from '../../agent/config.js';
+import { statePaths } from '../../git/state-paths.js';
 
 const XMPP_FLAGS = ['jid', 'room', 'service', 'resource'] as const;
 
@@ -149,7 +149,7 @@ async function wizard(
         ),
       );
       set.push(['autosync.xmpp.room', room || null]);
-      const file = join(stateDir, 'xmpp-password');
+      const file = statePaths(stateDir).xmppPassword;
       process.stdout.write(
         `Password (not shown as you type; kept in ${file}, mode 0600) [${current.passwordFile ? 'keep' : 'skip'}]: `,
       );

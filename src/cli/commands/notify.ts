@@ -1,12 +1,12 @@
 // `notify [--remote R]`: tells the running agent that a remote changed, so it fetches now (for a
 // notifyCommand or a post-receive hook on the other side).
-import { join } from 'node:path';
 import { discover } from '../../git/repo.js';
 import { Runner } from '../../git/runner.js';
 import { remotes as remotesCmd } from '../../git/commands.js';
 import { controlRequest } from '../../control/client.js';
 import type { Args } from '../args.js';
 import { CliError } from '../exit-codes.js';
+import { statePaths } from '../../git/state-paths.js';
 
 export function run(args: Args): Promise<number> {
   return notify(args.cwd, args.flags.get('--remote'));
@@ -17,7 +17,7 @@ async function notify(cwd: string, remote: string | true | undefined): Promise<n
   const remotes = typeof remote === 'string' ? [remote] : undefined;
   if (typeof remote === 'string') await requireRemote(info, remote);
   try {
-    await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'notify', remotes }, 10_000);
+    await controlRequest(statePaths(info.stateDir).sock, { cmd: 'notify', remotes }, 10_000);
   } catch {
     // Whatever went wrong (no socket, no answer in time), the agent was not told.
     throw new CliError('no-agent', 'no agent is running for this repository');

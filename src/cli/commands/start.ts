@@ -3,7 +3,6 @@
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { openSync, readFileSync, closeSync, fchmodSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discover, ensureStateDir, requireKeyFile } from '../../git/repo.js';
 import { Runner, childEnv, heldSecrets, keepSecrets } from '../../git/runner.js';
@@ -13,6 +12,7 @@ import { agentAlive } from '../../core/pidfile.js';
 import { loadConfig } from '../../agent/config.js';
 import type { Args } from '../args.js';
 import { CliError } from '../exit-codes.js';
+import { statePaths } from '../../git/state-paths.js';
 
 /** The program the background agent runs: this CLI, started again with --daemon-child. */
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -67,7 +67,7 @@ async function startBackground(args: Args): Promise<number> {
   const config = await loadConfig(new Runner(info.workTree), info);
   if (config.xmpp.jid) requireKeyFile(config.keyFile);
   ensureStateDir(info);
-  const running = agentAlive(join(info.stateDir, 'agent.pid'));
+  const running = agentAlive(statePaths(info.stateDir).pid);
   if (running) {
     const pid = running.pid;
     throw new CliError(
@@ -75,7 +75,7 @@ async function startBackground(args: Args): Promise<number> {
       `an agent is already running for this repository (pid ${pid}); use 'git autosync stop' first`,
     );
   }
-  const outPath = join(info.stateDir, 'agent.out');
+  const outPath = statePaths(info.stateDir).out;
   const out = openSync(outPath, 'w', 0o600);
   fchmodSync(out, 0o600); // an agent.out left by an older version may be 0644
   const child = spawn(
@@ -102,7 +102,7 @@ async function startBackground(args: Args): Promise<number> {
   child.stdin!.end(JSON.stringify(heldSecrets()) + '\n');
   let exited: number | null = null;
   child.on('exit', (c) => (exited = c ?? 1));
-  const sock = join(info.stateDir, 'control.sock');
+  const sock = statePaths(info.stateDir).sock;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (exited !== null) {
@@ -124,6 +124,6 @@ async function startBackground(args: Args): Promise<number> {
   }
   throw new CliError(
     'agent-timeout',
-    `the agent did not come up within 60 s; see ${join(info.stateDir, 'agent.log')}`,
+    `the agent did not come up within 60 s; see ${statePaths(info.stateDir).log}`,
   );
 }

@@ -1,12 +1,12 @@
 // `status [--json] [--watch]`: the running agent's state, or the same picture built without one
 // (../status.ts) when nothing answers on its socket.
-import { join } from 'node:path';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
 import type { StatusJson } from '../../agent/Agent.js';
 import { renderStatus } from '../render.js';
 import { offlineStatus } from '../status.js';
 import type { Args } from '../args.js';
+import { statePaths } from '../../git/state-paths.js';
 
 export function run(args: Args): Promise<number> {
   return status(args.cwd, args.flags.has('--json'), args.flags.has('--watch'));
@@ -15,7 +15,7 @@ export function run(args: Args): Promise<number> {
 async function getStatus(cwd: string): Promise<StatusJson> {
   const info = await discover(cwd, { detachedOk: true });
   try {
-    return await controlRequest<StatusJson>(join(info.stateDir, 'control.sock'), { cmd: 'status' }, 10_000);
+    return await controlRequest<StatusJson>(statePaths(info.stateDir).sock, { cmd: 'status' }, 10_000);
   } catch {
     return offlineStatus(info);
   }

@@ -1,11 +1,11 @@
 // `stop`: asks the running agent to stop (over the socket, else SIGTERM) and waits, bounded, until
 // its process is gone; it commits what is pending and pushes once first.
-import { join } from 'node:path';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
 import { isAlive, readPidFile } from '../../core/pidfile.js';
 import type { Args } from '../args.js';
 import { CliError } from '../exit-codes.js';
+import { statePaths } from '../../git/state-paths.js';
 
 export function run(args: Args): Promise<number> {
   return stop(args.cwd);
@@ -13,14 +13,14 @@ export function run(args: Args): Promise<number> {
 
 async function stop(cwd: string): Promise<number> {
   const info = await discover(cwd, { detachedOk: true });
-  const pidPath = join(info.stateDir, 'agent.pid');
+  const pidPath = statePaths(info.stateDir).pid;
   const f = readPidFile(pidPath);
   if (!f || !isAlive(f.pid, f.start)) {
     process.stdout.write('git-autosync: no agent is running for this repository\n');
     return 0;
   }
   try {
-    await controlRequest(join(info.stateDir, 'control.sock'), { cmd: 'stop' }, 10_000);
+    await controlRequest(statePaths(info.stateDir).sock, { cmd: 'stop' }, 10_000);
   } catch {
     process.kill(f.pid, 'SIGTERM'); // the socket is gone or stuck: the signal handler stops it cleanly
   }

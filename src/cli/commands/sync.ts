@@ -10,9 +10,9 @@ import { NoAgentError } from '../../control/errors.js';
 import { loadConfig } from '../../agent/config.js';
 import { ignoreMatcher } from '../../git/transient.js';
 import { createLogger } from '../../core/log.js';
-import { join } from 'node:path';
 import { syncSummary } from '../render.js';
 import type { Args } from '../args.js';
+import { statePaths } from '../../git/state-paths.js';
 
 export function run(args: Args): Promise<number> {
   return syncOnce(args.cwd);
@@ -25,7 +25,7 @@ async function syncOnce(cwd: string): Promise<number> {
   let result: SyncResult;
   try {
     const r = await controlRequest<unknown>(
-      join(info.stateDir, 'control.sock'),
+      statePaths(info.stateDir).sock,
       { cmd: 'sync', report: true },
       15 * 60_000,
     );

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { checkRefFormat, isId, isRefName, isSha, refNameProblem } from '../../../src/signal/validate.js';
+import { isSha } from '../../../src/git/sha.js';
+import { checkRefFormat, isId, isRefName, refNameProblem } from '../../../src/signal/validate.js';
 
 const VALID = [
   'refs/heads/main',
