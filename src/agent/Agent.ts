@@ -259,6 +259,8 @@ export class Agent {
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
     this.sync.ignore = ignoreMatcher(this.config.ignore);
     this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
+    // Every commit asks, as it stages a deletion, whether git-annex is filling that file instead.
+    this.sync.holdAbsent = (paths) => this.committer.holdAbsent(paths);
     this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
     const watcher = new Watcher(
       this.info.workTree,
