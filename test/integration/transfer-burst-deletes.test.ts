@@ -14,11 +14,25 @@ import { cloud, using } from '../helpers/topology.js';
 const N = 200;
 const body = (i: number) => `item ${i}\n`;
 
-/** Every deletion any commit of `repo` records (all refs), as "sha" and "path" lines. */
+/** Every deletion a commit of `repo`'s branches records (every ref but git-annex's own branch,
+ * where git-annex removes log files as it goes), as "sha subject" and "path" lines. */
 function deletions(repo: string): string[] {
-  return git(repo, 'log', '--all', '--diff-filter=D', '--name-only', '--format=%h %s')
+  const refs = git(repo, 'for-each-ref', '--format=%(refname)')
+    .split('\n')
+    .filter((r) => r !== '' && !r.endsWith('/git-annex'));
+  return git(repo, 'log', '--diff-filter=D', '--name-only', '--format=%h %s', ...refs, '--')
     .split('\n')
     .filter((l) => l.trim() !== '');
+}
+
+/** The burst's files in `repo` that do not have their content yet, and what they hold. */
+function notArrived(repo: string): string {
+  const out: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const text = read(repo, `lists/item-${i}.txt`);
+    if (text !== body(i)) out.push(`item-${i}: ${text === null ? 'missing' : text.slice(0, 40)}`);
+  }
+  return out.slice(0, 5).join('; ');
 }
 
 /** How many of the burst's files have their content in `repo` (not a pointer, not missing). */
@@ -63,7 +77,8 @@ test(
       },
       {
         what: () =>
-          `every item with its content on laptop (${arrived(laptop)}) and desktop (${arrived(desktop)})`,
+          `every item with its content on laptop (${arrived(laptop)}: ${notArrived(laptop)}) and desktop ` +
+          `(${arrived(desktop)}: ${notArrived(desktop)}), laptop stopped ${stops} times`,
         timeoutMs: 240_000,
         intervalMs: 200,
       },
