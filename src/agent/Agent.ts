@@ -300,7 +300,7 @@ export class Agent {
         // also signals the peers.
         onLocationsChanged: () => this.pusher.request(),
         // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
-        onDownloaded: (file) => this.committer.ownWrite(file),
+        onDownloaded: (file, size) => this.committer.ownWrite(file, size),
       });
       services.push(this.transfers);
       // git-annex unlinks a file before it fills it with content: that absence is not a deletion.

@@ -254,10 +254,14 @@ export class Committer implements Service {
    * side of a 1,000-file burst, competing with the downloads. The file's size and mtime are kept:
    * while both still match, the file is what git-annex wrote; any later write changes them and is
    * committed as usual. git-annex refreshes the index entry itself when its lane closes.
+   * size: the content's size (the key's), when known. A file of another size is not what
+   * git-annex wrote but a write that came after it, before its lane answered (demo --annex wrote
+   * notes.txt the moment its content appeared): taken for git-annex's, that edit was never
+   * committed.
    */
-  ownWrite(rel: string): void {
+  ownWrite(rel: string, size: number | null = null): void {
     const st = this.statKey(rel);
-    if (st.size === null) return;
+    if (st.size === null || (size !== null && st.size !== size)) return;
     if (this.ownWrites.size >= MAX_OWN_WRITES) {
       const oldest = this.ownWrites.keys().next().value;
       if (oldest !== undefined) this.ownWrites.delete(oldest);

@@ -18,7 +18,7 @@ import type { Runner } from '../git/runner.js';
 import type { Logger } from '../log.js';
 import { InventoryReader } from '../map/inventory.js';
 import { plan, type PlannedDrop } from '../map/planner.js';
-import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from './keys.js';
+import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize } from './keys.js';
 import { TransferQueue, entryId } from './queue.js';
 import { TransferDir } from './transferinfo.js';
 import { WorkerPool, type ActiveTransfer } from './workers.js';
@@ -75,7 +75,7 @@ export interface TransferServiceOptions {
   /** Called after content moved and git-annex committed the location log: push git-annex, signal. */
   onLocationsChanged: () => void;
   /** A download put content into this work-tree file (git-annex wrote it, not a person). */
-  onDownloaded?: (file: string) => void;
+  onDownloaded?: (file: string, size: number | null) => void;
   /** Bandwidth limit per remote name, git-annex syntax ("1MiB"); see docs/transfers.md. */
   bwlimit?: Record<string, string>;
   /** Attempts per remote before giving up (default 5). */
@@ -152,7 +152,7 @@ export class TransferService implements Service {
         this.recentDone.set(entryId(e), Date.now());
         if (e.direction === 'download' && e.file !== undefined && isSafeRelPath(e.file)) {
           try {
-            this.o.onDownloaded?.(e.file);
+            this.o.onDownloaded?.(e.file, keySize(e.key));
           } catch (err) {
             this.o.log.warn({ err: String(err) }, 'onDownloaded threw');
           }
