@@ -261,6 +261,8 @@ export class Agent {
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
     this.sync.ignore = ignoreMatcher(this.config.ignore);
     this.sync.leaveOut = (paths) => this.committer.beingWritten(paths);
+    // Every commit asks, as it stages a deletion, whether git-annex is filling that file instead.
+    this.sync.holdAbsent = (paths) => this.committer.holdAbsent(paths);
     this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
     const watcher = new Watcher(
       this.info.workTree,
@@ -300,7 +302,7 @@ export class Agent {
         // also signals the peers.
         onLocationsChanged: () => this.pusher.request(),
         // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
-        onDownloaded: (file) => this.committer.ownWrite(file),
+        onDownloaded: (file, size) => this.committer.ownWrite(file, size),
       });
       services.push(this.transfers);
       // git-annex unlinks a file before it fills it with content: that absence is not a deletion.

@@ -81,7 +81,7 @@ export class Committer implements Service {
   private retryAt = 0;
   private stopped = true;
   /** Deletions held back (see holdDeletions): since when without progress, and the last progress. */
-  private readonly heldSince = new Map<string, { since: number; progress: string }>();
+  private readonly heldSince = new Map<string, { since: number; progress: string; expired: boolean }>();
   lastError: string | null = null;
   /**
    * Which of these missing paths are not deletions yet: annex mode sets this to "git-annex is
@@ -254,10 +254,14 @@ export class Committer implements Service {
    * side of a 1,000-file burst, competing with the downloads. The file's size and mtime are kept:
    * while both still match, the file is what git-annex wrote; any later write changes them and is
    * committed as usual. git-annex refreshes the index entry itself when its lane closes.
+   * size: the content's size (the key's), when known. A file of another size is not what
+   * git-annex wrote but a write that came after it, before its lane answered (demo --annex wrote
+   * notes.txt the moment its content appeared): taken for git-annex's, that edit was never
+   * committed.
    */
-  ownWrite(rel: string): void {
+  ownWrite(rel: string, size: number | null = null): void {
     const st = this.statKey(rel);
-    if (st.size === null) return;
+    if (st.size === null || (size !== null && st.size !== size)) return;
     if (this.ownWrites.size >= MAX_OWN_WRITES) {
       const oldest = this.ownWrites.keys().next().value;
       if (oldest !== undefined) this.ownWrites.delete(oldest);
@@ -303,7 +307,10 @@ export class Committer implements Service {
     const eventAt = seenAt === undefined ? now : Math.min(now, seenAt);
     this.pending.set(rel, { eventAt, ...st });
     if (st.size === null) this.deleted.add(rel);
-    else this.deleted.delete(rel);
+    else {
+      this.deleted.delete(rel);
+      this.heldSince.delete(rel); // back: a later absence is a new one
+    }
     this.schedule();
   }
 
@@ -369,32 +376,51 @@ export class Committer implements Service {
   private holdBack(batch: string[], missing: string[], now: number): void {
     if (!this.holdDeletions) return;
     for (const p of this.heldSince.keys()) if (!this.pending.has(p)) this.heldSince.delete(p);
-    if (missing.length === 0) return;
+    const held = this.holdAbsent(missing, now);
+    if (held.size === 0) return;
+    for (let i = batch.length - 1; i >= 0; i--) if (held.has(batch[i]!)) batch.splice(i, 1);
+  }
+
+  /**
+   * Of these missing paths, those that are not deletions yet (holdDeletions: git-annex is filling
+   * the file) and whose hold has not run out. They are pending again, at the end of the pending
+   * order (held paths never crowd others out of a batch) with a fresh event time, and looked at
+   * again by a later pass. Asked by holdBack when a pass starts, and by GitSync under its lock when
+   * any commit (this one's, or the one before a merge) is about to stage a deletion: a file can be
+   * present when the pass looks and gone by the time git stages it.
+   */
+  holdAbsent(missing: string[], now = Date.now()): Set<string> {
+    const out = new Set<string>();
+    if (!this.holdDeletions || missing.length === 0) return out;
     let held: Map<string, string>;
     try {
       held = this.holdDeletions(missing);
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not tell whether git-annex is rewriting files');
-      return;
+      return out;
     }
     for (const [p, progress] of held) {
       const had = this.heldSince.get(p);
+      // Its hold ran out: a deletion now, until it is committed or the file is back.
+      if (had?.expired) continue;
       const since = had && had.progress === progress && progress !== 'filling' ? had.since : now;
       if (now - since >= this.holdMaxMs) {
         this.log.warn(
           { path: p },
           'git-annex seemed to be rewriting a missing file for too long; committing it as deleted',
         );
-        this.heldSince.delete(p);
+        this.heldSince.set(p, { since, progress, expired: true });
         continue;
       }
       if (!had) this.log.info({ path: p }, 'missing while git-annex rewrites it; not a deletion yet');
-      this.heldSince.set(p, { since, progress });
-      // To the end of the pending order, so held paths never crowd others out of a batch.
+      this.heldSince.set(p, { since, progress, expired: false });
       this.pending.delete(p);
       this.pending.set(p, { eventAt: now, size: null, mtimeMs: null });
-      batch.splice(batch.indexOf(p), 1);
+      this.deleted.add(p);
+      out.add(p);
     }
+    if (out.size > 0) this.schedule();
+    return out;
   }
 
   /** Absolute path of a string key as /proc names it. */

@@ -142,6 +142,14 @@ export class GitSync {
    * and not reported by pendingPaths. Tracked files that match keep syncing.
    */
   ignore: IgnoreMatcher = ignoreMatcher();
+  /**
+   * Of these missing paths, those whose absence is not a deletion (yet): git-annex is filling the
+   * file (the committer's holdAbsent, annex mode). Asked under the lock, at the moment the commit
+   * decides what it deletes, by every commit (the committer's, the one before a merge): the
+   * committer's own look came earlier, and a file present then can be gone by now. Such paths are
+   * left out of the commit; whoever answers keeps them pending.
+   */
+  holdAbsent: (paths: string[]) => Set<string> = () => new Set();
   /** Paths unstaged because git-annex let their raw content through (see unstageRaw): the
    * committer tries them again after retryMs. */
   onRawStaged: (paths: string[], retryMs: number) => void = () => {};
@@ -219,19 +227,13 @@ export class GitSync {
     const ignored = await this.ignored(unique.filter((p) => !transient.has(p)));
     const candidates = unique.filter((p) => !ignored.has(p) && !transient.has(p));
     const found: string[] = [];
-    const gone: string[] = [];
-    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? found : gone).push(p);
+    const missing: string[] = [];
+    for (const p of candidates) (existsLink(join(this.info.workTree, p)) ? found : missing).push(p);
     // Submodules are staged as the commit they have checked out (never through update-index, which
     // wants files there); check-ignore above has already refused paths inside their work trees.
     const links = await this.gitlinks(found);
     const present = links.size === 0 ? found : found.filter((p) => !links.has(p));
-    // One exact-path update for additions, edits and deletions alike. `git add --pathspec-from-file`
-    // matches every pathspec against every file: 1,000 paths took 300 ms; this is linear.
-    const all = [...present, ...gone];
-    if (all.length > 0) {
-      if (this.info.mode === 'git') await this.updateIndex(all);
-      else await this.stageAnnex(all, present);
-    }
+    if (present.length > 0 || missing.length > 0) await this.stage(present, this.deletions(missing));
     const moved = [...links].filter(([, sha]) => sha !== null) as Array<[string, string]>;
     if (moved.length > 0) {
       await this.runner.git(['update-index', '-z', '--index-info'], {
@@ -384,29 +386,64 @@ export class GitSync {
     return out;
   }
 
+  /** The missing paths that are deletions: those holdAbsent does not hold (logged). */
+  private deletions(missing: string[]): string[] {
+    if (missing.length === 0) return missing;
+    const held = this.holdAbsent(missing);
+    if (held.size === 0) return missing;
+    this.log.debug(
+      { paths: [...held].slice(0, 5), count: held.size },
+      'missing while git-annex fills them; left out of this commit',
+    );
+    return missing.filter((p) => !held.has(p));
+  }
+
   /**
-   * Stages exact paths: present ones are added or updated (through git's filters), missing ones are
-   * removed, and a file that replaced a directory (or the reverse) replaces it. The paths were
-   * already checked against .gitignore. A path that vanished in between is retried without it.
+   * Stages exact paths, one exact-path update for additions, edits and deletions alike (`git add
+   * --pathspec-from-file` matches every pathspec against every file: 1,000 paths took 300 ms; this
+   * is linear). Present paths are staged without --remove: update-index would remove a file that
+   * vanishes while it works (git-annex filling it: in annex mode the clean filter makes a 200-file
+   * update take seconds), and that is no deletion of anybody's. Such a run fails as a whole
+   * (nothing is written); the paths that vanished are asked about again (holdAbsent) and the stage
+   * is run again.
    */
-  private async updateIndex(paths: string[], config: string[] = [], timeoutMs?: number): Promise<void> {
+  private async stage(present: string[], gone: string[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.runner.git(
-          [...config, 'update-index', '--add', '--remove', '--replace', '-z', '--stdin'],
-          {
-            input: paths.join('\0') + '\0',
-            timeoutMs, // in annex mode each file goes through git-annex's clean filter (hashing)
-          },
-        );
+        if (this.info.mode === 'git') {
+          if (present.length > 0) await this.updateIndex(present, false);
+          if (gone.length > 0) await this.updateIndex(gone, true);
+        } else await this.stageAnnex(present, gone);
         return;
       } catch (e) {
-        if (isVanishedPath(e) && attempt < 3) {
-          continue; // --remove handles missing files; a file vanishing mid-read is retried once more
+        if (!isVanishedPath(e) || attempt >= 3) throw e;
+        const vanished = present.filter((p) => !existsLink(join(this.info.workTree, p)));
+        if (vanished.length > 0) {
+          present = present.filter((p) => !vanished.includes(p));
+          gone = [...gone, ...this.deletions(vanished)];
         }
-        throw e;
       }
     }
+  }
+
+  /**
+   * Stages exact paths through git's filters: added or updated, and a file that replaced a
+   * directory (or the reverse) replaces it. remove: the paths are missing and leave the index
+   * (git still adds one that is back by now). The paths were already checked against .gitignore.
+   */
+  private async updateIndex(
+    paths: string[],
+    remove: boolean,
+    config: string[] = [],
+    timeoutMs?: number,
+  ): Promise<void> {
+    await this.runner.git(
+      [...config, 'update-index', '--add', ...(remove ? ['--remove'] : []), '--replace', '-z', '--stdin'],
+      {
+        input: paths.join('\0') + '\0',
+        timeoutMs, // in annex mode each file goes through git-annex's clean filter (hashing)
+      },
+    );
   }
 
   /**
@@ -416,17 +453,21 @@ export class GitSync {
    * forever on a lock its grandparent holds (git-annex's keys database; a known class of git-annex
    * deadlocks, timing-dependent). Seen here as commits that stalled for minutes, in CI too.
    */
-  private async stageAnnex(paths: string[], present: string[]): Promise<void> {
+  private async stageAnnex(present: string[], gone: string[]): Promise<void> {
     const timeoutMs = annexTimeout(present.map((p) => join(this.info.workTree, p)));
     const groups = await annexStaging(
       this.runner,
-      paths.map((p) => Buffer.from(p, 'utf8')),
+      [...present, ...gone].map((p) => Buffer.from(p, 'utf8')),
     );
+    const missing = new Set(gone);
     const forced = new Set<string>();
     for (const g of groups) {
       const names = g.names.map((n) => n.toString('utf8'));
-      await this.updateIndex(names, g.config, timeoutMs);
-      if (g.config.includes('annex.largefiles=anything')) for (const n of names) forced.add(n);
+      const here = names.filter((n) => !missing.has(n));
+      const away = names.filter((n) => missing.has(n));
+      if (here.length > 0) await this.updateIndex(here, false, g.config, timeoutMs);
+      if (away.length > 0) await this.updateIndex(away, true, g.config, timeoutMs);
+      if (g.config.includes('annex.largefiles=anything')) for (const n of here) forced.add(n);
     }
     await this.unstageRaw(present, forced);
   }
@@ -575,7 +616,14 @@ export class GitSync {
    */
   async mergeIncoming(): Promise<{ merges: MergeResult[]; annexMoved: boolean; before: string | null }> {
     const results: MergeResult[] = [];
-    const annexMoved = this.info.mode === 'annex' && (await this.mergeAnnexBranch());
+    // Under the lock: a commit's staging runs git-annex's clean filter, which writes the location
+    // log of every file it annexes into git-annex's journal, and the commit merges that journal
+    // into the git-annex branch once, when it is done. Merging it here meanwhile committed it piece
+    // by piece (the journal is never empty during a 200-file staging): every piece moved our
+    // git-annex branch, was pushed, merged by every peer and pushed back, which signalled a merge
+    // here again, competing with the staging for the same two cores and for git-annex's journal
+    // (demo --annex: 43 git-annex pushes while 202 files took 25 s to commit).
+    const annexMoved = this.info.mode === 'annex' && (await this.mutex.run(() => this.mergeAnnexBranch()));
     // One call reads our branch with the incoming refs: the common case (nothing new) costs one process.
     const b = this.branch;
     const refs = await this.runner.run(

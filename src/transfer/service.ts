@@ -20,7 +20,7 @@ import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
 import { plan } from '../map/planner.js';
 import { dropGroups, runDrops } from './drops.js';
-import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
+import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize } from '../annex/keys.js';
 import { readRemoteUuids } from '../annex/remotes.js';
 import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
@@ -48,7 +48,7 @@ export interface TransferServiceOptions {
   /** Called after content moved and git-annex committed the location log: push git-annex, signal. */
   onLocationsChanged: () => void;
   /** A download put content into this work-tree file (git-annex wrote it, not a person). */
-  onDownloaded?: (file: string) => void;
+  onDownloaded?: (file: string, size: number | null) => void;
   /** Bandwidth limit per remote name, git-annex syntax ("1MiB"); see docs/transfers.md. */
   bwlimit?: Record<string, string>;
   /** Attempts per remote before giving up (default 5). */
@@ -116,7 +116,7 @@ export class TransferService implements Service {
         this.recentDone.mark(e, Date.now());
         if (e.direction === 'download' && e.file !== undefined && isSafeRelPath(e.file)) {
           try {
-            this.o.onDownloaded?.(e.file);
+            this.o.onDownloaded?.(e.file, keySize(e.key));
           } catch (err) {
             this.o.log.warn({ err: String(err) }, 'onDownloaded threw');
           }

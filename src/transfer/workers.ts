@@ -15,11 +15,14 @@
 // which lane takes an entry (and when a lane is recycled) in lane-choice.ts; this file applies both.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
-import { keySize } from '../annex/keys.js';
+import { isSafeRelPath, keySize } from '../annex/keys.js';
+import { runProcess } from '../git/runner.js';
 import { capacity, dueForRecycle, fairOrder, othersWaiting, pickLane, usable } from './lane-choice.js';
 import {
   afterTransfer,
@@ -99,6 +102,9 @@ export class WorkerPool {
   private readonly bw: Map<string, string>;
   private readonly downUntil = new Map<string, number>();
   private readonly downStrikes = new Map<string, number>();
+  /** Files a lane that ended mid-download left missing, while they are put back (see putBack). */
+  private readonly puttingBack = new Set<string>();
+  private readonly putBacks = new Set<Promise<void>>();
 
   constructor(private readonly o: WorkerPoolOptions) {
     this.slots = Math.max(1, Math.min(32, Math.floor(o.slots ?? DEFAULT_SLOTS)));
@@ -125,6 +131,9 @@ export class WorkerPool {
     await this.loop;
     await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
     this.lanes = [];
+    // The killed lanes' answers (and so their put-backs) come in just after their exit.
+    await new Promise((r) => setImmediate(r));
+    while (this.putBacks.size > 0) await Promise.all([...this.putBacks]);
   }
 
   /**
@@ -188,7 +197,48 @@ export class WorkerPool {
     const out = new Set<string>();
     for (const s of this.lanes)
       for (const e of s.entries) if (e.direction === 'download' && e.file !== undefined) out.add(e.file);
+    for (const f of this.puttingBack) out.add(f);
     return out;
+  }
+
+  /**
+   * A lane that ended (killed by a stop, pause or cancel, or crashed) in the middle of a download
+   * may have been filling this file: git-annex had moved the content into the annex and unlinked
+   * the pointer file, and died before renaming the content in. Nothing else puts such a file back
+   * (the othertmp copy is cleared by the next git-annex to run), and the next commit recorded it as
+   * deleted on every peer (seen at the stop of `demo --annex`: a small file reports no progress, so
+   * interrupt cannot tell its bytes are in). It is written again from the index, as at start
+   * (Agent.repairInterruptedFills): git-annex's smudge filter fills it from the local annex, or
+   * writes the pointer if the content never arrived. Until then it counts as being filled, so the
+   * committer holds its deletion.
+   */
+  private putBack(file: string): void {
+    if (!isSafeRelPath(file) || this.puttingBack.has(file)) return;
+    const abs = join(this.o.repoDir, file);
+    if (existsNoFollow(abs)) return;
+    this.puttingBack.add(file);
+    const done: Promise<void> = runProcess('git', ['checkout-index', '-f', '-z', '--stdin'], {
+      cwd: this.o.repoDir,
+      input: file + '\0',
+      okCodes: [1],
+    })
+      .then((r) => {
+        if (existsNoFollow(abs))
+          this.o.log.warn({ path: file }, 'put back a file git-annex was filling when its lane ended');
+        else
+          this.o.log.warn(
+            { path: file, err: r.stderr.trim() },
+            'could not put back a file git-annex was filling',
+          );
+      })
+      .catch((e: unknown) =>
+        this.o.log.warn({ path: file, err: String(e) }, 'could not put back a file git-annex was filling'),
+      )
+      .finally(() => {
+        this.puttingBack.delete(file);
+        this.putBacks.delete(done);
+      });
+    this.putBacks.add(done);
   }
 
   /** Handed to a lane (running or pipelined): must not be handed out again. */
@@ -405,6 +455,8 @@ export class WorkerPool {
     const id = entryId(e);
     const reason = s.killReason;
     const wasHead = s.entries[0] === e;
+    // Before the entry leaves the lane, so the file never stops counting as being filled.
+    if (!res.ok && e.direction === 'download' && e.file !== undefined && !s.lane.alive) this.putBack(e.file);
     s.entries = s.entries.filter((x) => x !== e);
     if (wasHead) this.resetHead(s);
     if (wasHead && s.killAfterHead) {
@@ -456,5 +508,14 @@ export class WorkerPool {
     if (a.op === 'remove') q.remove(id);
     else if (a.op === 'update') q.update(id, a.patch);
     else if (a.op === 'fail') q.fail(id, a.error);
+  }
+}
+
+function existsNoFollow(abs: string): boolean {
+  try {
+    lstatSync(abs);
+    return true;
+  } catch {
+    return false;
   }
 }

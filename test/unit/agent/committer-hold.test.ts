@@ -3,7 +3,7 @@
 // peers then removed the file). A stand-in for GitSync records what reaches a commit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Committer } from '../../../src/agent/committer.js';
 import { EventBus } from '../../../src/core/bus.js';
@@ -148,4 +148,71 @@ test('a hold with progress lasts past the limit; the file back and filled ends i
   await c.flush();
   assert.deepEqual(f.commits, [], 'nothing to commit: it is what git-annex wrote');
   assert.equal(c.pendingCount, 0);
+});
+
+/** A fake GitSync that, like the real one, asks the committer's holdAbsent about the paths missing
+ * when it stages them, and commits the rest; `before` runs first (the file going away meanwhile). */
+function askingSync(c: () => Committer, workTree: string, before: () => void) {
+  const f = fakeSync(workTree);
+  const commit = f.sync.commit.bind(f.sync);
+  f.sync.commit = async (paths: string[]) => {
+    before();
+    const missing = paths.filter((p) => !existsSync(join(workTree, p)));
+    const held = c().holdAbsent(missing);
+    return commit(paths.filter((p) => !held.has(p)));
+  };
+  return f;
+}
+
+test('a file present when the pass looked and gone when it is staged is held by the commit itself', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const item = join(tmp.path, 'item.txt');
+  writeFileSync(item, 'pointer');
+  let takeAway = true;
+  // git-annex unlinks the file after the pass saw it, before git stages it.
+  const f = askingSync(
+    () => c,
+    tmp.path,
+    () => {
+      if (takeAway) rmSync(item, { force: true });
+      takeAway = false;
+    },
+  );
+  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const filling = new Set(['item.txt']);
+  c.holdDeletions = (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling']));
+  await c.start({ fail: () => {} } as never);
+  t.after(() => c.stop());
+  c.note('item.txt');
+  await c.flush();
+  assert.deepEqual(f.commits, [[]], 'item.txt left out of the commit');
+  assert.equal(c.pendingCount, 1, 'and pending again');
+  writeFileSync(item, 'content');
+  c.note('item.txt');
+  c.ownWrite('item.txt');
+  filling.clear();
+  await c.flush();
+  assert.deepEqual(f.commits, [[]], 'never committed as deleted');
+  assert.equal(c.pendingCount, 0);
+});
+
+test('a hold the commit itself keeps still runs out: the file is then committed as deleted', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const f = askingSync(
+    () => c,
+    tmp.path,
+    () => {},
+  );
+  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  c.holdDeletions = (paths) => new Map(paths.map((p) => [p, '123'])); // a stale replace dir
+  c.holdMaxMs = 300;
+  await c.start({ fail: () => {} } as never);
+  t.after(() => c.stop());
+  c.note('stale.bin');
+  await waitFor(() => f.commits.some((x) => x.includes('stale.bin')), {
+    timeoutMs: 10_000,
+    what: 'the held deletion to be committed',
+  });
 });

@@ -38,3 +38,19 @@ test('a file git-annex filled is not staged again; a later edit to it is', async
   await c.flush();
   assert.deepEqual(f.commits, [['mine.txt'], ['photo.jpg']]);
 });
+
+test('a write that lands before the download is reported is not taken for git-annex’s', async (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const f = fakeSync(tmp.path);
+  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  await c.start({ fail: () => {} } as never);
+  t.after(() => c.stop());
+  // git-annex filled notes.txt with 9 bytes; a person appended to it at once, and only then did the
+  // lane's answer come in.
+  writeFileSync(join(tmp.path, 'notes.txt'), 'buy milk\nand bread\n');
+  c.note('notes.txt');
+  c.ownWrite('notes.txt', 'buy milk\n'.length);
+  await c.flush();
+  assert.deepEqual(f.commits, [['notes.txt']], 'the edit is committed');
+});

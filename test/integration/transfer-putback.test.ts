@@ -1,0 +1,54 @@
+// A lane that ends in the middle of a download (a stop, pause or cancel kills it; or it crashes)
+// may have been filling the file: git-annex moves the content into the annex, unlinks the pointer
+// file, then renames the content in. Killed in between, it left the file missing, nothing put it
+// back, and the stop's commit recorded it as deleted on every peer (seen at the stop of `demo
+// --annex`). The pool writes such a file again from the index. A stand-in for git-annex takes the
+// file away as the real one does and then hangs, so the stop always lands in that gap.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, write } from '../helpers/repos.js';
+import { waitFor } from '../helpers/wait.js';
+import { annex, initAnnex, initBareAnnex, scratch, startService, syncGit } from '../helpers/annex.js';
+
+test(
+  'a file a killed lane was filling is put back from the index, not left missing',
+  { timeout: 60_000 },
+  async (t) => {
+    const d = scratch(t);
+    const cloud = initBareAnnex(join(d.path, 'cloud'), 'cloud');
+    const A = initAnnex(join(d.path, 'A'), 'A');
+    git(A, 'remote', 'add', 'cloud', cloud);
+    write(A, 'lists/item.txt', 'item\n');
+    // Unlocked, as the agent adds files (git-annex's clean filter), not a locked symlink.
+    git(A, '-c', 'annex.largefiles=anything', 'add', 'lists/item.txt');
+    git(A, 'commit', '-q', '-m', 'add');
+    annex(A, 'copy', '--quiet', '--to=cloud', 'lists/item.txt');
+    syncGit(A);
+    const B = join(d.path, 'B');
+    git(d.path, 'clone', '-q', '-b', 'main', cloud, B);
+    annex(B, 'init', '-q', 'B');
+    syncGit(B);
+    const pointer = readFileSync(join(B, 'lists/item.txt'), 'utf8');
+    assert.match(pointer, /^\/annex\/objects\//);
+    // git-annex's side of a fill, stopped in its gap: the key comes in, the file goes, nothing more.
+    const marker = join(d.path, 'taken');
+    const fake = join(d.path, 'fake-annex');
+    writeFileSync(fake, `#!/bin/sh\nread key\nrm -f lists/item.txt\ntouch '${marker}'\nexec sleep 600\n`);
+    chmodSync(fake, 0o755);
+    const filling: string[][] = [];
+    const b = await startService(B, { annexBinary: fake });
+    d.defer(b.stop);
+    await waitFor(() => existsSync(marker), { what: 'the stand-in to take the file away' });
+    filling.push([...b.svc.fillingFiles()]);
+    await b.stop();
+    assert.deepEqual(filling, [['lists/item.txt']], 'counted as being filled while the lane ran');
+    assert.equal(
+      readFileSync(join(B, 'lists/item.txt'), 'utf8'),
+      pointer,
+      'put back (its pointer: no content here)',
+    );
+    assert.equal(git(B, 'status', '--porcelain').trim(), '', 'nothing for a commit to record');
+  },
+);
