@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
-import type { StatusJson } from '../../agent/Agent.js';
+import type { StatusJson } from '../../status/types.js';
 import { renderStatus } from '../render.js';
-import { offlineStatus } from '../status.js';
+import { offlineStatus } from '../../status/offline.js';
 import type { Args } from '../args.js';
 
 export function run(args: Args): Promise<number> {

@@ -8,55 +8,42 @@
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
-import { mayBeMangled } from '../git/rawpaths.js';
-import {
-  checkedOutBranch,
-  discover,
-  ensureStateDir,
-  ensureKeyFile,
-  nodeId,
-  requireKeyFile,
-  type RepoInfo,
-} from '../git/repo.js';
+import { discover, ensureStateDir, ensureKeyFile, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import { GitSync, type PushResult } from '../git/sync.js';
 import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from '../core/bus.js';
-import { Supervisor, type Service, type ServiceStatus } from '../core/service.js';
-import { Watcher } from './watcher.js';
-import { Committer } from './committer.js';
-import { Merger } from './merger.js';
-import { Pusher } from './pusher.js';
-import { loadConfig, type AgentConfig } from './config.js';
-import { acquirePidLock, type PidLock } from './lock.js';
+import { Supervisor, type Service } from '../core/service.js';
+import { Watcher } from '../agent/watcher.js';
+import { Committer } from '../agent/committer.js';
+import { Merger } from '../agent/merger.js';
+import { Pusher } from '../agent/pusher.js';
+import { loadConfig, type AgentConfig } from '../agent/config.js';
+import { acquirePidLock, type PidLock } from '../agent/lock.js';
 import { ControlServer } from '../control/server.js';
-import type { ControlRequest } from '../control/types.js';
+import { handleControl } from '../control/handlers.js';
+import { buildStatus } from '../status/build.js';
+import type { StatusJson } from '../status/types.js';
+import { PauseState } from '../agent/pause.js';
+import { repairInterruptedFills } from '../transfer/repair.js';
 import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
-import { RemotePoll, pollTargets } from './remote-poll.js';
-import { ConfigWatch, configChanges } from './config-watch.js';
+import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
+import { ConfigWatch, configChanges } from '../agent/config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
-import { readKey, readJson } from '../git/repo.js';
+import { readKey } from '../git/repo.js';
 import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
-import type { SignalTransport, SignalStatus } from '../signal/types.js';
+import type { SignalTransport } from '../signal/types.js';
 import { createLogger, reopenLogFile, type Logger } from '../core/log.js';
-import { StateWatch, watchedStateFiles } from './state-watch.js';
+import { StateWatch, watchedStateFiles } from '../agent/state-watch.js';
 import type { LargeFile } from '../git/large-files.js';
 import { background } from '../core/background.js';
-import { writeJsonAtomic } from '../core/files.js';
-
-/** .git/autosync/state.json: what the user paused, kept across restarts. */
-interface PauseState {
-  all: boolean;
-  remotes: string[];
-}
 
 /** status lists at most this many large-file warnings (the newest). */
 const MAX_WARNINGS = 20;
@@ -68,40 +55,6 @@ export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
   foreground?: boolean;
   debug?: boolean;
-}
-
-export interface StatusJson {
-  running: boolean;
-  pid: number | null;
-  repository: string;
-  mode: 'git' | 'annex';
-  branch: string;
-  head: string | null;
-  pendingChanges: number;
-  remotes: Array<{
-    name: string;
-    lastPushOk: boolean | null;
-    lastPushAt: string | null;
-    paused: boolean;
-    error: string | null;
-    /** Commits on the branch that this remote's synced/<branch> and <branch> tracking refs lack
-     * (0: it has everything we know of); null when unknown (never fetched from or pushed to). */
-    ahead?: number | null;
-  }>;
-  signal: SignalStatus;
-  transfers: { queued: number; active: unknown[]; failed: number };
-  /** The agent's services; one that crashed shows its state and last error. [] with no agent. */
-  services: ServiceStatus[];
-  /** Paths git refuses to stage (inside a submodule, behind a symlink, unreadable), with the reason. */
-  stuck: Array<{ path: string; error: string }>;
-  errors: { commit: string | null; merge: string | null };
-  /** The branch HEAD is on now: null while it is detached (a rebase, `git checkout <sha>`). */
-  checkedOut: string | null;
-  /** Large files committed into git itself, not git-annex, since the agent started (newest first,
-   * at most 20), each with what to do about it. [] with no agent. */
-  warnings: Array<{ path: string; size: number; message: string }>;
-  node: string;
-  host: string;
 }
 
 export class Agent {
@@ -119,6 +72,7 @@ export class Agent {
   /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
   private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
+  private pause!: PauseState;
   /** Large files committed into git itself since the agent started (see git/large-files.ts). */
   private largeFiles: LargeFile[] = [];
   /** Annex mode only: moves content (flood sync, the cloud bridge). */
@@ -163,7 +117,23 @@ export class Agent {
     this.sync = new GitSync(info, this.runner, this.log);
     this.sync.largeFileWarning = config.largeFileWarning;
     this.supervisor = new Supervisor(this.log, this.bus);
-    this.control = new ControlServer(join(info.stateDir, 'control.sock'), (req) => this.onControl(req));
+    this.control = new ControlServer(join(info.stateDir, 'control.sock'), (req) =>
+      handleControl(
+        {
+          status: () => this.status(),
+          stop: () => background(this.stop(), this.log, 'stopping'),
+          remoteNames: () => this.remoteList.map((r) => r.name),
+          pause: this.pause,
+          committer: this.committer,
+          sync: this.sync,
+          merger: this.merger,
+          pusher: this.pusher,
+          transfers: this.transfers,
+          filesCommitted: () => this.filesCommitted,
+        },
+        req,
+      ),
+    );
     this.stopped = new Promise((r) => (this.stoppedResolve = r));
   }
 
@@ -339,16 +309,13 @@ export class Agent {
       (missing) => background(this.restoreState(missing), this.log, 'restoring the state directory'),
     );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
-    const saved = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
-    if (saved.all) this.pusher.setPaused(null, true);
-    for (const r of saved.remotes)
-      if (this.remoteList.some((x) => x.name === r)) this.pusher.setPaused(r, true);
+    this.pause = new PauseState(this.info.stateDir, { pusher: this.pusher, transfers: this.transfers });
+    this.pause.applyToPusher(remoteNames());
     services.push(this.stateWatch);
     for (const s of services) this.supervisor.add(s);
-    if (this.info.mode === 'annex') await this.repairInterruptedFills();
+    if (this.info.mode === 'annex') await repairInterruptedFills(this.runner, this.info.gitDir, this.log);
     await this.supervisor.startAll();
-    if (saved.all) this.transfers?.pause();
-    for (const r of saved.remotes) this.transfers?.pause(r);
+    this.pause.applyToTransfers();
     await this.control.start();
     this.log.info({ pid: process.pid }, 'agent running');
   }
@@ -482,11 +449,7 @@ export class Agent {
         await this.control.restart();
         restored.push('control.sock');
       }
-      const paused = this.pusher.allStates().filter((s) => s.paused);
-      if (missing.includes(dir) && paused.length > 0) {
-        for (const s of paused) this.savePauseState(s.name, true);
-        restored.push('state.json');
-      }
+      if (missing.includes(dir) && this.pause.restore()) restored.push('state.json');
       this.log.warn(
         { missing, restored },
         'the state directory was removed while the agent ran; put back what it needs',
@@ -571,34 +534,6 @@ export class Agent {
     }
   }
 
-  /**
-   * A git-annex killed while it filled a file (a crash, a power cut: see annex-replace.ts) leaves the
-   * file missing from the work tree and its replace directory in .git/annex/othertmp. Nothing would
-   * put it back, and the first commit would delete it on every peer. Before any service starts (and
-   * before any git-annex of ours clears othertmp), such files are written again from the index:
-   * git-annex's smudge filter fills them from the local annex, or writes the pointer if the
-   * content never arrived. A file the user deleted while the agent was down comes back only if
-   * git-annex was filling a file of that name when it stopped.
-   */
-  private async repairInterruptedFills(): Promise<void> {
-    try {
-      const tmp = annexTmpEntries(this.info.gitDir);
-      // Only a replace directory (<name>.<n>) is a sign; git-annex keeps logs there too.
-      if (![...tmp.keys()].some((n) => /\.[0-9]+$/.test(n))) return;
-      const r = await this.runner.git(['ls-files', '-d', '-z']);
-      const missing = r.stdout.split('\0').filter((p) => p !== '' && !mayBeMangled(p));
-      const paths = [...heldDeletions(missing, tmp, new Set()).keys()];
-      if (paths.length === 0) return;
-      await this.runner.git(['checkout-index', '-f', '-z', '--stdin'], { input: paths.join('\0') });
-      this.log.warn(
-        { paths: paths.slice(0, 10), count: paths.length },
-        'put back files git-annex was filling when it was stopped',
-      );
-    } catch (e) {
-      this.log.warn({ err: String(e) }, 'could not check for files git-annex was filling when it stopped');
-    }
-  }
-
   private async loadRemoteUuids(): Promise<void> {
     const r = await this.runner.git(['config', '--get-regexp', '^remote\\..*\\.annex-uuid$'], {
       okCodes: [1],
@@ -635,22 +570,6 @@ export class Agent {
     return refs;
   }
 
-  private get statePath(): string {
-    return join(this.info.stateDir, 'state.json');
-  }
-
-  private savePauseState(remote: string | null, paused: boolean): void {
-    const st = readJson<PauseState>(this.statePath, { all: false, remotes: [] });
-    if (remote === null) {
-      st.all = paused;
-      if (!paused) st.remotes = [];
-    } else {
-      st.remotes = st.remotes.filter((r) => r !== remote);
-      if (paused) st.remotes.push(remote);
-    }
-    writeJsonAtomic(this.statePath, st, 0o600);
-  }
-
   private onCommitted(c: CommitResult): void {
     this.filesCommitted += c.added + c.modified + c.deleted;
     this.pusher.request();
@@ -685,89 +604,17 @@ export class Agent {
     this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
   }
 
-  private async onControl(req: ControlRequest): Promise<unknown> {
-    switch (req.cmd) {
-      case 'status':
-        return this.status();
-      case 'stop':
-        setImmediate(() => background(this.stop(), this.log, 'stopping'));
-        return { stopping: true };
-      case 'pause':
-      case 'resume': {
-        const paused = req.cmd === 'pause';
-        if (req.remote && !this.remoteList.some((r) => r.name === req.remote)) {
-          throw new Error(`no remote named '${req.remote}'`);
-        }
-        this.pusher.setPaused(req.remote ?? null, paused);
-        this.savePauseState(req.remote ?? null, paused);
-        if (paused) this.transfers?.pause(req.remote);
-        else this.transfers?.resume(req.remote);
-        return { paused, remote: req.remote ?? null };
-      }
-      case 'notify':
-        this.merger.requestFetch(req.remotes?.filter((r) => this.remoteList.some((x) => x.name === r)));
-        return { fetching: true };
-      case 'cancel':
-        if (!this.transfers) throw new Error('no transfers: this is not a git-annex repository');
-        this.transfers.cancel(req.key);
-        return { cancelled: req.key };
-      case 'flush':
-        await this.committer.flush();
-        return { head: await this.sync.head() };
-      case 'sync': {
-        const before = this.filesCommitted;
-        await this.committer.flush();
-        // Paths committed while this sync flushed (by the flush, or by a commit pass it joined).
-        const committed = this.filesCommitted - before;
-        for (const r of this.remoteList)
-          if (!this.pusher.state(r.name).paused) await this.merger.fetchAndMerge(r.name);
-        const outcome = await this.pusher.pushAll();
-        // A remote we could push to but not fetch from is not in sync either: `sync` says so (exit
-        // 1), instead of reporting success with its changes left behind.
-        for (const [r, err] of outcome) {
-          const fetchErr = this.merger.fetchErrors.get(r);
-          if (!err && fetchErr) outcome.set(r, `fetch failed: ${fetchErr}`);
-        }
-        // A CLI of the same version asks for the report; an older one reads the remotes alone.
-        if (!req.report) return Object.fromEntries(outcome);
-        const paused = this.remoteList.map((r) => r.name).filter((r) => this.pusher.state(r).paused);
-        return { remotes: Object.fromEntries(outcome), committed, paused };
-      }
-      default:
-        throw new Error('unknown command');
-    }
-  }
-
   async status(): Promise<StatusJson> {
-    const states = this.pusher.allStates();
-    const ahead = await Promise.all(states.map((s) => this.sync.ahead(s.name)));
-    return {
-      running: true,
-      pid: process.pid,
-      repository: this.info.workTree,
-      mode: this.info.mode,
-      branch: this.info.branch,
-      head: await this.sync.head(),
-      pendingChanges: this.committer.pendingCount,
-      remotes: states.map((s, i) => ({
-        name: s.name,
-        lastPushOk: s.lastPushOk,
-        lastPushAt: s.lastPushAt,
-        paused: s.paused,
-        error: s.error ?? this.merger.fetchErrors.get(s.name) ?? null,
-        ahead: ahead[i] ?? null,
-      })),
-      signal: this.signal.status(),
-      transfers: this.transfers?.status() ?? { queued: 0, active: [], failed: 0 },
-      services: this.supervisor.statuses(),
-      stuck: this.committer.stuckPaths(),
-      // Why work is waiting, e.g. "a merge is in progress; syncing waits until you finish it".
-      errors: { commit: this.committer.lastError, merge: this.merger.lastError },
-      // Read from .git/HEAD, not asked of git: it works mid-rebase, and a status never waits on a lock.
-      checkedOut: checkedOutBranch(this.info.gitDir),
-      warnings: this.largeFiles.map((f) => ({ path: f.path, size: f.size, message: f.message })),
-      node: nodeId(this.info),
-      host: hostname(),
-    };
+    return buildStatus({
+      info: this.info,
+      sync: this.sync,
+      committer: this.committer,
+      merger: this.merger,
+      pusher: this.pusher,
+      signal: this.signal,
+      transfers: this.transfers,
+      supervisor: this.supervisor,
+      largeFiles: () => this.largeFiles,
+    });
   }
 }
