@@ -189,15 +189,15 @@ export class Agent {
     const remoteNames = () => this.remoteList.map((r) => r.name);
 
     this.hook = new HookSignaller(() => this.config.notifyCommand, this.info.workTree, this.log);
-    this.pusher = new Pusher(
-      this.sync,
-      this.log,
-      this.bus,
-      remoteNames,
-      (r) => this.merger.fetchAndMerge(r),
-      (results) => this.onPushed(results),
-      this.config.retryMaxMs,
-    );
+    this.pusher = new Pusher({
+      sync: this.sync,
+      log: this.log,
+      bus: this.bus,
+      remotes: remoteNames,
+      merger: { requestFetchAndWait: (r) => this.merger.requestFetchAndWait(r) },
+      onPushed: (results) => this.onPushed(results),
+      retryMaxMs: this.config.retryMaxMs,
+    });
     this.lastRead = this.config;
     this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
     this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, (merges, annexMoved, before) => {
