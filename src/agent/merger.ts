@@ -10,12 +10,27 @@ import { Wakeup } from '../core/queue.js';
 import type { GitSync, MergeResult } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
+import type { PausedRemotes } from './pause.js';
 
 /** Failed merge passes back off from 1 s to 5 min; the next change or signal also retries. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** A remote that keeps failing is left to the pusher's retries (and the next signal) after this many. */
 const MAX_FETCH_RETRIES = 8;
+
+export interface MergerDeps {
+  sync: GitSync;
+  log: Logger;
+  bus: EventBus;
+  remotes: () => string[];
+  /** Remotes that are paused: not fetched from (shared with the pusher). */
+  paused?: Pick<PausedRemotes, 'has'>;
+  /** The pusher's requests: asked after every successful fetch, so the pusher compares. */
+  pushWanted?: { request(): void };
+  /** After merges into the branch (`before` is where it was), or when the git-annex location
+   * logs moved (annexMoved). */
+  onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void;
+}
 
 /** A caller waiting on a remote's fetch and the merge pass after it. */
 interface Waiter {
@@ -34,10 +49,6 @@ export class Merger implements Service {
   private retryTimer: NodeJS.Timeout | null = null;
   private fetchFailures = new Map<string, number>();
   private fetchTimers = new Map<string, NodeJS.Timeout>();
-  /** After a successful fetch (set by the agent: ask the pusher to compare). */
-  onFetched: (remote: string) => void = () => {};
-  /** Remotes that are paused: not fetched from. */
-  paused: (remote: string) => boolean = () => false;
   lastError: string | null = null;
   /** Waiters of remotes queued and not yet taken by a pass. */
   private queued = new Map<string, Waiter[]>();
@@ -46,15 +57,23 @@ export class Merger implements Service {
   /** Fetch outcome per remote, for status. */
   readonly fetchErrors = new Map<string, string | null>();
 
-  constructor(
-    private readonly sync: GitSync,
-    private readonly log: Logger,
-    private readonly bus: EventBus,
-    private readonly remotes: () => string[],
-    /** After merges into the branch (`before` is where it was), or when the git-annex location
-     * logs moved (annexMoved). */
-    private readonly onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void,
-  ) {}
+  private readonly sync: GitSync;
+  private readonly log: Logger;
+  private readonly bus: EventBus;
+  private readonly remotes: () => string[];
+  private readonly paused: Pick<PausedRemotes, 'has'>;
+  private readonly pushWanted: { request(): void };
+  private readonly onMerged: MergerDeps['onMerged'];
+
+  constructor(d: MergerDeps) {
+    this.sync = d.sync;
+    this.log = d.log;
+    this.bus = d.bus;
+    this.remotes = d.remotes;
+    this.paused = d.paused ?? { has: () => false };
+    this.pushWanted = d.pushWanted ?? { request: () => {} };
+    this.onMerged = d.onMerged;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
@@ -125,7 +144,7 @@ export class Merger implements Service {
       await this.wake.wait().catch(() => undefined);
       if (this.stopped) break;
       while ((this.mergeWanted || this.fetchWanted.size > 0) && !this.stopped) {
-        const remotes = [...this.fetchWanted].filter((r) => !this.paused(r));
+        const remotes = [...this.fetchWanted].filter((r) => !this.paused.has(r));
         const waiters = [...this.fetchWanted].flatMap((r) => this.queued.get(r) ?? []);
         for (const r of this.fetchWanted) this.queued.delete(r);
         const running = { fetching: new Set(remotes), waiters };
@@ -158,7 +177,7 @@ export class Merger implements Service {
       this.bus.emit('fetched', { remote, ok: true });
       // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
       // compares and repairs it. It pushes nothing when the remote is up to date.
-      this.onFetched(remote);
+      this.pushWanted.request();
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);

@@ -39,6 +39,26 @@ export function withPause(st: SavedPause, remote: string | null, paused: boolean
   return { all: st.all, remotes };
 }
 
+/**
+ * Which remotes are paused now: one object shared by the pusher (which neither pushes to nor
+ * fetches from them; it answers setPaused) and the merger (which skips their fetches). Built before
+ * both, so neither needs the other to know.
+ */
+export class PausedRemotes {
+  private readonly names = new Set<string>();
+
+  has(remote: string): boolean {
+    return this.names.has(remote);
+  }
+
+  set(remotes: string[], paused: boolean): void {
+    for (const r of remotes) {
+      if (paused) this.names.add(r);
+      else this.names.delete(r);
+    }
+  }
+}
+
 export class PauseState {
   private readonly path: string;
   private readonly saved: SavedPause;

@@ -12,6 +12,7 @@ import { PushRejectedError } from '../git/errors.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
 import type { Merger } from './merger.js';
+import { PausedRemotes } from './pause.js';
 
 /** Fetch-merge-push rounds after a rejection; more means a peer pushes faster than we merge. */
 const MAX_REJECT_ROUNDS = 4;
@@ -41,11 +42,16 @@ export interface PusherDeps {
   onPushed: (results: PushResult[]) => void;
   /** Ceiling of a down remote's retry interval (autosync.retryMaxInterval). */
   retryMaxMs?: number;
+  /** The push requests: anyone may ask (request()), the pusher alone waits. Shared with the merger. */
+  wake?: Wakeup;
+  /** The remotes paused now (shared with the merger, which does not fetch them). */
+  paused?: PausedRemotes;
 }
 
 export class Pusher implements Service {
   readonly name = 'pusher';
-  private wake = new Wakeup();
+  private readonly wake: Wakeup;
+  private readonly paused: PausedRemotes;
   private stopped = true;
   private loop: Promise<void> | null = null;
   private states = new Map<string, RemoteState>();
@@ -67,6 +73,8 @@ export class Pusher implements Service {
     this.merger = d.merger;
     this.onPushed = d.onPushed;
     this.retryMaxMs = d.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    this.wake = d.wake ?? new Wakeup();
+    this.paused = d.paused ?? new PausedRemotes();
   }
 
   /** autosync.retryMaxInterval changed while we run: the next retry delay uses the new ceiling. */
@@ -107,6 +115,7 @@ export class Pusher implements Service {
       };
       this.states.set(name, s);
     }
+    s.paused = this.paused.has(name);
     return s;
   }
 
@@ -115,7 +124,7 @@ export class Pusher implements Service {
   }
 
   setPaused(remote: string | null, paused: boolean): void {
-    for (const r of remote ? [remote] : this.remotes()) this.state(r).paused = paused;
+    this.paused.set(remote ? [remote] : this.remotes(), paused);
     if (!paused) this.request();
   }
 

@@ -26,7 +26,8 @@ import { ControlServer } from '../control/server.js';
 import { handleControl } from '../control/handlers.js';
 import { buildStatus } from '../status/build.js';
 import type { StatusJson } from '../status/types.js';
-import { PauseState } from '../agent/pause.js';
+import { PausedRemotes, PauseState } from '../agent/pause.js';
+import { Wakeup } from '../core/queue.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
@@ -189,44 +190,56 @@ export class Agent {
     const remoteNames = () => this.remoteList.map((r) => r.name);
 
     this.hook = new HookSignaller(() => this.config.notifyCommand, this.info.workTree, this.log);
+    // Built before the services that share them: the pusher's requests (anyone asks, the pusher
+    // alone waits) and the remotes paused now (the pusher skips them, the merger does not fetch them).
+    const pushWanted = new Wakeup();
+    const paused = new PausedRemotes();
+    this.lastRead = this.config;
+    this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
+    this.merger = new Merger({
+      sync: this.sync,
+      log: this.log,
+      bus: this.bus,
+      remotes: remoteNames,
+      paused,
+      pushWanted,
+      onMerged: (merges, annexMoved, before) => {
+        pushWanted.request();
+        const transfers = this.transfers;
+        if (!transfers) return;
+        // Files that arrived without their content: plan just those files, at once (this is the
+        // path of a change to its content on the peer). Content that arrived somewhere we can fetch
+        // it from, or a bridge copy that may be droppable, is a whole-tree question, asked at a
+        // bounded rate (a burst moves the location logs dozens of times).
+        const head = merges[merges.length - 1]?.head;
+        if (head && before === null)
+          transfers.requestScan(); // a first checkout: the whole tree is new
+        else if (head && before !== null) {
+          annexedInRange(this.runner, before, head).then(
+            (found) =>
+              transfers.afterMerge(
+                found.map((f) => f.path),
+                annexMoved,
+              ),
+            (e: unknown) => {
+              this.log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
+              transfers.requestScan();
+            },
+          );
+        } else if (annexMoved) transfers.afterMerge([], true);
+      },
+    });
     this.pusher = new Pusher({
       sync: this.sync,
       log: this.log,
       bus: this.bus,
       remotes: remoteNames,
-      merger: { requestFetchAndWait: (r) => this.merger.requestFetchAndWait(r) },
+      merger: this.merger,
       onPushed: (results) => this.onPushed(results),
       retryMaxMs: this.config.retryMaxMs,
+      wake: pushWanted,
+      paused,
     });
-    this.lastRead = this.config;
-    this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
-    this.merger = new Merger(this.sync, this.log, this.bus, remoteNames, (merges, annexMoved, before) => {
-      this.pusher.request();
-      const transfers = this.transfers;
-      if (!transfers) return;
-      // Files that arrived without their content: plan just those files, at once (this is the
-      // path of a change to its content on the peer). Content that arrived somewhere we can fetch
-      // it from, or a bridge copy that may be droppable, is a whole-tree question, asked at a
-      // bounded rate (a burst moves the location logs dozens of times).
-      const head = merges[merges.length - 1]?.head;
-      if (head && before === null)
-        transfers.requestScan(); // a first checkout: the whole tree is new
-      else if (head && before !== null) {
-        annexedInRange(this.runner, before, head).then(
-          (found) =>
-            transfers.afterMerge(
-              found.map((f) => f.path),
-              annexMoved,
-            ),
-          (e: unknown) => {
-            this.log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
-            transfers.requestScan();
-          },
-        );
-      } else if (annexMoved) transfers.afterMerge([], true);
-    });
-    this.merger.paused = (r) => this.pusher.state(r).paused;
-    this.merger.onFetched = () => this.pusher.request();
     this.sync.flushHook = () => this.committer.flush();
     this.sync.onOwnCommit = (c) => this.onCommitted(c);
     this.sync.ignore = ignoreMatcher(this.config.ignore);

@@ -36,13 +36,13 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 test('two callers asking for one remote at once share one fetch and are both answered', async () => {
   const f = fakeSync();
-  const m = new Merger(
-    f.sync,
-    createLogger({}),
-    new EventBus(),
-    () => ['a'],
-    () => {},
-  );
+  const m = new Merger({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    remotes: () => ['a'],
+    onMerged: () => {},
+  });
   await m.start({ fail: (e) => assert.fail(String(e)) });
   await tick();
   // The start-up fetch of 'a' is under way: both callers join it.
@@ -58,13 +58,13 @@ test('two callers asking for one remote at once share one fetch and are both ans
 test('a caller asking while the merger is stopped gets the fetch and merge done at once', async () => {
   const f = fakeSync();
   f.open();
-  const m = new Merger(
-    f.sync,
-    createLogger({}),
-    new EventBus(),
-    () => ['a'],
-    () => {},
-  );
+  const m = new Merger({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    remotes: () => ['a'],
+    onMerged: () => {},
+  });
   await m.requestFetchAndWait('a');
   assert.deepEqual(f.calls.fetch, ['a']);
   assert.equal(f.calls.merges, 1);
@@ -73,13 +73,13 @@ test('a caller asking while the merger is stopped gets the fetch and merge done 
 test('a failed merge rejects the callers waiting on it', async () => {
   const f = fakeSync();
   f.open();
-  const m = new Merger(
-    f.sync,
-    createLogger({}),
-    new EventBus(),
-    () => ['a'],
-    () => {},
-  );
+  const m = new Merger({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    remotes: () => ['a'],
+    onMerged: () => {},
+  });
   (f.sync as unknown as { mergeIncoming: () => Promise<never> }).mergeIncoming = async () => {
     throw new Error('a merge is in progress');
   };
