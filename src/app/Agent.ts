@@ -28,17 +28,14 @@ import { buildStatus } from '../status/build.js';
 import type { StatusJson } from '../status/types.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
 import { Wakeup } from '../core/queue.js';
+import { Peers, createXmpp } from './peers.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
-import { createHash } from 'node:crypto';
 import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import type { CommitResult } from '../git/sync.js';
 import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
 import { ConfigWatch, configChanges } from '../agent/config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
-import { createTransport, defaultResource, findPassword } from '../signal/index.js';
-import { readKey } from '../git/repo.js';
-import { isSha } from '../git/commands.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport } from '../signal/types.js';
 import { createLogger, reopenLogFile, type Logger } from '../core/log.js';
@@ -70,10 +67,9 @@ export class Agent {
   /** What peers are told through: XMPP when an account is set, else the refs watch. */
   private signal!: SignalTransport;
   private refsWatch!: RefsWatch;
-  /** annex.uuid of each remote (annex mode), to map a signal's pushedTo ids to remotes we can fetch. */
-  private remoteUuids = new Map<string, string>();
   private hook!: HookSignaller;
   private pause!: PauseState;
+  private peers!: Peers;
   /** Large files committed into git itself since the agent started (see git/large-files.ts). */
   private largeFiles: LargeFile[] = [];
   /** Annex mode only: moves content (flood sync, the cloud bridge). */
@@ -229,6 +225,7 @@ export class Agent {
         } else if (annexMoved) transfers.afterMerge([], true);
       },
     });
+    this.peers = new Peers({ runner: this.runner, info: this.info, log: this.log, merger: this.merger });
     this.pusher = new Pusher({
       sync: this.sync,
       log: this.log,
@@ -292,8 +289,24 @@ export class Agent {
         heldDeletions(paths, annexTmpEntries(this.info.gitDir), transfers.fillingFiles());
     }
     if (this.config.xmpp.jid) {
-      await this.loadRemoteUuids();
-      this.signal = this.createXmpp(this.config.xmpp.jid);
+      await this.peers.loadRemoteUuids();
+      const peers = this.peers;
+      this.signal = createXmpp({
+        jid: this.config.xmpp.jid,
+        config: this.config,
+        info: this.info,
+        log: this.log,
+        bus: this.bus,
+        debug: this.opts.debug,
+        onPeerRefs: (refs, pushedTo) =>
+          background(peers.onPeerRefs(refs, pushedTo), this.log, 'acting on a peer signal'),
+        onConnected: () => {
+          // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
+          this.merger.requestFetch();
+          this.transfers?.requestScan();
+          void peers.announceOwnRefs(this.signal, []).catch(() => undefined);
+        },
+      });
       services.push(this.signal);
     }
     // Network remotes that nothing else signals (XMPP off) are fetched now and then.
@@ -353,72 +366,6 @@ export class Agent {
       })();
     }
     return this.stopping;
-  }
-
-  /**
-   * The repository id in signals: the same on every clone that shares the key, different for every
-   * other repository (autosync.repoId overrides). Derived, so pairing needs only the key copied.
-   */
-  private repoId(key: Buffer): string {
-    return (
-      this.config.repoId ??
-      createHash('sha256').update('git-autosync repository id\0').update(key).digest('hex').slice(0, 32)
-    );
-  }
-
-  private createXmpp(jid: string): SignalTransport {
-    const key = readKey(this.config.keyFile);
-    const resource = this.config.xmpp.resource ?? defaultResource(this.info.workTree);
-    const passwordFile = this.config.xmpp.passwordFile ?? undefined;
-    return createTransport({
-      jid,
-      service: this.config.xmpp.service ?? undefined,
-      room: this.config.xmpp.room ?? undefined,
-      resource,
-      password: async () => (await findPassword({ jid, passwordFile })).password,
-      repoId: this.repoId(key),
-      // In a room the node id is our nickname, so it must be unique per clone: the resource is.
-      nodeId: resource,
-      key,
-      log: this.log,
-      bus: this.bus,
-      debug: this.opts.debug,
-      handlers: {
-        onPeerRefs: (a) =>
-          background(this.onPeerRefs(a.refs, a.pushedTo), this.log, 'acting on a peer signal'),
-        onConnected: () => {
-          // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
-          this.merger.requestFetch();
-          this.transfers?.requestScan();
-          void this.announceOwnRefs([]).catch(() => undefined);
-        },
-      },
-    });
-  }
-
-  /**
-   * A verified signal from a peer. Nothing in it becomes a path, URL or option: SHAs are checked
-   * against our object store through stdin, and pushedTo ids only select among our own remotes.
-   */
-  private async onPeerRefs(refs: Record<string, string>, pushedTo: string[]): Promise<void> {
-    try {
-      const shas = Object.values(refs).filter(isSha);
-      const r = await this.runner.git(['cat-file', '--batch-check=%(objectname)'], {
-        input: shas.join('\n') + '\n',
-      });
-      const missing = r.stdout.split('\n').filter((l) => l.endsWith(' missing')).length;
-      if (missing === 0) {
-        // We have every commit already: at most a merge is left to do, no fetch.
-        this.merger.requestMerge();
-        return;
-      }
-      const byUuid = new Map([...this.remoteUuids].map(([name, uuid]) => [uuid, name]));
-      const targets = pushedTo.map((id) => byUuid.get(id)).filter((n): n is string => n !== undefined);
-      this.merger.requestFetch(targets.length > 0 ? targets : undefined);
-    } catch (e) {
-      this.log.warn({ err: String(e) }, 'could not act on a peer signal; fetching everything');
-      this.merger.requestFetch();
-    }
   }
 
   /**
@@ -536,7 +483,7 @@ export class Agent {
         'remotes changed in the git config; using the new list',
       );
       this.remoteList = next;
-      if (this.config.xmpp.jid) await this.loadRemoteUuids();
+      if (this.config.xmpp.jid) await this.peers.loadRemoteUuids();
       await this.supervisor.restart(this.refsWatch.name);
       this.poll?.refresh();
       if (added.length > 0) this.merger.requestFetch(added);
@@ -545,42 +492,6 @@ export class Agent {
     } catch (e) {
       this.log.warn({ err: String(e) }, 'could not read the remotes after a config change');
     }
-  }
-
-  private async loadRemoteUuids(): Promise<void> {
-    const r = await this.runner.git(['config', '--get-regexp', '^remote\\..*\\.annex-uuid$'], {
-      okCodes: [1],
-    });
-    for (const line of r.stdout.split('\n')) {
-      const m = /^remote\.(.+)\.annex-uuid ([0-9a-f-]{36})$/.exec(line);
-      if (m) this.remoteUuids.set(m[1]!, m[2]!);
-    }
-  }
-
-  private async ownRefs(): Promise<Record<string, string>> {
-    return this.runner.run({
-      args: [
-        'for-each-ref',
-        '--format=%(objectname) %(refname)',
-        `refs/heads/${this.info.branch}`,
-        'refs/heads/git-annex',
-      ],
-      parse: (r) =>
-        Object.fromEntries(
-          r.stdout
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => l.split(' ').reverse() as [string, string]),
-        ),
-    });
-  }
-
-  private async announceOwnRefs(remotes: string[]): Promise<Record<string, string>> {
-    const refs = await this.ownRefs();
-    const pushedTo = remotes.map((r) => this.remoteUuids.get(r)).filter((u): u is string => u !== undefined);
-    this.signal.announce({ refs, pushedTo });
-    return refs;
   }
 
   private onCommitted(c: CommitResult): void {
@@ -611,7 +522,7 @@ export class Agent {
   private onPushed(results: PushResult[]): void {
     const p = (async () => {
       const remotes = results.map((r) => r.remote);
-      const refs = await this.announceOwnRefs(remotes);
+      const refs = await this.peers.announceOwnRefs(this.signal, remotes);
       this.hook.notify({ remotes, refs });
     })().catch((e) => this.log.warn({ err: String(e) }, 'post-push notification failed'));
     this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
