@@ -7,7 +7,7 @@
 // Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
 // carries status for watchers (CLI, tests) and never work.
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import { discover, ensureStateDir, ensureKeyFile, requireKeyFile, type RepoInfo } from '../git/repo.js';
@@ -29,6 +29,7 @@ import type { StatusJson } from '../status/types.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
 import { Wakeup } from '../core/queue.js';
 import { Peers, createXmpp } from './peers.js';
+import { restoreStateDir } from './restore.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { TransferService } from '../transfer/service.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
@@ -38,7 +39,7 @@ import { ConfigWatch, configChanges } from '../agent/config-watch.js';
 import { RefsWatch } from '../signal/refs-watch.js';
 import { HookSignaller } from '../signal/hook.js';
 import type { SignalTransport } from '../signal/types.js';
-import { createLogger, reopenLogFile, type Logger } from '../core/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { StateWatch, watchedStateFiles } from '../agent/state-watch.js';
 import type { LargeFile } from '../git/large-files.js';
 import { background } from '../core/background.js';
@@ -81,7 +82,7 @@ export class Agent {
   private stopping: Promise<void> | null = null;
   /** Paths committed since start (every own commit), so `sync` can say what it committed. */
   private filesCommitted = 0;
-  /** The key file's bytes, read at start (see restoreState). */
+  /** The key file's bytes, read at start (see app/restore.ts). */
   private keyBytes: Buffer | null = null;
   private stateWatch: StateWatch | null = null;
   /** The settings as last read from the git config, applied or not (for the next comparison). */
@@ -326,13 +327,32 @@ export class Agent {
         ),
       ),
     );
-    // The state directory removed under us: put back what others find us by (restoreState).
+    // The state directory removed under us: put back what others find us by (app/restore.ts).
     // Last in the list, so it stops first: a stop removes the pid file and the socket itself.
     this.stateWatch = new StateWatch(
       this.info.gitDir,
       this.info.stateDir,
       watchedStateFiles(this.info.stateDir, this.config.keyFile),
-      (missing) => background(this.restoreState(missing), this.log, 'restoring the state directory'),
+      (missing) =>
+        background(
+          restoreStateDir(
+            {
+              stateDir: this.info.stateDir,
+              keyFile: this.config.keyFile,
+              keyBytes: this.keyBytes,
+              log: this.log,
+              lock: this.lock!,
+              control: this.control,
+              pause: this.pause,
+              stopping: () => this.stopping !== null,
+              stop: () => background(this.stop(), this.log, 'stopping'),
+              rearm: () => this.stateWatch?.rearm(),
+            },
+            missing,
+          ),
+          this.log,
+          'restoring the state directory',
+        ),
     );
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     this.pause = new PauseState(this.info.stateDir, { pusher: this.pusher, transfers: this.transfers });
@@ -366,59 +386,6 @@ export class Agent {
       })();
     }
     return this.stopping;
-  }
-
-  /**
-   * .git/autosync (or a file in it) was removed while we run. Everything others find a running
-   * agent by is put back: the directory (0700), the pid file, the control socket, the key (the
-   * same bytes, from memory), the log and the pause state; then one warning says what was restored.
-   * If another agent has taken the repository in the meantime (its pid is in the pid file), this
-   * one stops: two agents on one repository is worse than one.
-   */
-  private async restoreState(missing: string[]): Promise<void> {
-    if (this.stopping) return;
-    const restored: string[] = [];
-    try {
-      const dir = this.info.stateDir;
-      if (missing.includes(dir)) {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        restored.push(dir);
-      }
-      const lock = this.lock!.reclaim();
-      if (lock === 'taken') {
-        this.log.error(
-          'another agent took over this repository while its state directory was gone; stopping',
-        );
-        background(this.stop(), this.log, 'stopping');
-        return;
-      }
-      if (lock === 'restored') restored.push('agent.pid');
-      if (this.keyBytes) {
-        try {
-          writeFileSync(this.config.keyFile, this.keyBytes, { mode: 0o600, flag: 'wx' });
-          restored.push('key');
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        }
-      }
-      if (missing.some((m) => m === dir || m.endsWith('/agent.log'))) {
-        reopenLogFile(this.log);
-        restored.push('agent.log');
-      }
-      if (!this.control.inPlace) {
-        await this.control.restart();
-        restored.push('control.sock');
-      }
-      if (missing.includes(dir) && this.pause.restore()) restored.push('state.json');
-      this.log.warn(
-        { missing, restored },
-        'the state directory was removed while the agent ran; put back what it needs',
-      );
-    } catch (e) {
-      this.log.error({ err: String(e), restored }, 'could not restore the state directory');
-    } finally {
-      this.stateWatch?.rearm();
-    }
   }
 
   /**
