@@ -32,7 +32,7 @@ import { Peers, createXmpp } from './peers.js';
 import { restoreStateDir } from './restore.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { TransferService } from '../transfer/service.js';
-import { annexedInRange } from '../transfer/commitkeys.js';
+import { filesAfterMerge, keysAfterCommit } from './annex-routing.js';
 import type { CommitResult } from '../git/sync.js';
 import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
 import { ConfigWatch, configChanges } from '../agent/config-watch.js';
@@ -202,28 +202,8 @@ export class Agent {
       pushWanted,
       onMerged: (merges, annexMoved, before) => {
         pushWanted.request();
-        const transfers = this.transfers;
-        if (!transfers) return;
-        // Files that arrived without their content: plan just those files, at once (this is the
-        // path of a change to its content on the peer). Content that arrived somewhere we can fetch
-        // it from, or a bridge copy that may be droppable, is a whole-tree question, asked at a
-        // bounded rate (a burst moves the location logs dozens of times).
-        const head = merges[merges.length - 1]?.head;
-        if (head && before === null)
-          transfers.requestScan(); // a first checkout: the whole tree is new
-        else if (head && before !== null) {
-          annexedInRange(this.runner, before, head).then(
-            (found) =>
-              transfers.afterMerge(
-                found.map((f) => f.path),
-                annexMoved,
-              ),
-            (e: unknown) => {
-              this.log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
-              transfers.requestScan();
-            },
-          );
-        } else if (annexMoved) transfers.afterMerge([], true);
+        if (this.transfers)
+          filesAfterMerge(this.runner, this.log, this.transfers, merges, annexMoved, before);
       },
     });
     this.peers = new Peers({ runner: this.runner, info: this.info, log: this.log, merger: this.merger });
@@ -469,21 +449,7 @@ export class Agent {
       // The newest first, one per path, bounded: status shows what to look at, not a history.
       this.largeFiles = [f, ...this.largeFiles.filter((x) => x.path !== f.path)].slice(0, MAX_WARNINGS);
     }
-    const transfers = this.transfers;
-    if (!transfers) return;
-    // Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
-    // With the paths, only the committed files are checked against preferred content, not the tree.
-    annexedInRange(this.runner, c.parent, c.sha).then(
-      (found) =>
-        transfers.enqueueKeys(
-          found.map((f) => f.key),
-          found.map((f) => f.path),
-        ),
-      (e: unknown) => {
-        this.log.warn({ err: String(e) }, 'could not list the new keys of a commit; scanning instead');
-        transfers.requestScan();
-      },
-    );
+    if (this.transfers) keysAfterCommit(this.runner, this.log, this.transfers, c);
   }
 
   private onPushed(results: PushResult[]): void {
