@@ -3,14 +3,13 @@
 // asks the pusher to push on, so a change from A reaches C through B. Requests collapse: any number
 // of signals during a fetch make one more fetch of that remote, not many. A caller that must wait
 // (the pusher after a rejected push, the `sync` verb) asks through the same queue with
-// requestFetchAndWait and is answered when that remote's fetch and the merge after it are done.
+// fetchAndMerge and is answered when that remote's fetch and the merge after it are done.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
 import type { GitSync, MergeResult } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
-import type { PausedRemotes } from './pause.js';
 
 /** Failed merge passes back off from 1 s to 5 min; the next change or signal also retries. */
 const RETRY_BASE_MS = 1_000;
@@ -23,10 +22,10 @@ export interface MergerDeps {
   log: Logger;
   bus: EventBus;
   remotes: () => string[];
-  /** Remotes that are paused: not fetched from (shared with the pusher). */
-  paused?: Pick<PausedRemotes, 'has'>;
-  /** The pusher's requests: asked after every successful fetch, so the pusher compares. */
-  pushWanted?: { request(): void };
+  /** Remotes that are paused: not fetched from (the agent reads its PausedRemotes, shared with the pusher). */
+  paused?: (remote: string) => boolean;
+  /** After a successful fetch (the agent asks the pusher to compare). */
+  onFetched?: (remote: string) => void;
   /** After merges into the branch (`before` is where it was), or when the git-annex location
    * logs moved (annexMoved). */
   onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void;
@@ -61,8 +60,8 @@ export class Merger implements Service {
   private readonly log: Logger;
   private readonly bus: EventBus;
   private readonly remotes: () => string[];
-  private readonly paused: Pick<PausedRemotes, 'has'>;
-  private readonly pushWanted: { request(): void };
+  private readonly paused: (remote: string) => boolean;
+  private readonly onFetched: (remote: string) => void;
   private readonly onMerged: MergerDeps['onMerged'];
 
   constructor(d: MergerDeps) {
@@ -70,8 +69,8 @@ export class Merger implements Service {
     this.log = d.log;
     this.bus = d.bus;
     this.remotes = d.remotes;
-    this.paused = d.paused ?? { has: () => false };
-    this.pushWanted = d.pushWanted ?? { request: () => {} };
+    this.paused = d.paused ?? (() => false);
+    this.onFetched = d.onFetched ?? (() => {});
     this.onMerged = d.onMerged;
   }
 
@@ -120,7 +119,7 @@ export class Merger implements Service {
    * already queued or under way, so one remote is never fetched twice at once. A stopped merger
    * (the final push of a stop) does the work at once.
    */
-  requestFetchAndWait(remote: string): Promise<void> {
+  fetchAndMerge(remote: string): Promise<void> {
     if (this.stopped) return this.fetchAndMergeNow(remote);
     return new Promise<void>((resolve, reject) => {
       const w = { resolve, reject };
@@ -144,7 +143,7 @@ export class Merger implements Service {
       await this.wake.wait().catch(() => undefined);
       if (this.stopped) break;
       while ((this.mergeWanted || this.fetchWanted.size > 0) && !this.stopped) {
-        const remotes = [...this.fetchWanted].filter((r) => !this.paused.has(r));
+        const remotes = [...this.fetchWanted].filter((r) => !this.paused(r));
         const waiters = [...this.fetchWanted].flatMap((r) => this.queued.get(r) ?? []);
         for (const r of this.fetchWanted) this.queued.delete(r);
         const running = { fetching: new Set(remotes), waiters };
@@ -177,7 +176,7 @@ export class Merger implements Service {
       this.bus.emit('fetched', { remote, ok: true });
       // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
       // compares and repairs it. It pushes nothing when the remote is up to date.
-      this.pushWanted.request();
+      this.onFetched(remote);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);

@@ -37,7 +37,7 @@ export interface PusherDeps {
   bus: EventBus;
   remotes: () => string[];
   /** Asked, and awaited, after a rejected push: fetch that remote and merge (through its queue). */
-  merger: Pick<Merger, 'requestFetchAndWait'>;
+  merger: Pick<Merger, 'fetchAndMerge'>;
   /** After pushes that moved refs (announce to peers, run the hook). */
   onPushed: (results: PushResult[]) => void;
   /** Ceiling of a down remote's retry interval (autosync.retryMaxInterval). */
@@ -168,7 +168,7 @@ export class Pusher implements Service {
         } catch (e) {
           if (!(e instanceof PushRejectedError) || round >= MAX_REJECT_ROUNDS) throw e;
           this.log.info({ remote }, 'push rejected: fetching and merging first');
-          await this.merger.requestFetchAndWait(remote);
+          await this.merger.fetchAndMerge(remote);
         }
       }
     } catch (e) {

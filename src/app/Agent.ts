@@ -198,8 +198,8 @@ export class Agent {
       log: this.log,
       bus: this.bus,
       remotes: remoteNames,
-      paused,
-      pushWanted,
+      paused: (r) => paused.has(r),
+      onFetched: () => pushWanted.request(),
       onMerged: (merges, annexMoved, before) => {
         pushWanted.request();
         if (this.transfers)

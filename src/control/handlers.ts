@@ -20,7 +20,7 @@ export interface ControlDeps {
   pause: Pick<PauseState, 'set'>;
   committer: Pick<Committer, 'flush'>;
   sync: Pick<GitSync, 'head'>;
-  merger: Pick<Merger, 'requestFetch' | 'requestFetchAndWait' | 'fetchErrors'>;
+  merger: Pick<Merger, 'requestFetch' | 'fetchAndMerge' | 'fetchErrors'>;
   pusher: Pick<Pusher, 'state' | 'pushAll'>;
   transfers: Pick<TransferService, 'cancel'> | null;
   /** Paths committed since start (every own commit), so `sync` can say what it committed. */
@@ -68,7 +68,7 @@ async function syncNow(d: ControlDeps, report: boolean): Promise<unknown> {
   await d.committer.flush();
   // Paths committed while this sync flushed (by the flush, or by a commit pass it joined).
   const committed = d.filesCommitted() - before;
-  for (const r of d.remoteNames()) if (!d.pusher.state(r).paused) await d.merger.requestFetchAndWait(r);
+  for (const r of d.remoteNames()) if (!d.pusher.state(r).paused) await d.merger.fetchAndMerge(r);
   const outcome = await d.pusher.pushAll();
   // A remote we could push to but not fetch from is not in sync either: `sync` says so (exit
   // 1), instead of reporting success with its changes left behind.

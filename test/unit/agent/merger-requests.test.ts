@@ -1,4 +1,4 @@
-// Merger.requestFetchAndWait: callers ask through the merger's queue, so one remote is never fetched
+// Merger.fetchAndMerge: callers ask through the merger's queue, so one remote is never fetched
 // twice at once, and each caller is answered when that remote's fetch and the merge after it are done.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,8 +46,8 @@ test('two callers asking for one remote at once share one fetch and are both ans
   await m.start({ fail: (e) => assert.fail(String(e)) });
   await tick();
   // The start-up fetch of 'a' is under way: both callers join it.
-  const one = m.requestFetchAndWait('a');
-  const two = m.requestFetchAndWait('a');
+  const one = m.fetchAndMerge('a');
+  const two = m.fetchAndMerge('a');
   f.open();
   await Promise.all([one, two]);
   assert.equal(f.calls.maxInFlight, 1);
@@ -65,7 +65,7 @@ test('a caller asking while the merger is stopped gets the fetch and merge done 
     remotes: () => ['a'],
     onMerged: () => {},
   });
-  await m.requestFetchAndWait('a');
+  await m.fetchAndMerge('a');
   assert.deepEqual(f.calls.fetch, ['a']);
   assert.equal(f.calls.merges, 1);
 });
@@ -84,6 +84,6 @@ test('a failed merge rejects the callers waiting on it', async () => {
     throw new Error('a merge is in progress');
   };
   await m.start({ fail: (e) => assert.fail(String(e)) });
-  await assert.rejects(m.requestFetchAndWait('a'), /a merge is in progress/);
+  await assert.rejects(m.fetchAndMerge('a'), /a merge is in progress/);
   await m.stop();
 });
