@@ -1,7 +1,9 @@
 // Merger service: waits on "refs may have changed" (the refs watcher, a peer's signal, a rejected
 // push, start-up) and on fetch requests per remote; produces merges into the current branch and then
 // asks the pusher to push on, so a change from A reaches C through B. Requests collapse: any number
-// of signals during a fetch make one more fetch of that remote, not many.
+// of signals during a fetch make one more fetch of that remote, not many. A caller that must wait
+// (the pusher after a rejected push, the `sync` verb) asks through the same queue with
+// fetchAndMerge and is answered when that remote's fetch and the merge after it are done.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
@@ -15,6 +17,26 @@ const RETRY_MAX_MS = 5 * 60_000;
 /** A remote that keeps failing is left to the pusher's retries (and the next signal) after this many. */
 const MAX_FETCH_RETRIES = 8;
 
+export interface MergerDeps {
+  sync: GitSync;
+  log: Logger;
+  bus: EventBus;
+  remotes: () => string[];
+  /** Remotes that are paused: not fetched from (the agent reads its PausedRemotes, shared with the pusher). */
+  paused?: (remote: string) => boolean;
+  /** After a successful fetch (the agent asks the pusher to compare). */
+  onFetched?: (remote: string) => void;
+  /** After merges into the branch (`before` is where it was), or when the git-annex location
+   * logs moved (annexMoved). */
+  onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void;
+}
+
+/** A caller waiting on a remote's fetch and the merge pass after it. */
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 export class Merger implements Service {
   readonly name = 'merger';
   private wake = new Wakeup();
@@ -26,23 +48,31 @@ export class Merger implements Service {
   private retryTimer: NodeJS.Timeout | null = null;
   private fetchFailures = new Map<string, number>();
   private fetchTimers = new Map<string, NodeJS.Timeout>();
-  /** After a successful fetch (set by the agent: ask the pusher to compare). */
-  onFetched: (remote: string) => void = () => {};
-  /** Remotes that are paused: not fetched from. */
-  paused: (remote: string) => boolean = () => false;
   lastError: string | null = null;
+  /** Waiters of remotes queued and not yet taken by a pass. */
+  private queued = new Map<string, Waiter[]>();
+  /** The pass under way: the remotes whose fetch is still going, and who waits on the pass. */
+  private running: { fetching: Set<string>; waiters: Waiter[] } | null = null;
   /** Fetch outcome per remote, for status. */
   readonly fetchErrors = new Map<string, string | null>();
 
-  constructor(
-    private readonly sync: GitSync,
-    private readonly log: Logger,
-    private readonly bus: EventBus,
-    private readonly remotes: () => string[],
-    /** After merges into the branch (`before` is where it was), or when the git-annex location
-     * logs moved (annexMoved). */
-    private readonly onMerged: (results: MergeResult[], annexMoved: boolean, before: string | null) => void,
-  ) {}
+  private readonly sync: GitSync;
+  private readonly log: Logger;
+  private readonly bus: EventBus;
+  private readonly remotes: () => string[];
+  private readonly paused: (remote: string) => boolean;
+  private readonly onFetched: (remote: string) => void;
+  private readonly onMerged: MergerDeps['onMerged'];
+
+  constructor(d: MergerDeps) {
+    this.sync = d.sync;
+    this.log = d.log;
+    this.bus = d.bus;
+    this.remotes = d.remotes;
+    this.paused = d.paused ?? (() => false);
+    this.onFetched = d.onFetched ?? (() => {});
+    this.onMerged = d.onMerged;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
@@ -60,6 +90,14 @@ export class Merger implements Service {
     this.wake.interrupt();
     await this.loop;
     this.loop = null;
+    // Callers still waiting (a push rejected as we stopped) are served here, one remote at a time.
+    const left = [...this.queued];
+    this.queued.clear();
+    for (const [remote, waiters] of left) {
+      const done = this.fetchAndMergeNow(remote);
+      settle(waiters, done);
+      await done.catch(() => undefined);
+    }
   }
 
   /** Refs in our repository may have changed (a peer pushed in). */
@@ -75,8 +113,27 @@ export class Merger implements Service {
     this.wake.request();
   }
 
-  /** Fetch + merge now and wait for it (used by the pusher after a rejected push). */
-  async fetchAndMerge(remote: string): Promise<void> {
+  /**
+   * Fetch this remote, merge, and resolve when done (the pusher after a rejected push, the `sync`
+   * verb); rejects with the merge's error. Goes through the queue: it joins a fetch of that remote
+   * already queued or under way, so one remote is never fetched twice at once. A stopped merger
+   * (the final push of a stop) does the work at once.
+   */
+  fetchAndMerge(remote: string): Promise<void> {
+    if (this.stopped) return this.fetchAndMergeNow(remote);
+    return new Promise<void>((resolve, reject) => {
+      const w = { resolve, reject };
+      // A fetch of it under way serves this caller too; once that fetch is done, a new one is queued.
+      if (this.running?.fetching.has(remote)) {
+        this.running.waiters.push(w);
+        return;
+      }
+      this.queued.set(remote, [...(this.queued.get(remote) ?? []), w]);
+      this.requestFetch([remote]);
+    });
+  }
+
+  private async fetchAndMergeNow(remote: string): Promise<void> {
     await this.fetchOne(remote);
     await this.mergePass();
   }
@@ -87,19 +144,26 @@ export class Merger implements Service {
       if (this.stopped) break;
       while ((this.mergeWanted || this.fetchWanted.size > 0) && !this.stopped) {
         const remotes = [...this.fetchWanted].filter((r) => !this.paused(r));
+        const waiters = [...this.fetchWanted].flatMap((r) => this.queued.get(r) ?? []);
+        for (const r of this.fetchWanted) this.queued.delete(r);
+        const running = { fetching: new Set(remotes), waiters };
+        this.running = running;
         this.fetchWanted.clear();
         this.mergeWanted = false;
-        await Promise.all(remotes.map((r) => this.fetchOne(r)));
+        await Promise.all(remotes.map((r) => this.fetchOne(r).finally(() => running.fetching.delete(r))));
         try {
           await this.mergePass();
           this.failures = 0;
           this.lastError = null;
+          settle(running.waiters, Promise.resolve());
         } catch (e) {
           this.failures++;
           this.lastError = e instanceof Error ? e.message : String(e);
           this.log.error({ err: this.lastError }, 'merge failed; will retry');
           this.scheduleRetry();
+          settle(running.waiters, Promise.reject(e));
         }
+        this.running = null;
       }
     }
   }
@@ -158,4 +222,12 @@ export class Merger implements Service {
       backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS),
     );
   }
+}
+
+/** Hand one outcome to every waiter. */
+function settle(waiters: Waiter[], outcome: Promise<void>): void {
+  outcome.then(
+    () => waiters.forEach((w) => w.resolve()),
+    (e: unknown) => waiters.forEach((w) => w.reject(e)),
+  );
 }

@@ -2,7 +2,8 @@
 // and produces pushes to every remote in parallel. Per remote it keeps the outcome for status and,
 // when a remote is down, a retry timer with exponential backoff capped at `retryMaxMs` (30 min by
 // default), so a remote that comes back is caught up without anyone asking. A rejected push
-// (the remote has work we lack) leads to fetch, merge and push again, a bounded number of times.
+// (the remote has work we lack) asks the merger's queue to fetch and merge, waits for it, and
+// pushes again, a bounded number of times.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
@@ -10,6 +11,8 @@ import type { GitSync, PushResult } from '../git/sync.js';
 import { PushRejectedError } from '../git/errors.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
+import type { Merger } from './merger.js';
+import { PausedRemotes } from './pause.js';
 
 /** Fetch-merge-push rounds after a rejection; more means a peer pushes faster than we merge. */
 const MAX_REJECT_ROUNDS = 4;
@@ -28,23 +31,51 @@ export interface RemoteState {
   nextRetryAt: number | null;
 }
 
+export interface PusherDeps {
+  sync: GitSync;
+  log: Logger;
+  bus: EventBus;
+  remotes: () => string[];
+  /** Asked, and awaited, after a rejected push: fetch that remote and merge (through its queue). */
+  merger: Pick<Merger, 'fetchAndMerge'>;
+  /** After pushes that moved refs (announce to peers, run the hook). */
+  onPushed: (results: PushResult[]) => void;
+  /** Ceiling of a down remote's retry interval (autosync.retryMaxInterval). */
+  retryMaxMs?: number;
+  /** The push requests: anyone may ask (request()), the pusher alone waits. Shared with the merger. */
+  wake?: Wakeup;
+  /** The remotes paused now (shared with the merger, which does not fetch them). */
+  paused?: PausedRemotes;
+}
+
 export class Pusher implements Service {
   readonly name = 'pusher';
-  private wake = new Wakeup();
+  private readonly wake: Wakeup;
+  private readonly paused: PausedRemotes;
   private stopped = true;
   private loop: Promise<void> | null = null;
   private states = new Map<string, RemoteState>();
   private timers = new Map<string, NodeJS.Timeout>();
 
-  constructor(
-    private readonly sync: GitSync,
-    private readonly log: Logger,
-    private readonly bus: EventBus,
-    private readonly remotes: () => string[],
-    private readonly fetchAndMerge: (remote: string) => Promise<void>,
-    private readonly onPushed: (results: PushResult[]) => void,
-    private retryMaxMs = DEFAULT_RETRY_MAX_MS,
-  ) {}
+  private readonly sync: GitSync;
+  private readonly log: Logger;
+  private readonly bus: EventBus;
+  private readonly remotes: () => string[];
+  private readonly merger: PusherDeps['merger'];
+  private readonly onPushed: (results: PushResult[]) => void;
+  private retryMaxMs: number;
+
+  constructor(d: PusherDeps) {
+    this.sync = d.sync;
+    this.log = d.log;
+    this.bus = d.bus;
+    this.remotes = d.remotes;
+    this.merger = d.merger;
+    this.onPushed = d.onPushed;
+    this.retryMaxMs = d.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    this.wake = d.wake ?? new Wakeup();
+    this.paused = d.paused ?? new PausedRemotes();
+  }
 
   /** autosync.retryMaxInterval changed while we run: the next retry delay uses the new ceiling. */
   setRetryMax(ms: number): void {
@@ -84,6 +115,7 @@ export class Pusher implements Service {
       };
       this.states.set(name, s);
     }
+    s.paused = this.paused.has(name);
     return s;
   }
 
@@ -92,7 +124,7 @@ export class Pusher implements Service {
   }
 
   setPaused(remote: string | null, paused: boolean): void {
-    for (const r of remote ? [remote] : this.remotes()) this.state(r).paused = paused;
+    this.paused.set(remote ? [remote] : this.remotes(), paused);
     if (!paused) this.request();
   }
 
@@ -136,7 +168,7 @@ export class Pusher implements Service {
         } catch (e) {
           if (!(e instanceof PushRejectedError) || round >= MAX_REJECT_ROUNDS) throw e;
           this.log.info({ remote }, 'push rejected: fetching and merging first');
-          await this.fetchAndMerge(remote);
+          await this.merger.fetchAndMerge(remote);
         }
       }
     } catch (e) {

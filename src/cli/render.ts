@@ -2,7 +2,7 @@
 // outcome) to text. Every reason work is waiting or failing that the JSON carries (the signal's
 // error, HEAD off the branch, commit and merge errors, crashed services, stuck paths) gets one line
 // here too, with what to do: nobody should need --json to learn why nothing syncs.
-import type { StatusJson } from '../agent/Agent.js';
+import type { StatusJson } from '../status/types.js';
 import { renderProgress } from '../transfer/progress.js';
 import type { TransferStatus } from '../transfer/service.js';
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, lstatSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/client.js';
-import type { StatusJson } from '../../src/agent/Agent.js';
+import type { StatusJson } from '../../src/status/types.js';
 import { GIT_ENV, git } from './repos.js';
 import { waitFor } from './wait.js';
 

@@ -31,7 +31,7 @@ const V8_FLAGS = '--memory-reducer-single-gc';
 
 async function startForeground(args: Args): Promise<number> {
   setFlagsFromString(V8_FLAGS);
-  const { Agent } = await import('../../agent/Agent.js');
+  const { Agent } = await import('../../app/Agent.js');
   // The background agent gets the secrets from its starter on stdin (one JSON line), so they are not
   // even in its own initial environment (/proc/<pid>/environ).
   if (args.flags.has('--daemon-child')) keepSecrets(readSecretsLine());

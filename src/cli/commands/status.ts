@@ -2,9 +2,9 @@
 // (../status.ts) when nothing answers on its socket.
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
-import type { StatusJson } from '../../agent/Agent.js';
+import type { StatusJson } from '../../status/types.js';
 import { renderStatus } from '../render.js';
-import { offlineStatus } from '../status.js';
+import { offlineStatus } from '../../status/offline.js';
 import type { Args } from '../args.js';
 import { statePaths } from '../../git/state-paths.js';
 

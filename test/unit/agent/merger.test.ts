@@ -29,15 +29,15 @@ function rig(t: TestContext, remotes = ['a', 'b'], paused: string[] = []): Rig {
   const r: Rig = { merger: null as unknown as Merger, sync, merged: [], fetched: [], events: [] };
   bus.on('fetched', (e) => r.events.push(`fetch ${e.remote} ${e.ok ? 'ok' : 'failed'}`));
   bus.on('merged', (e) => r.events.push(`merge ${e.from}`));
-  r.merger = new Merger(
-    sync.asGitSync(),
-    createLogger({}),
+  r.merger = new Merger({
+    sync: sync.asGitSync(),
+    log: createLogger({}),
     bus,
-    () => remotes,
-    (results, moved, before) => r.merged.push([results.map((x) => x.from), moved, before]),
-  );
-  r.merger.onFetched = (remote) => r.fetched.push(remote);
-  r.merger.paused = (remote) => paused.includes(remote);
+    remotes: () => remotes,
+    onMerged: (results, moved, before) => r.merged.push([results.map((x) => x.from), moved, before]),
+    onFetched: (remote) => r.fetched.push(remote),
+    paused: (remote) => paused.includes(remote),
+  });
   t.after(() => r.merger.stop());
   return r;
 }
@@ -208,24 +208,20 @@ test('stop ends the loop and the fetch retry timers', async (t) => {
   assert.equal(r.sync.count('fetch'), 1, 'no fetch after stop');
 });
 
-// Issue 9, item 3: the pusher (after a rejected push) and `sync` call fetchAndMerge directly, so a
-// remote the merger's loop is fetching is fetched a second time at once. A todo until fetchAndMerge
-// goes through the merger's queue; it then passes and the todo comes off.
-test(
-  "fetchAndMerge while the loop fetches that remote waits for the loop's fetch instead of a second one",
-  { todo: 'issue 9 item 3: fetchAndMerge bypasses the per-remote queue' },
-  async (t) => {
-    const r = rig(t, ['a']);
-    const hold = gate();
-    r.sync.fetch = async () => {
-      await hold.promise;
-    };
-    await start(r.merger);
-    await r.sync.reached('fetch', 1, 'a');
-    const done = r.merger.fetchAndMerge('a');
-    await drain();
-    hold.open();
-    await done;
-    assert.equal(r.sync.maxInFlight.get('fetch a'), 1, 'two fetches of a at once');
-  },
-);
+// Issue 9, item 3: the pusher (after a rejected push) and `sync` called fetchAndMerge directly, so a
+// remote the merger's loop was fetching was fetched a second time at once. fetchAndMerge now goes
+// through the merger's queue.
+test("fetchAndMerge while the loop fetches that remote waits for the loop's fetch instead of a second one", async (t) => {
+  const r = rig(t, ['a']);
+  const hold = gate();
+  r.sync.fetch = async () => {
+    await hold.promise;
+  };
+  await start(r.merger);
+  await r.sync.reached('fetch', 1, 'a');
+  const done = r.merger.fetchAndMerge('a');
+  await drain();
+  hold.open();
+  await done;
+  assert.equal(r.sync.maxInFlight.get('fetch a'), 1, 'two fetches of a at once');
+});

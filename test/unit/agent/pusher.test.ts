@@ -40,18 +40,20 @@ function rig(t: TestContext, remotes = ['a', 'b'], retryMaxMs?: number): Rig {
     remotes,
   };
   bus.on('pushed', (e) => r.events.push({ remote: e.remote, ok: e.ok }));
-  r.pusher = new Pusher(
-    sync.asGitSync(),
-    createLogger({}),
+  r.pusher = new Pusher({
+    sync: sync.asGitSync(),
+    log: createLogger({}),
     bus,
-    () => r.remotes,
-    async (remote) => {
-      r.merged.push(remote);
-      if (r.mergeError) throw r.mergeError;
+    remotes: () => r.remotes,
+    merger: {
+      fetchAndMerge: async (remote: string) => {
+        r.merged.push(remote);
+        if (r.mergeError) throw r.mergeError;
+      },
     },
-    (results: PushResult[]) => r.pushed.push(results.map((x) => x.remote)),
+    onPushed: (results: PushResult[]) => r.pushed.push(results.map((x) => x.remote)),
     retryMaxMs,
-  );
+  });
   t.after(() => r.pusher.stop());
   return r;
 }

@@ -2,7 +2,7 @@
 // what to do; a status with no agent never claims a remote is "ok".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StatusJson } from '../../../src/agent/Agent.js';
+import type { StatusJson } from '../../../src/status/types.js';
 import { reasons, renderStatus, syncSummary } from '../../../src/cli/render.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Agent } from '../../../src/agent/Agent.js';
-import { offlineStatus } from '../../../src/cli/status.js';
+import { Agent } from '../../../src/app/Agent.js';
+import { offlineStatus } from '../../../src/status/offline.js';
 import { discover } from '../../../src/git/repo.js';
 import { tmpDir, initRepo, git } from '../../helpers/repos.js';
 

@@ -8,7 +8,7 @@ import { FatalServiceError } from '../../../src/core/errors.js';
 import { EventBus } from '../../../src/core/bus.js';
 import { createLogger } from '../../../src/core/log.js';
 import { DiskFullError } from '../../../src/git/errors.js';
-import type { StatusJson } from '../../../src/agent/Agent.js';
+import type { StatusJson } from '../../../src/status/types.js';
 import { reasons } from '../../../src/cli/render.js';
 
 /** What fs.watch throws when inotify_add_watch fails with ENOSPC (libuv's words). */

@@ -3,16 +3,15 @@
 // knows (push results, peers, services, stuck paths) is empty or null, never a guess: a remote's
 // lastPushOk is null ("unknown"), not true.
 import { hostname } from 'node:os';
-import type { StatusJson } from '../agent/Agent.js';
 import { loadConfig } from '../agent/config.js';
+import { readPauseState } from '../agent/pause.js';
 import { ignoreMatcher } from '../git/transient.js';
 import { remotes as remotesCmd } from '../git/commands.js';
-import { checkedOutBranch, nodeId, readJson, type RepoPlace } from '../git/repo.js';
+import { checkedOutBranch, nodeId, type RepoPlace } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
-import type { SignalStatus } from '../signal/types.js';
 import { createLogger } from '../core/log.js';
-import { statePaths } from '../git/state-paths.js';
+import { noTransfers, type SignalStatus, type StatusJson } from './types.js';
 
 /**
  * What `branch` says with no agent and a detached HEAD: git's own name for that state
@@ -29,10 +28,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
   const config = await loadConfig(runner, info);
   // Editor and OS temporary files are not pending changes (transient.ts), as in the agent.
   sync.ignore = ignoreMatcher(config.ignore);
-  const paused = readJson<{ all: boolean; remotes: string[] }>(statePaths(place.stateDir).state, {
-    all: false,
-    remotes: [],
-  });
+  const paused = readPauseState(place.stateDir);
   const transport = config.xmpp.jid ? (config.xmpp.room ? 'xmpp-room' : 'xmpp-account') : 'refs-watch';
   // The keys each transport's status() has when it runs (see refs-watch.ts and xmpp.ts status()).
   const signal: SignalStatus =
@@ -67,7 +63,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
       ahead: ahead[i] ?? null,
     })),
     signal,
-    transfers: { queued: 0, active: [], failed: 0 },
+    transfers: noTransfers(),
     services: [],
     stuck: [],
     errors: { commit: null, merge: null },

@@ -1,0 +1,60 @@
+// What a commit or a merge hands on to the transfers (annex mode). Waits on a commit (the
+// committer's, or one made before a merge) or on merges into the branch; produces the keys and files
+// the transfer service plans at once, or a scan when they cannot be listed.
+import type { Runner } from '../git/runner.js';
+import type { CommitResult, MergeResult } from '../git/sync.js';
+import type { Logger } from '../core/log.js';
+import { annexedInRange } from '../transfer/commitkeys.js';
+import type { TransferService } from '../transfer/service.js';
+
+type Transfers = Pick<TransferService, 'enqueueKeys' | 'requestScan' | 'afterMerge'>;
+
+/**
+ * Newly annexed keys go straight to the transfer queue; a scan is the fallback if that fails.
+ * With the paths, only the committed files are checked against preferred content, not the tree.
+ */
+export function keysAfterCommit(runner: Runner, log: Logger, transfers: Transfers, c: CommitResult): void {
+  annexedInRange(runner, c.parent, c.sha).then(
+    (found) =>
+      transfers.enqueueKeys(
+        found.map((f) => f.key),
+        found.map((f) => f.path),
+      ),
+    (e: unknown) => {
+      log.warn({ err: String(e) }, 'could not list the new keys of a commit; scanning instead');
+      transfers.requestScan();
+    },
+  );
+}
+
+/**
+ * Files that arrived without their content: plan just those files, at once (this is the path of a
+ * change to its content on the peer). Content that arrived somewhere we can fetch it from, or a
+ * bridge copy that may be droppable, is a whole-tree question, asked at a bounded rate (a burst
+ * moves the location logs dozens of times).
+ */
+export function filesAfterMerge(
+  runner: Runner,
+  log: Logger,
+  transfers: Transfers,
+  merges: MergeResult[],
+  annexMoved: boolean,
+  before: string | null,
+): void {
+  const head = merges[merges.length - 1]?.head;
+  if (head && before === null)
+    transfers.requestScan(); // a first checkout: the whole tree is new
+  else if (head && before !== null) {
+    annexedInRange(runner, before, head).then(
+      (found) =>
+        transfers.afterMerge(
+          found.map((f) => f.path),
+          annexMoved,
+        ),
+      (e: unknown) => {
+        log.warn({ err: String(e) }, 'could not list the merged annexed files; scanning instead');
+        transfers.requestScan();
+      },
+    );
+  } else if (annexMoved) transfers.afterMerge([], true);
+}

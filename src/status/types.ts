@@ -1,0 +1,57 @@
+// The one schema of `git autosync status --json`: what a running agent answers (status/build.ts) and
+// what the CLI fills in with no agent (status/offline.ts). Both give every key, so a script reads one
+// schema; what only a running agent knows is empty or null without one, never a guess.
+import type { ServiceStatus } from '../core/service.js';
+import type { SignalStatus } from '../signal/types.js';
+import type { TransferStatus } from '../transfer/service.js';
+
+export type { ServiceStatus, SignalStatus, TransferStatus };
+
+export interface RemoteStatus {
+  name: string;
+  lastPushOk: boolean | null;
+  lastPushAt: string | null;
+  paused: boolean;
+  error: string | null;
+  /** Commits on the branch that this remote's synced/<branch> and <branch> tracking refs lack
+   * (0: it has everything we know of); null when unknown (never fetched from or pushed to). */
+  ahead?: number | null;
+}
+
+/** A large file committed into git itself, not git-annex, and what to do about it. */
+export interface LargeFileWarning {
+  path: string;
+  size: number;
+  message: string;
+}
+
+export interface StatusJson {
+  running: boolean;
+  pid: number | null;
+  repository: string;
+  mode: 'git' | 'annex';
+  branch: string;
+  head: string | null;
+  pendingChanges: number;
+  remotes: RemoteStatus[];
+  signal: SignalStatus;
+  /** Annexed content: queued and failed counts, the transfers under way. Zeros and [] in git mode. */
+  transfers: TransferStatus;
+  /** The agent's services; one that crashed shows its state and last error. [] with no agent. */
+  services: ServiceStatus[];
+  /** Paths git refuses to stage (inside a submodule, behind a symlink, unreadable), with the reason. */
+  stuck: Array<{ path: string; error: string }>;
+  errors: { commit: string | null; merge: string | null };
+  /** The branch HEAD is on now: null while it is detached (a rebase, `git checkout <sha>`). */
+  checkedOut: string | null;
+  /** Large files committed into git itself, not git-annex, since the agent started (newest first,
+   * at most 20), each with what to do about it. [] with no agent. */
+  warnings: LargeFileWarning[];
+  node: string;
+  host: string;
+}
+
+/** The transfers part with nothing to move (git mode, or no agent). */
+export function noTransfers(): TransferStatus {
+  return { queued: 0, active: [], failed: 0 };
+}
