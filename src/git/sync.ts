@@ -111,6 +111,8 @@ const RAW_MIN_BYTES = 32 * 1024;
 /** A path that came out raw is tried again after 1 s, doubling to 1 min while it keeps doing so. */
 const RAW_RETRY_BASE_MS = 1_000;
 const RAW_RETRY_MAX_MS = 60_000;
+/** git annex matchexpression's exit status when the expression needs data it was not given. */
+const MATCH_UNDECIDED = 42;
 /** Bounded retries when the work tree changes under a merge (a user keeps saving). */
 const MERGE_RETRIES = 5;
 /** Identity of deterministic merge commits: the same on every peer, so both peers make one commit. */
@@ -545,9 +547,11 @@ export class GitSync {
       if (v === 'unspecified' || v === 'unset') return false;
       expr = v === 'set' ? 'anything' : v;
     }
+    // Exit 42: the rule needs facts we do not pass (mimetype=, mimeencoding=). Then git-annex's
+    // own clean filter decided, and what it staged stands: a commit must never fail over this check.
     const m = await this.runner.git(
       ['annex', 'matchexpression', '--largefiles', expr, `--file=${path}`, `--size=${size}`],
-      { okCodes: [1] },
+      { okCodes: [1, MATCH_UNDECIDED] },
     );
     return m.code === 0;
   }

@@ -24,7 +24,8 @@ export async function repairInterruptedFills(runner: Runner, gitDir: string, log
     const missing = r.stdout.split('\0').filter((p) => p !== '' && !mayBeMangled(p));
     const paths = [...heldDeletions(missing, tmp, new Set()).keys()];
     if (paths.length === 0) return;
-    await runner.git(['checkout-index', '-f', '-z', '--stdin'], { input: paths.join('\0') });
+    // No -f: a file written since ls-files looked is the user's and is never overwritten (exit 1).
+    await runner.git(['checkout-index', '-z', '--stdin'], { input: paths.join('\0'), okCodes: [1] });
     log.warn(
       { paths: paths.slice(0, 10), count: paths.length },
       'put back files git-annex was filling when it was stopped',

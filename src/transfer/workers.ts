@@ -86,6 +86,8 @@ interface LaneSlot {
   /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
   stale: boolean;
   closing: boolean;
+  /** The head entry when the lane was first seen dead (set once; see finish and putBack). */
+  deadHead?: TransferEntry | null;
   /** Keys handed to this lane so far, and when it started (for recycling). */
   handled: number;
   startedAt: number;
@@ -217,7 +219,8 @@ export class WorkerPool {
     const abs = join(this.o.repoDir, file);
     if (existsNoFollow(abs)) return;
     this.puttingBack.add(file);
-    const done: Promise<void> = runProcess('git', ['checkout-index', '-f', '-z', '--stdin'], {
+    // No -f: a file that appeared since the check above (the user wrote it) is never overwritten.
+    const done: Promise<void> = runProcess('git', ['checkout-index', '-z', '--stdin'], {
       cwd: this.o.repoDir,
       input: file + '\0',
       okCodes: [1],
@@ -456,7 +459,11 @@ export class WorkerPool {
     const reason = s.killReason;
     const wasHead = s.entries[0] === e;
     // Before the entry leaves the lane, so the file never stops counting as being filled.
-    if (!res.ok && e.direction === 'download' && e.file !== undefined && !s.lane.alive) this.putBack(e.file);
+    // Only the entry git-annex was working on when the lane died can have been mid-fill; the ones
+    // pipelined behind it never started, and a missing file among them is the user's deletion.
+    if (!res.ok && !s.lane.alive && s.deadHead === undefined) s.deadHead = s.entries[0] ?? null;
+    if (!res.ok && e.direction === 'download' && e.file !== undefined && !s.lane.alive && e === s.deadHead)
+      this.putBack(e.file);
     s.entries = s.entries.filter((x) => x !== e);
     if (wasHead) this.resetHead(s);
     if (wasHead && s.killAfterHead) {

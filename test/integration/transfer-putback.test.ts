@@ -6,7 +6,7 @@
 // file away as the real one does and then hangs, so the stop always lands in that gap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
@@ -50,5 +50,44 @@ test(
       'put back (its pointer: no content here)',
     );
     assert.equal(git(B, 'status', '--porcelain').trim(), '', 'nothing for a commit to record');
+  },
+);
+
+test(
+  'a file pipelined behind the one the killed lane was filling is not put back: its absence is the user’s deletion',
+  { timeout: 60_000 },
+  async (t) => {
+    const d = scratch(t);
+    const cloud = initBareAnnex(join(d.path, 'cloud'), 'cloud');
+    const A = initAnnex(join(d.path, 'A'), 'A');
+    git(A, 'remote', 'add', 'cloud', cloud);
+    write(A, 'lists/one.txt', 'one\n');
+    write(A, 'lists/two.txt', 'two\n');
+    git(A, '-c', 'annex.largefiles=anything', 'add', 'lists');
+    git(A, 'commit', '-q', '-m', 'add');
+    annex(A, 'copy', '--quiet', '--to=cloud', 'lists');
+    syncGit(A);
+    const B = join(d.path, 'B');
+    git(d.path, 'clone', '-q', '-b', 'main', cloud, B);
+    annex(B, 'init', '-q', 'B');
+    syncGit(B);
+    // A git-annex that takes the first key and works on it for ever; the second waits in its pipe.
+    const marker = join(d.path, 'started');
+    const fake = join(d.path, 'fake-annex');
+    writeFileSync(fake, `#!/bin/sh\nread key\ntouch '${marker}'\nexec sleep 600\n`);
+    chmodSync(fake, 0o755);
+    // One lane, so both keys go to it: one running, one pipelined behind it.
+    const b = await startService(B, { annexBinary: fake, slots: 1 });
+    d.defer(b.stop);
+    await waitFor(() => existsSync(marker) && b.svc.fillingFiles().size === 2, {
+      what: 'both files handed to the one lane',
+    });
+    // The user deletes both files while the lane runs, then the lane is killed by a stop.
+    for (const f of ['lists/one.txt', 'lists/two.txt']) rmSync(join(B, f));
+    await b.stop();
+    const back = ['lists/one.txt', 'lists/two.txt'].filter((f) => existsSync(join(B, f)));
+    // The running one may have been mid-fill and is put back (its absence cannot be told from
+    // git-annex's gap); the pipelined one never started, so its deletion stands.
+    assert.equal(back.length, 1, `exactly one file put back, not ${JSON.stringify(back)}`);
   },
 );
