@@ -12,24 +12,33 @@ import { git, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import { annex, initAnnex, initBareAnnex, scratch, startService, syncGit } from '../helpers/annex.js';
 
+/**
+ * A with `files` added unlocked and copied to the cloud; B a clone of the cloud without their
+ * content (their work-tree files hold git-annex's pointers). Returns B.
+ */
+function cloneWithoutContent(root: string, files: Record<string, string>): string {
+  const cloud = initBareAnnex(join(root, 'cloud'), 'cloud');
+  const A = initAnnex(join(root, 'A'), 'A');
+  git(A, 'remote', 'add', 'cloud', cloud);
+  for (const [f, text] of Object.entries(files)) write(A, f, text);
+  // Unlocked, as the agent adds files (git-annex's clean filter), not a locked symlink.
+  git(A, '-c', 'annex.largefiles=anything', 'add', ...Object.keys(files));
+  git(A, 'commit', '-q', '-m', 'add');
+  annex(A, 'copy', '--quiet', '--to=cloud', ...Object.keys(files));
+  syncGit(A);
+  const B = join(root, 'B');
+  git(root, 'clone', '-q', '-b', 'main', cloud, B);
+  annex(B, 'init', '-q', 'B');
+  syncGit(B);
+  return B;
+}
+
 test(
   'a file a killed lane was filling is put back from the index, not left missing',
   { timeout: 60_000 },
   async (t) => {
     const d = scratch(t);
-    const cloud = initBareAnnex(join(d.path, 'cloud'), 'cloud');
-    const A = initAnnex(join(d.path, 'A'), 'A');
-    git(A, 'remote', 'add', 'cloud', cloud);
-    write(A, 'lists/item.txt', 'item\n');
-    // Unlocked, as the agent adds files (git-annex's clean filter), not a locked symlink.
-    git(A, '-c', 'annex.largefiles=anything', 'add', 'lists/item.txt');
-    git(A, 'commit', '-q', '-m', 'add');
-    annex(A, 'copy', '--quiet', '--to=cloud', 'lists/item.txt');
-    syncGit(A);
-    const B = join(d.path, 'B');
-    git(d.path, 'clone', '-q', '-b', 'main', cloud, B);
-    annex(B, 'init', '-q', 'B');
-    syncGit(B);
+    const B = cloneWithoutContent(d.path, { 'lists/item.txt': 'item\n' });
     const pointer = readFileSync(join(B, 'lists/item.txt'), 'utf8');
     assert.match(pointer, /^\/annex\/objects\//);
     // git-annex's side of a fill, stopped in its gap: the key comes in, the file goes, nothing more.
@@ -58,19 +67,7 @@ test(
   { timeout: 60_000 },
   async (t) => {
     const d = scratch(t);
-    const cloud = initBareAnnex(join(d.path, 'cloud'), 'cloud');
-    const A = initAnnex(join(d.path, 'A'), 'A');
-    git(A, 'remote', 'add', 'cloud', cloud);
-    write(A, 'lists/one.txt', 'one\n');
-    write(A, 'lists/two.txt', 'two\n');
-    git(A, '-c', 'annex.largefiles=anything', 'add', 'lists');
-    git(A, 'commit', '-q', '-m', 'add');
-    annex(A, 'copy', '--quiet', '--to=cloud', 'lists');
-    syncGit(A);
-    const B = join(d.path, 'B');
-    git(d.path, 'clone', '-q', '-b', 'main', cloud, B);
-    annex(B, 'init', '-q', 'B');
-    syncGit(B);
+    const B = cloneWithoutContent(d.path, { 'lists/one.txt': 'one\n', 'lists/two.txt': 'two\n' });
     // A git-annex that takes the first key and works on it for ever; the second waits in its pipe.
     const marker = join(d.path, 'started');
     const fake = join(d.path, 'fake-annex');
