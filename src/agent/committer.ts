@@ -15,7 +15,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service, ServiceContext } from '../core/service.js';
-import type { GitSync, CommitResult } from '../git/sync.js';
+import type { GitSync, CommitResult, WorkTreeGuard } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
 import {
@@ -105,6 +105,14 @@ export class Committer implements Service {
   openPolicy: OpenWritePolicy = DEFAULT_OPEN_WRITE_POLICY;
   /** Which of these absolute paths are open for writing (a /proc sweep; tests may stand in). */
   openLookup: (abs: string[]) => Set<string> = (abs) => openForWrite(abs).writing;
+
+  /** What this committer knows that git does not, asked by every commit (its own, and the one a
+   * merge makes first): files being written, deletions held while git-annex fills, raw content. */
+  readonly guard: WorkTreeGuard = {
+    leaveOut: (paths) => this.beingWritten(paths),
+    holdAbsent: (paths) => this.holdAbsent(paths),
+    rawStaged: (paths, ms) => this.retryLater(paths, ms),
+  };
 
   constructor(
     private readonly sync: GitSync,
@@ -612,7 +620,7 @@ export class Committer implements Service {
     const stageRaw =
       rawNames.length > 0 ? () => stageRawNames(this.sync.runner, this.sync.info, rawNames) : undefined;
     try {
-      const result = await this.sync.commit(plain, stageRaw);
+      const result = await this.sync.commit(plain, stageRaw, this.guard);
       // Committed: the bytes are needed again only if the name changes again (a new scan finds it).
       for (const k of rawKeys) if (!this.pending.has(k)) this.raw.delete(k);
       // A submodule's new commit is recorded: the edits inside it that were set aside (see

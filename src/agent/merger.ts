@@ -3,11 +3,15 @@
 // asks the pusher to push on, so a change from A reaches C through B. Requests collapse: any number
 // of signals during a fetch make one more fetch of that remote, not many. A caller that must wait
 // (the pusher after a rejected push, the `sync` verb) asks through the same queue with
-// fetchAndMerge and is answered when that remote's fetch and the merge after it are done.
+// fetchAndMerge and is answered when that remote's fetch and the merge after it are done. Before
+// each ref's merge it flushes the committer (the merge then never has to overwrite unsaved work),
+// and it reports the commit the merge made first of what was left (GitSync returns it).
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
-import type { GitSync, MergeResult } from '../git/sync.js';
+import type { CommitResult, GitSync, MergeResult, WorkTreeGuard } from '../git/sync.js';
+import { MERGE_RETRIES, mergeKeptRacing } from '../git/merge.js';
+import { isWorkTreeInTheWay } from '../git/errors.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
 
@@ -17,8 +21,24 @@ const RETRY_MAX_MS = 5 * 60_000;
 /** A remote that keeps failing is left to the pusher's retries (and the next signal) after this many. */
 const MAX_FETCH_RETRIES = 8;
 
+/** The local work a merge must not clobber: the committer (its flush, and what it knows of files
+ * being written or filled). */
+export interface LocalWork {
+  /** Commits every pending change; resolves when done (rejects when that commit failed). */
+  flush(): Promise<void>;
+  readonly guard: WorkTreeGuard;
+}
+
+/** No committer (unit tests): nothing to flush, nothing known beyond git. */
+const NO_LOCAL_WORK: LocalWork = { flush: async () => {}, guard: {} };
+
 export interface MergerDeps {
   sync: GitSync;
+  /** Flushed before each ref's merge; its guard goes with the merge (default: none). */
+  local?: LocalWork;
+  /** A commit the merge made first, of local changes the flush had not committed (the agent pushes
+   * it and queues its keys, as for the committer's commits). */
+  onCommitted?: (c: CommitResult) => void;
   log: Logger;
   bus: EventBus;
   remotes: () => string[];
@@ -57,6 +77,8 @@ export class Merger implements Service {
   readonly fetchErrors = new Map<string, string | null>();
 
   private readonly sync: GitSync;
+  private readonly local: LocalWork;
+  private readonly onCommitted: (c: CommitResult) => void;
   private readonly log: Logger;
   private readonly bus: EventBus;
   private readonly remotes: () => string[];
@@ -66,6 +88,8 @@ export class Merger implements Service {
 
   constructor(d: MergerDeps) {
     this.sync = d.sync;
+    this.local = d.local ?? NO_LOCAL_WORK;
+    this.onCommitted = d.onCommitted ?? (() => {});
     this.log = d.log;
     this.bus = d.bus;
     this.remotes = d.remotes;
@@ -201,7 +225,12 @@ export class Merger implements Service {
   }
 
   private async mergePass(): Promise<void> {
-    const { merges: results, annexMoved, before } = await this.sync.mergeIncoming();
+    const { refs, annexMoved, before } = await this.sync.incomingRefs();
+    const results: MergeResult[] = [];
+    for (const { ref, sha } of refs) {
+      const r = await this.mergeOne(ref, sha);
+      if (r) results.push(r);
+    }
     for (const r of results) {
       this.log.info(
         { from: r.from, head: r.head, conflicts: r.conflicts },
@@ -210,6 +239,20 @@ export class Merger implements Service {
       this.bus.emit('merged', { from: r.from, head: r.head, conflicts: r.conflicts });
     }
     if (results.length > 0 || annexMoved) this.onMerged(results, annexMoved, before);
+  }
+
+  /** One ref: flush, merge, and again while the work tree changes under the merge (bounded). */
+  private async mergeOne(ref: string, sha: string): Promise<MergeResult | null> {
+    for (let attempt = 0; attempt < MERGE_RETRIES; attempt++) {
+      // Commit whatever the user saved first: the merge then never has to overwrite unsaved work.
+      await this.local.flush();
+      const step = await this.sync.mergeRef(ref, sha, this.local.guard);
+      for (const c of step.committed) this.onCommitted(c);
+      if (step.error === undefined) return step.merged;
+      if (!isWorkTreeInTheWay(step.error)) throw step.error;
+      this.log.info({ ref }, 'work tree changed under the merge; committing it and merging again');
+    }
+    throw mergeKeptRacing(ref);
   }
 
   private scheduleRetry(): void {

@@ -2,10 +2,47 @@
 // committer's, or one made before a merge) or on merges into the branch; produces the keys and files
 // the transfer service plans at once, or a scan when they cannot be listed.
 import type { Runner } from '../git/runner.js';
+import type { RepoInfo } from '../git/repo.js';
 import type { CommitResult, MergeResult } from '../git/sync.js';
+import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import type { Logger } from '../core/log.js';
+import type { EventBus } from '../core/bus.js';
+import type { Wakeup } from '../core/queue.js';
+import type { Committer } from '../agent/committer.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
-import type { TransferService } from '../transfer/service.js';
+import { TransferService } from '../transfer/service.js';
+
+export interface AnnexTransfersDeps {
+  runner: Runner;
+  info: RepoInfo;
+  log: Logger;
+  bus: EventBus;
+  /** autosync.transferSlots at start (the reload changes it with setSlots). */
+  slots: number;
+  pushWanted: Wakeup;
+  committer: Pick<Committer, 'ownWrite' | 'holdDeletions'>;
+}
+
+/** The transfer service of an annex-mode agent, wired to the pusher's requests and the committer. */
+export function annexTransfers(d: AnnexTransfersDeps): TransferService {
+  const t = new TransferService({
+    runner: d.runner,
+    repoDir: d.info.workTree,
+    autosyncDir: d.info.stateDir,
+    log: d.log,
+    bus: d.bus,
+    slots: d.slots,
+    // Content moved and git-annex logged where it is now: push the git-annex branch, which also
+    // signals the peers.
+    onLocationsChanged: () => d.pushWanted.request(),
+    // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
+    onDownloaded: (file, size) => d.committer.ownWrite(file, size),
+  });
+  // git-annex unlinks a file before it fills it with content: that absence is not a deletion.
+  d.committer.holdDeletions = (paths) =>
+    heldDeletions(paths, annexTmpEntries(d.info.gitDir), t.fillingFiles());
+  return t;
+}
 
 type Transfers = Pick<TransferService, 'enqueueKeys' | 'requestScan' | 'afterMerge'>;
 

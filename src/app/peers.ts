@@ -7,6 +7,7 @@ import type { Runner } from '../git/runner.js';
 import { readKey, type RepoInfo } from '../git/repo.js';
 import { isSha } from '../git/sha.js';
 import type { Logger } from '../core/log.js';
+import { background } from '../core/background.js';
 import type { EventBus } from '../core/bus.js';
 import type { Merger } from '../agent/merger.js';
 import type { AgentConfig } from '../agent/config.js';
@@ -107,6 +108,28 @@ export interface XmppDeps {
   debug: boolean | undefined;
   onPeerRefs: (refs: Record<string, string>, pushedTo: string[]) => void;
   onConnected: () => void;
+}
+
+export interface PeerSignalDeps extends Omit<XmppDeps, 'onPeerRefs' | 'onConnected'> {
+  peers: Peers;
+  merger: Pick<Merger, 'requestFetch'>;
+  transfers: { requestScan(): void } | null;
+}
+
+/** The XMPP transport, acting on peers' signals (Peers) and catching up whenever it connects. */
+export function peerSignal(d: PeerSignalDeps): SignalTransport {
+  const signal: SignalTransport = createXmpp({
+    ...d,
+    onPeerRefs: (refs, pushedTo) =>
+      background(d.peers.onPeerRefs(refs, pushedTo), d.log, 'acting on a peer signal'),
+    onConnected: () => {
+      // Catch up after being offline or asleep: fetch everything, merge, and tell peers our refs.
+      d.merger.requestFetch();
+      d.transfers?.requestScan();
+      void d.peers.announceOwnRefs(signal, []).catch(() => undefined);
+    },
+  });
+  return signal;
 }
 
 /** The XMPP transport of autosync.xmpp.* (a room, or the same account). */

@@ -6,6 +6,8 @@ import { reopenLogFile, type Logger } from '../core/log.js';
 import type { PidLock } from '../agent/lock.js';
 import type { PauseState } from '../agent/pause.js';
 import type { ControlServer } from '../control/server.js';
+import { StateWatch, watchedStateFiles } from '../agent/state-watch.js';
+import { background } from '../core/background.js';
 
 export interface RestoreDeps {
   stateDir: string;
@@ -22,6 +24,22 @@ export interface RestoreDeps {
   stop: () => void;
   /** Watch the state directory again. */
   rearm: () => void;
+}
+
+/** The state watch of a running agent: what it reports gone is put back (restoreStateDir). */
+export function restoringStateWatch(gitDir: string, d: Omit<RestoreDeps, 'rearm'>): StateWatch {
+  const watch: StateWatch = new StateWatch(
+    gitDir,
+    d.stateDir,
+    watchedStateFiles(d.stateDir, d.keyFile),
+    (missing) =>
+      background(
+        restoreStateDir({ ...d, rearm: () => watch.rearm() }, missing),
+        d.log,
+        'restoring the state directory',
+      ),
+  );
+  return watch;
 }
 
 /**

@@ -23,11 +23,11 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
   const runner = new Runner(place.workTree);
   // head() and pendingPaths() never use the branch: a detached HEAD is fine here.
   const info = { ...place, branch: place.branch ?? DETACHED_BRANCH };
-  const sync = new GitSync(info, runner, createLogger({}));
   const remotes = await runner.run(remotesCmd());
   const config = await loadConfig(runner, info);
   // Editor and OS temporary files are not pending changes (transient.ts), as in the agent.
-  sync.ignore = ignoreMatcher(config.ignore);
+  const settings = { ignore: ignoreMatcher(config.ignore), largeFileWarning: config.largeFileWarning };
+  const sync = new GitSync({ info, runner, log: createLogger({}), settings: () => settings });
   const paused = readPauseState(place.stateDir);
   const transport = config.xmpp.jid ? (config.xmpp.room ? 'xmpp-room' : 'xmpp-account') : 'refs-watch';
   // The keys each transport's status() has when it runs (see refs-watch.ts and xmpp.ts status()).

@@ -1,6 +1,7 @@
 // A stand-in for GitSync in the pusher and merger unit tests: no git is spawned. Each method the
-// services call (needsPush, push, fetch, mergeIncoming) does what the test scripts, and every call
-// is recorded, with how many of each ran at once. Tests wait on calls (`reached`), never on time.
+// services call (needsPush, push, fetch, and a merge pass: incomingRefs and mergeRef, scripted
+// together as `mergeIncoming`) does what the test scripts, and every call is recorded, with how
+// many of each ran at once. Tests wait on calls (`reached`), never on time.
 import type { GitSync, MergeResult, PushResult } from '../../src/git/sync.js';
 
 export type SyncMethod = 'needsPush' | 'push' | 'fetch' | 'mergeIncoming';
@@ -76,11 +77,27 @@ export class ScriptedSync {
           this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
         }
       };
+    // A merge pass is one scripted mergeIncoming: incomingRefs runs it and hands out one ref per
+    // merge it returns; mergeRef answers each with that merge.
+    let passMerges: MergeResult[] = [];
+    const incomingRefs = async () => {
+      const inc = await this.mergeIncoming();
+      passMerges = inc.merges;
+      return {
+        refs: inc.merges.map((m, i) => ({ ref: m.from, sha: String(i) })),
+        annexMoved: inc.annexMoved,
+        before: inc.before,
+      };
+    };
     return {
+      incomingRefs: wrap('mergeIncoming', () => incomingRefs),
+      mergeRef: async (_ref: string, sha: string) => ({
+        committed: [],
+        merged: passMerges[Number(sha)] ?? null,
+      }),
       needsPush: wrap('needsPush', () => this.needsPush),
       push: wrap('push', () => this.push),
       fetch: wrap('fetch', () => this.fetch),
-      mergeIncoming: wrap('mergeIncoming', () => this.mergeIncoming),
     } as unknown as GitSync;
   }
 }

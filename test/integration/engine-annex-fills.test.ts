@@ -18,7 +18,7 @@ async function setup(path: string): Promise<{ repo: string; sync: GitSync; asked
   const repo = initRepo(path, { annex: true });
   write(repo, 'lists/a.txt', 'a\n');
   write(repo, 'lists/b.txt', 'b\n');
-  const sync = new GitSync(await discover(repo), new Runner(repo), createLogger({}));
+  const sync = new GitSync({ info: await discover(repo), runner: new Runner(repo), log: createLogger({}) });
   assert.ok(await sync.commit(['lists/a.txt', 'lists/b.txt']));
   const asked: string[][] = [];
   return { repo, sync, asked };
@@ -35,19 +35,20 @@ test('a file that vanishes while a commit stages it is held, not deleted; a real
     appendFileSync(join(repo, '.git', 'info', 'attributes'), 'lists/a.txt filter=away\n');
     write(repo, 'lists/a.txt', 'a, edited\n');
     write(repo, 'lists/b.txt', 'b, edited\n');
-    sync.holdAbsent = (paths) => {
-      asked.push(paths);
-      return new Set(paths);
+    const holdAll = {
+      holdAbsent: (paths: string[]) => {
+        asked.push(paths);
+        return new Set(paths);
+      },
     };
-    await sync.commit(['lists/a.txt', 'lists/b.txt']);
+    await sync.commit(['lists/a.txt', 'lists/b.txt'], undefined, holdAll);
     assert.equal(git(repo, 'log', '--diff-filter=D', '--name-only', '--format=').trim(), '', 'no deletion');
     assert.match(git(repo, 'ls-files', '--', 'lists/b.txt'), /lists\/b\.txt/, 'b.txt still tracked');
     assert.deepEqual(asked, [['lists/b.txt']], 'asked about b.txt once it was gone');
     // Not held: a deletion like any other.
-    sync.holdAbsent = () => new Set();
     write(repo, 'lists/a.txt', 'a, edited again\n');
     renameSync(stash, join(repo, 'lists/b.txt'));
-    await sync.commit(['lists/a.txt', 'lists/b.txt']);
+    await sync.commit(['lists/a.txt', 'lists/b.txt'], undefined, { holdAbsent: () => new Set() });
     assert.equal(
       git(repo, 'log', '-1', '--diff-filter=D', '--name-only', '--format=').trim(),
       'lists/b.txt',
@@ -70,11 +71,12 @@ test('the commit a merge makes first leaves out a missing file git-annex is fill
     git(repo, 'checkout', '-q', 'main');
     renameSync(join(repo, 'lists/b.txt'), join(tmp.path, 'b.stash'));
     write(repo, 'lists/a.txt', 'a, edited\n');
-    sync.holdAbsent = (paths) => {
-      asked.push(paths);
-      return new Set(paths.filter((p) => p === 'lists/b.txt'));
-    };
-    const { merges } = await sync.mergeIncoming();
+    const { merges } = await sync.mergeIncoming({
+      holdAbsent: (paths) => {
+        asked.push(paths);
+        return new Set(paths.filter((p) => p === 'lists/b.txt'));
+      },
+    });
     assert.equal(merges.length, 1, 'merged');
     assert.equal(git(repo, 'log', '--diff-filter=D', '--name-only', '--format=').trim(), '', 'no deletion');
     assert.match(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD'), /lists\/b\.txt/, 'b.txt still in HEAD');

@@ -163,10 +163,10 @@ test('annex mode: big files that git-annex rules keep in git are committed raw a
     write(repo, '.gitattributes', '*.txt annex.largefiles=nothing\n');
     write(repo, 'book.txt', 'x'.repeat(100 * 1024));
     write(repo, 'photo.jpg', Buffer.alloc(100 * 1024, 3));
-    const sync = new GitSync(await discover(repo), new Runner(repo), createLogger({}));
+    const sync = new GitSync({ info: await discover(repo), runner: new Runner(repo), log: createLogger({}) });
     const requeued: string[] = [];
-    sync.onRawStaged = (paths) => requeued.push(...paths);
-    const c = await sync.commit(['.gitattributes', 'book.txt', 'photo.jpg']);
+    const guard = { rawStaged: (paths: string[]) => requeued.push(...paths) };
+    const c = await sync.commit(['.gitattributes', 'book.txt', 'photo.jpg'], undefined, guard);
     assert.ok(c, 'a commit');
     assert.deepEqual(requeued, []);
     assert.equal(git(repo, 'cat-file', '-s', 'HEAD:book.txt').trim(), String(100 * 1024), 'book.txt in git');
@@ -178,7 +178,7 @@ test('annex mode: big files that git-annex rules keep in git are committed raw a
     git(repo, 'config', 'filter.annex.clean', 'cat');
     write(repo, 'video.mp4', Buffer.alloc(100 * 1024, 4));
     write(repo, 'note.md', 'y'.repeat(40 * 1024));
-    assert.ok(await sync.commit(['video.mp4', 'note.md']));
+    assert.ok(await sync.commit(['video.mp4', 'note.md'], undefined, guard));
     assert.deepEqual(requeued, ['video.mp4']);
     assert.equal(git(repo, 'ls-files', 'video.mp4').trim(), '', 'raw video.mp4 not committed');
     assert.equal(git(repo, 'cat-file', '-s', 'HEAD:note.md').trim(), String(40 * 1024), 'note.md in git');
@@ -186,7 +186,7 @@ test('annex mode: big files that git-annex rules keep in git are committed raw a
     // 42): what git-annex's filter staged stands, and the commit goes through (it failed whole).
     git(repo, 'config', 'annex.largefiles', 'mimeencoding=binary');
     write(repo, 'essay.md', 'z'.repeat(40 * 1024));
-    assert.ok(await sync.commit(['essay.md']), 'a commit');
+    assert.ok(await sync.commit(['essay.md'], undefined, guard), 'a commit');
     assert.equal(git(repo, 'cat-file', '-s', 'HEAD:essay.md').trim(), String(40 * 1024), 'essay.md in git');
     assert.deepEqual(requeued, ['video.mp4']);
   } finally {

@@ -61,12 +61,11 @@ function asSyncResult(r: unknown): SyncResult {
 
 async function syncWithoutAgent(info: RepoInfo): Promise<SyncResult> {
   const runner = new Runner(info.workTree);
-  const sync = new GitSync(info, runner, createLogger({}));
   const config = await loadConfig(runner, info);
   // Editor and OS temporary files are left out, as the agent leaves them out (transient.ts).
-  sync.ignore = ignoreMatcher(config.ignore);
+  const settings = { ignore: ignoreMatcher(config.ignore), largeFileWarning: config.largeFileWarning };
+  const sync = new GitSync({ info, runner, log: createLogger({}), settings: () => settings });
   await sync.recover();
-  sync.largeFileWarning = config.largeFileWarning;
   const c = await sync.commit(await sync.pendingPaths());
   for (const f of c?.large ?? []) process.stderr.write(`git-autosync: warning: ${f.message}\n`);
   const outcome: Record<string, string | null> = {};

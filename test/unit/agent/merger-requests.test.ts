@@ -20,9 +20,9 @@ function fakeSync() {
       await gate;
       calls.inFlight--;
     },
-    async mergeIncoming() {
+    async incomingRefs() {
       calls.merges++;
-      return { merges: [], annexMoved: false, before: null };
+      return { refs: [], annexMoved: false, before: null };
     },
   };
   const open = () => {
@@ -80,7 +80,7 @@ test('a failed merge rejects the callers waiting on it', async () => {
     remotes: () => ['a'],
     onMerged: () => {},
   });
-  (f.sync as unknown as { mergeIncoming: () => Promise<never> }).mergeIncoming = async () => {
+  (f.sync as unknown as { incomingRefs: () => Promise<never> }).incomingRefs = async () => {
     throw new Error('a merge is in progress');
   };
   await m.start({ fail: (e) => assert.fail(String(e)) });

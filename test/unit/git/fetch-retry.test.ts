@@ -32,18 +32,24 @@ const RACE =
 
 test('fetch: a tracking-ref race with our own push is fetched again', async () => {
   const runner = new FailingRunner([RACE, RACE]);
-  await new GitSync(info, runner, createLogger({})).fetch('origin');
+  await new GitSync({ info, runner, log: createLogger({}) }).fetch('origin');
   assert.equal(runner.calls, 3);
 });
 
 test('fetch: a race that does not end is reported after a few tries', async () => {
   const runner = new FailingRunner([RACE, RACE, RACE, RACE, RACE, RACE]);
-  await assert.rejects(new GitSync(info, runner, createLogger({})).fetch('origin'), /cannot lock ref/);
+  await assert.rejects(
+    new GitSync({ info, runner, log: createLogger({}) }).fetch('origin'),
+    /cannot lock ref/,
+  );
   assert.equal(runner.calls, 4);
 });
 
 test('fetch: a remote that is down is not retried here (the merger backs off)', async () => {
   const runner = new FailingRunner(["fatal: 'x' does not appear to be a git repository"]);
-  await assert.rejects(new GitSync(info, runner, createLogger({})).fetch('origin'), RemoteUnreachableError);
+  await assert.rejects(
+    new GitSync({ info, runner, log: createLogger({}) }).fetch('origin'),
+    RemoteUnreachableError,
+  );
   assert.equal(runner.calls, 1);
 });

@@ -1,0 +1,38 @@
+// What follows pushes that moved refs: waits on the pusher's onPushed; produces the announcement to
+// peers (through the signal transport) and then the hook (notifyCommand). stop() waits for the
+// announcements under way and ends the hook's children.
+import type { PushResult } from '../git/sync.js';
+import type { Logger } from '../core/log.js';
+import type { SignalTransport } from '../signal/types.js';
+import type { HookSignaller } from '../signal/hook.js';
+import type { Peers } from './peers.js';
+
+export interface AfterPushDeps {
+  log: Logger;
+  peers: Pick<Peers, 'announceOwnRefs'>;
+  signal: SignalTransport;
+  hook: HookSignaller;
+}
+
+export class AfterPush {
+  /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
+  private notifying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly d: AfterPushDeps) {}
+
+  pushed(results: PushResult[]): void {
+    const p = (async () => {
+      const remotes = results.map((r) => r.remote);
+      const refs = await this.d.peers.announceOwnRefs(this.d.signal, remotes);
+      this.d.hook.notify({ remotes, refs });
+    })().catch((e) => this.d.log.warn({ err: String(e) }, 'post-push notification failed'));
+    this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
+  }
+
+  /** A notifyCommand still running (the final push's, or a hung one) is ended with all it started:
+   * nothing of ours outlives the agent. */
+  async stop(): Promise<void> {
+    await this.notifying;
+    await this.d.hook.stop();
+  }
+}

@@ -1,0 +1,67 @@
+// What the agent does before it builds its services (the key, a crash's leftovers, the remotes),
+// and process-wide wiring that is no service: the unhandled-rejection guard and the git trace.
+import { readFileSync } from 'node:fs';
+import type { Runner } from '../git/runner.js';
+import { ensureKeyFile, requireKeyFile, type RepoInfo } from '../git/repo.js';
+import type { GitSync } from '../git/sync.js';
+import { remotes as remotesCmd } from '../git/commands.js';
+import type { Logger } from '../core/log.js';
+import type { AgentConfig } from '../agent/config.js';
+import type { PidLock } from '../agent/lock.js';
+import type { RemoteList } from './live.js';
+
+/** One process-wide handler, however many agents a process opens (tests). */
+let rejectionsLogged = false;
+
+/**
+ * A rejected promise nobody awaited is a bug of ours, but it must not end the agent (Node's
+ * default): syncing would stop with nothing in the log. Record it and keep going.
+ */
+export function logUnhandledRejections(log: Logger): void {
+  if (rejectionsLogged) return;
+  rejectionsLogged = true;
+  process.on('unhandledRejection', (err) => {
+    log.error(
+      { err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      'unhandled rejection (a bug); the agent keeps running',
+    );
+  });
+}
+
+/** At trace level, every git call is logged with how long it waited for a slot and ran. */
+export function traceGit(runner: Runner, log: Logger): void {
+  if (!log.isLevelEnabled('trace')) return;
+  runner.trace = (args, waitMs, runMs) =>
+    log.trace(
+      { git: args.slice(0, 3).join(' '), waitMs: Math.round(waitMs), runMs: Math.round(runMs) },
+      'git',
+    );
+}
+
+export interface StartUpDeps {
+  info: RepoInfo;
+  log: Logger;
+  lock: Pick<PidLock, 'recovered'>;
+  config: AgentConfig;
+  sync: Pick<GitSync, 'recover'>;
+  runner: Runner;
+  remotes: RemoteList;
+}
+
+/** Before the services are built: the key (its bytes returned, kept to put back if removed), the
+ * rejection guard, a crash's leftovers cleared, and the remotes read. */
+export async function startUp(d: StartUpDeps): Promise<Buffer> {
+  // Without XMPP the key only names the repository in signals nobody checks yet: made here if
+  // missing, as before. With XMPP only init makes it (see requireKeyFile).
+  if (d.config.xmpp.jid) requireKeyFile(d.config.keyFile);
+  else ensureKeyFile(d.config.keyFile);
+  // Kept in memory, byte for byte, to put back if the file is removed while we run.
+  const keyBytes = readFileSync(d.config.keyFile);
+  d.log.info({ repo: d.info.workTree, mode: d.info.mode, recovered: d.lock.recovered }, 'agent starting');
+  logUnhandledRejections(d.log);
+  // After a kill -9: a dead git's index.lock, a half-done merge. Instant, never a timeout.
+  await d.sync.recover();
+  d.remotes.list = await d.runner.run(remotesCmd());
+  if (d.remotes.list.length === 0) d.log.warn('no remotes configured: committing locally only');
+  return keyBytes;
+}
