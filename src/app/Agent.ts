@@ -192,7 +192,23 @@ export class Agent {
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
     this.lastRead = this.config;
-    this.committer = new Committer(this.sync, this.log, this.bus, (c) => this.onCommitted(c));
+    this.committer = new Committer({
+      sync: this.sync,
+      log: this.log,
+      bus: this.bus,
+      onCommitted: (c) => this.onCommitted(c),
+      // git-annex unlinks a file before it fills it with content: that absence is not a deletion.
+      // The transfers are built below; until they run, no lane is filling anything.
+      holdDeletions:
+        this.info.mode === 'annex'
+          ? (paths) =>
+              heldDeletions(
+                paths,
+                annexTmpEntries(this.info.gitDir),
+                this.transfers?.fillingFiles() ?? new Set(),
+              )
+          : null,
+    });
     this.merger = new Merger({
       sync: this.sync,
       log: this.log,
@@ -266,10 +282,6 @@ export class Agent {
         onDownloaded: (file, size) => this.committer.ownWrite(file, size),
       });
       services.push(this.transfers);
-      // git-annex unlinks a file before it fills it with content: that absence is not a deletion.
-      const transfers = this.transfers;
-      this.committer.holdDeletions = (paths) =>
-        heldDeletions(paths, annexTmpEntries(this.info.gitDir), transfers.fillingFiles());
     }
     if (this.config.xmpp.jid) {
       await this.peers.loadRemoteUuids();

@@ -83,7 +83,12 @@ test('needsOpenCheck and openWriteVerdict: table', () => {
 test('committer: a file held open for writing is committed once, after its writer closes it', async () => {
   const dir = tmpDir();
   const f = fakeSync(dir.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+  });
   await c.start({ fail: () => {} } as never);
   const path = join(dir.path, 'slow.bin');
   const fd = openSync(path, 'w');
@@ -112,8 +117,13 @@ test('committer: a file held open for writing is committed once, after its write
 test('committer: a file kept open longer than the hold limit is committed anyway', async () => {
   const dir = tmpDir();
   const f = fakeSync(dir.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
-  c.openPolicy = { ...P, maxHoldMs: 600, recheckMs: 100 };
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    openPolicy: { ...P, maxHoldMs: 600, recheckMs: 100 },
+  });
   await c.start({ fail: () => {} } as never);
   const fd = openSync(join(dir.path, 'daemon.log'), 'a');
   try {
