@@ -26,14 +26,18 @@ export function shown(key: string): string {
 export interface Stat {
   size: number | null;
   mtimeMs: number | null;
+  /** Moves on every write, rename and utime (tar and `cp -p` set old mtimes; ctime is still now). */
+  ctimeMs: number | null;
+  /** A file or a symlink (not a directory: a submodule's gitlink moves without its stat). */
+  file?: boolean;
 }
 
 export function statOf(abs: string | Buffer): Stat {
   try {
     const st = lstatSync(abs);
-    return { size: st.size, mtimeMs: st.mtimeMs };
+    return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, file: !st.isDirectory() };
   } catch {
-    return { size: null, mtimeMs: null };
+    return { size: null, mtimeMs: null, ctimeMs: null };
   }
 }
 

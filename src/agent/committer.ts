@@ -7,6 +7,7 @@
 //   committer-held.ts     deletions held while git-annex fills the file (annex mode)
 //   committer-own.ts      files the agent wrote itself (not an edit)
 //   committer-open.ts     files held while a process has them open for writing
+//   committer-folders.ts  new folders: their scans, and the burst that fills them
 //
 // A path is committed only once its size and mtime have held still (a file still being written
 // waits), except on flush, which commits everything: before a merge and on a clean stop. A file that
@@ -21,6 +22,7 @@ import {
   DEFAULT_POLICY,
   DEFAULT_OPEN_WRITE_POLICY,
   type CommitPolicy,
+  type FileSeen,
   type OpenWritePolicy,
 } from './commit-policy.js';
 import { openForWrite } from './open-files.js';
@@ -29,10 +31,11 @@ import { BusyError, GitError, transientCause } from '../git/errors.js';
 import { stageRawNames } from '../git/rawpaths.js';
 import { background } from '../core/background.js';
 import { PendingSet } from './committer-pending.js';
-import { RawNames, isRawKey, shown } from './committer-raw.js';
+import { RawNames, isRawKey, shown, type Stat } from './committer-raw.js';
 import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held.js';
-import { OwnWrites } from './committer-own.js';
+import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
+import { NewFolders } from './committer-folders.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
  * from 0.5 s to 1 min: quick enough that freed space is used within a minute, slow enough that a
@@ -45,8 +48,10 @@ const MAX_FLUSH_PASSES = 100;
 const MAX_SPLIT_DEPTH = 14;
 /** status shows at most this many stuck paths (the count says how many there are). */
 const MAX_STUCK_SHOWN = 20;
-/** New directories arrive in bursts (a merge, `cp -r`); one scan after they settle covers them all. */
-const DIR_SETTLE_MS = 150;
+/** After a commit into new folders, the scan for events the kernel dropped waits this long: the
+ * burst's own passes scan its folders meanwhile, and a whole-tree scan beside each of them only
+ * competed with the writer and the push for the CPU. */
+const AFTER_BURST_SCAN_MS = 2_000;
 
 export interface CommitterDeps {
   sync: GitSync;
@@ -79,9 +84,12 @@ export class Committer implements Service {
   private readonly raw: RawNames;
   private readonly held: HeldDeletions;
   private readonly own = new OwnWrites();
+  private readonly committedAs = new CommittedAs();
+  /** Paths GitSync left out of a commit since the pass began (being written, raw content staged). */
+  private readonly leftOut = new Set<string>();
   private readonly open: OpenHolds;
-  private newDirs = new Set<string>();
-  private dirTimer: NodeJS.Timeout | null = null;
+  private readonly folders: NewFolders;
+  private afterBurstTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private failures = 0;
@@ -110,6 +118,11 @@ export class Committer implements Service {
       ignores: (p) => d.sync.ignore.ignores(p),
       stat: (k) => this.raw.stat(k),
     });
+    this.folders = new NewFolders(
+      (dirs) => this.reconcile(dirs, true),
+      () => this.pending.size > 0,
+      d.log,
+    );
   }
 
   get pendingCount(): number {
@@ -118,6 +131,7 @@ export class Committer implements Service {
 
   async start(_ctx: ServiceContext): Promise<void> {
     this.stopped = false;
+    this.folders.start();
     // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
     for (const p of await this.scan([], true)) this.note(p);
   }
@@ -135,8 +149,9 @@ export class Committer implements Service {
     } finally {
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
-      if (this.dirTimer) clearTimeout(this.dirTimer);
-      this.dirTimer = null;
+      this.folders.stop();
+      if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
+      this.afterBurstTimer = null;
       this.timer = null;
       for (const t of this.retryTimers) clearTimeout(t);
       this.retryTimers.clear();
@@ -144,19 +159,13 @@ export class Committer implements Service {
   }
 
   /**
-   * Called when a directory appears. Its watch is set up asynchronously, and a file created inside
-   * it in that window (a rename into a directory a merge just made, say) raises no event. One scoped
-   * `git status` after the new directories settle finds such files.
+   * Called when a directory appears ('' or another directory: one that holds a name the watcher
+   * cannot decode). Its watch is set up asynchronously, and a file created inside it in that window
+   * (a rename into a directory a merge just made, say) raises no event: see committer-folders.ts.
    */
   noteDir(rel: string): void {
-    this.newDirs.add(rel);
-    if (this.dirTimer || this.stopped) return;
-    this.dirTimer = setTimeout(() => {
-      this.dirTimer = null;
-      const dirs = [...this.newDirs];
-      this.newDirs.clear();
-      background(this.reconcile(dirs, true), this.log, 'scanning new directories');
-    }, DIR_SETTLE_MS);
+    if (this.stopped) return;
+    this.folders.note(rel);
   }
 
   /**
@@ -218,6 +227,10 @@ export class Committer implements Service {
       if (!this.stopped) for (const p of paths) this.note(p);
     }, ms);
     this.retryTimers.add(t);
+    for (const p of paths) {
+      this.committedAs.forget(p);
+      this.leftOut.add(p);
+    }
   }
 
   /** Called by the watcher for every changed path. Never blocks. */
@@ -227,9 +240,20 @@ export class Committer implements Service {
     this.pending.stuck.delete(rel); // changed again: worth another try
     const st = this.raw.stat(rel);
     if (this.own.stillOurs(rel, st)) return; // still what git-annex wrote
-    if (this.pending.size === 0) this.pending.firstAt = now;
-    this.pending.lastAt = now;
+    // An event (not a scan: a scan reads the index) for a file exactly as we committed it.
+    if (seenAt === undefined && this.committedAs.unchanged(rel, st)) return;
     this.openWaitUntil = 0;
+    const had = this.pending.get(rel);
+    // Pending just as it is now (the watcher reports a write more than once, a scan finds it too):
+    // nothing new, so no new wait either.
+    if (had && sameStat(had, st)) return;
+    if (this.pending.size === 0) this.pending.firstAt = now;
+    // Inside new folders the pass scans for itself, so the watcher's lag (seconds under load) need
+    // not hold it back: the write happened when the file's ctime says, not when its event came.
+    const inNew = this.folders.covers(rel);
+    if (inNew) this.folders.touched(now);
+    const at = inNew && st.ctimeMs !== null ? Math.min(now, st.ctimeMs) : now;
+    this.pending.lastAt = Math.max(this.pending.lastAt, at);
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
     const eventAt = seenAt === undefined ? now : Math.min(now, seenAt);
     this.pending.put(rel, { eventAt, ...st });
@@ -254,9 +278,16 @@ export class Committer implements Service {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const p = this.pending;
+    const now = Date.now();
     const d = decide(
-      { count: p.size, firstAt: p.firstAt, lastAt: p.lastAt, deletes: p.deleted.size },
-      Date.now(),
+      {
+        count: p.size,
+        firstAt: p.firstAt,
+        lastAt: p.lastAt,
+        deletes: p.deleted.size,
+        newFolders: this.folders.active(now),
+      },
+      now,
       this.policy,
     );
     if (d.kind === 'idle') return;
@@ -312,7 +343,9 @@ export class Committer implements Service {
    * they must not be committed yet (GitSync leaves them out; see committer-open.ts).
    */
   beingWritten(paths: string[], now = Date.now()): Set<string> {
-    return this.open.beingWritten(paths, now);
+    const out = this.open.beingWritten(paths, now);
+    for (const p of out) this.leftOut.add(p);
+    return out;
   }
 
   /** Takes held paths out of a batch, in place. */
@@ -334,8 +367,14 @@ export class Committer implements Service {
     // A flush (before a merge, at stop) commits everything at once, whatever the watcher has
     // reported so far: the whole tree too, or a rename racing a merge is split in two commits.
     // Held deletions are not news: only other deletes call for a look at the tree.
+    // A burst into new folders: after their settle scan, one scan of them holds every file written
+    // there so far (the watcher's events lag); a file found there is the burst, not a rename.
+    await this.folders.idle();
+    const fresh = this.folders.unscanned();
     if (all || [...this.pending.deleted].some((p) => !this.held.has(p))) await this.reconcile();
-    else if (this.newDirs.size > 0 && (await this.reconcile([...this.newDirs])) > 0) await this.reconcile();
+    else if (fresh.length > 0 && (await this.reconcile(fresh)) > 0) await this.reconcile();
+    else if (this.folders.active()) await this.reconcile(this.folders.roots());
+    this.leftOut.clear();
     const now = Date.now();
     const { batch, missing } = this.pending.ready(all, now, this.policy.quietMs, this.policy.maxBatch, (k) =>
       this.raw.stat(k),
@@ -359,7 +398,16 @@ export class Committer implements Service {
       return 0;
     }
     const taken = new Map(batch.map((p) => [p, this.pending.get(p)!]));
-    for (const p of batch) this.pending.take(p);
+    for (const [p, seen] of taken) {
+      this.pending.take(p);
+      // Remembered before the commit: the late events of a burst arrive while it runs, too.
+      if (seen.file && !isRawKey(p))
+        this.committedAs.remember(p, {
+          size: seen.size,
+          mtimeMs: seen.mtimeMs,
+          ctimeMs: seen.ctimeMs ?? null,
+        });
+    }
     if (this.pending.size > 0) this.pending.firstAt = now;
     try {
       await this.commitSplitting(batch, 0);
@@ -367,11 +415,16 @@ export class Committer implements Service {
       this.lastError = null;
       // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
       // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
-      if (batch.length > this.policy.burstThreshold)
-        background(this.reconcile(), this.log, 'the scan after a burst');
+      // What the commit did not take is no commit of that write (see CommittedAs).
+      for (const p of taken.keys())
+        if (this.leftOut.has(p) || this.pending.stuck.has(p)) this.committedAs.forget(p);
+      if (batch.length > this.policy.burstThreshold) this.scanAfterBurst();
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
-      for (const [p, seen] of taken) if (!this.pending.has(p)) this.pending.put(p, seen);
+      for (const [p, seen] of taken) {
+        this.committedAs.forget(p);
+        if (!this.pending.has(p)) this.pending.put(p, seen);
+      }
       this.failures++;
       const delay = backoffDelay(this.failures, RETRY_BASE_MS, RETRY_MAX_MS);
       const msg = e instanceof Error ? e.message : String(e);
@@ -386,6 +439,19 @@ export class Committer implements Service {
       if (all) throw e;
     }
     return batch.length;
+  }
+
+  /** The whole-tree scan after a burst: at once, or once a burst into new folders is over. */
+  private scanAfterBurst(): void {
+    if (!this.folders.active()) {
+      background(this.reconcile(), this.log, 'the scan after a burst');
+      return;
+    }
+    if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
+    this.afterBurstTimer = setTimeout(() => {
+      this.afterBurstTimer = null;
+      if (!this.stopped) background(this.reconcile(), this.log, 'the scan after a burst');
+    }, AFTER_BURST_SCAN_MS);
   }
 
   /**
@@ -454,4 +520,10 @@ export class Committer implements Service {
           : { path, error },
       );
   }
+}
+
+/** Whether a pending path's last look matches its stat now (size, mtime and ctime: any write moves
+ * ctime, so a match is the same write seen twice). */
+function sameStat(a: FileSeen, b: Stat): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs !== undefined && a.ctimeMs === b.ctimeMs;
 }
