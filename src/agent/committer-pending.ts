@@ -78,3 +78,15 @@ export class PendingSet {
     return { batch, missing };
   }
 }
+
+/** Whether a pending path's last look matches its stat now (size, mtime and ctime: any write moves
+ * ctime, so a match is the same write seen twice). */
+export function sameWrite(a: FileSeen, b: Stat): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs !== undefined && a.ctimeMs === b.ctimeMs;
+}
+
+/** Takes held paths out of a batch, in place. */
+export function without(batch: string[], held: Set<string>): void {
+  if (held.size === 0) return;
+  for (let i = batch.length - 1; i >= 0; i--) if (held.has(batch[i]!)) batch.splice(i, 1);
+}

@@ -22,20 +22,19 @@ import {
   DEFAULT_POLICY,
   DEFAULT_OPEN_WRITE_POLICY,
   type CommitPolicy,
-  type FileSeen,
   type OpenWritePolicy,
 } from './commit-policy.js';
 import { openForWrite } from './open-files.js';
 import { backoffDelay } from '../core/backoff.js';
-import { BusyError, GitError, transientCause } from '../git/errors.js';
-import { stageRawNames } from '../git/rawpaths.js';
+import { transientCause } from '../git/errors.js';
 import { background } from '../core/background.js';
-import { PendingSet } from './committer-pending.js';
-import { RawNames, isRawKey, shown, type Stat } from './committer-raw.js';
+import { PendingSet, sameWrite, without } from './committer-pending.js';
+import { RawNames, isRawKey, shown } from './committer-raw.js';
 import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held.js';
 import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
 import { NewFolders } from './committer-folders.js';
+import { commitSplitting, stuckShown, type SplitContext } from './committer-split.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
  * from 0.5 s to 1 min: quick enough that freed space is used within a minute, slow enough that a
@@ -44,8 +43,6 @@ const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 60_000;
 /** A flush of more than 100 x maxBatch (a million paths) leaves the rest to the next start's scan. */
 const MAX_FLUSH_PASSES = 100;
-/** Halving a refused batch this deep reaches single paths for batches up to 2^14 = 16,384 paths. */
-const MAX_SPLIT_DEPTH = 14;
 /** status shows at most this many stuck paths (the count says how many there are). */
 const MAX_STUCK_SHOWN = 20;
 /** After a commit into new folders, the scan for events the kernel dropped waits this long: the
@@ -89,6 +86,8 @@ export class Committer implements Service {
   private readonly leftOut = new Set<string>();
   private readonly open: OpenHolds;
   private readonly folders: NewFolders;
+  /** What the commit of a batch needs (committer-split.ts). */
+  private readonly split: SplitContext;
   private afterBurstTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
@@ -123,6 +122,21 @@ export class Committer implements Service {
       () => this.pending.size > 0,
       d.log,
     );
+    this.split = {
+      sync: d.sync,
+      raw: this.raw,
+      pending: this.pending,
+      log: d.log,
+      committed: (result, files) => {
+        this.log.info({ sha: result.sha, files }, result.message);
+        this.bus.emit('committed', {
+          sha: result.sha,
+          files: result.added + result.modified + result.deleted,
+          message: result.message,
+        });
+        this.onCommitted(result);
+      },
+    };
   }
 
   get pendingCount(): number {
@@ -246,7 +260,7 @@ export class Committer implements Service {
     const had = this.pending.get(rel);
     // Pending just as it is now (the watcher reports a write more than once, a scan finds it too):
     // nothing new, so no new wait either.
-    if (had && sameStat(had, st)) return;
+    if (had && sameWrite(had, st)) return;
     if (this.pending.size === 0) this.pending.firstAt = now;
     // Inside new folders the pass scans for itself, so the watcher's lag (seconds under load) need
     // not hold it back: the write happened when the file's ctime says, not when its event came.
@@ -348,12 +362,6 @@ export class Committer implements Service {
     return out;
   }
 
-  /** Takes held paths out of a batch, in place. */
-  private static without(batch: string[], held: Set<string>): void {
-    if (held.size === 0) return;
-    for (let i = batch.length - 1; i >= 0; i--) if (held.has(batch[i]!)) batch.splice(i, 1);
-  }
-
   private async commitBatch(all: boolean): Promise<number> {
     // Directories that just appeared may hold files the watcher has not reported: find them first,
     // so a file moved into a new directory is committed together with its deletion (a rename).
@@ -382,10 +390,10 @@ export class Committer implements Service {
     // Deletions git-annex is filling, then files a writer has open, stay pending (see holdAbsent).
     if (this.held.enabled) {
       this.held.prune((p) => this.pending.has(p));
-      Committer.without(batch, this.holdAbsent(missing, now));
+      without(batch, this.holdAbsent(missing, now));
     }
     const open = this.open.hold(batch, now, (p) => this.pending.has(p));
-    Committer.without(batch, open);
+    without(batch, open);
     // Nothing else to do until a held file is due for another look (a new event ends the wait).
     if (open.size > 0 && batch.length === 0 && [...this.pending.keys()].every((p) => this.open.has(p)))
       this.openWaitUntil = this.open.nextCheck();
@@ -410,7 +418,7 @@ export class Committer implements Service {
     }
     if (this.pending.size > 0) this.pending.firstAt = now;
     try {
-      await this.commitSplitting(batch, 0);
+      await commitSplitting(this.split, batch, 0);
       this.failures = 0;
       this.lastError = null;
       // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
@@ -454,76 +462,8 @@ export class Committer implements Service {
     }, AFTER_BURST_SCAN_MS);
   }
 
-  /**
-   * Commits paths; when git refuses the batch (a path inside a submodule or behind a symlink, an
-   * unreadable file), splits it and commits every half that git accepts, so one bad path never
-   * blocks everything else. A single path git refuses is set aside as stuck (shown in status) until
-   * the watcher reports it again. A transient failure (a full disk, an I/O error, a lock held by
-   * another git: TransientError) is not a bad path: that rethrows, and the whole batch is retried
-   * after a backoff.
-   */
-  private async commitSplitting(paths: string[], depth: number): Promise<void> {
-    const rawKeys = paths.filter(isRawKey);
-    const plain = rawKeys.length === 0 ? paths : paths.filter((p) => !isRawKey(p));
-    const rawNames = rawKeys.map((k) => this.raw.get(k)).filter((n): n is Buffer => n !== undefined);
-    const stageRaw =
-      rawNames.length > 0 ? () => stageRawNames(this.sync.runner, this.sync.info, rawNames) : undefined;
-    const stuck = this.pending.stuck;
-    try {
-      const result = await this.sync.commit(plain, stageRaw);
-      // Committed: the bytes are needed again only if the name changes again (a new scan finds it).
-      for (const k of rawKeys) if (!this.pending.has(k)) this.raw.forget(k);
-      // A submodule's new commit is recorded: the edits inside it that were set aside (see
-      // InSubmoduleError) went into that commit, or wait for the next one there.
-      if (stuck.size > 0) {
-        const committed = new Set(plain);
-        for (const k of stuck.keys()) {
-          for (let i = k.indexOf('/'); i > 0; i = k.indexOf('/', i + 1))
-            if (committed.has(k.slice(0, i))) {
-              stuck.delete(k);
-              break;
-            }
-        }
-      }
-      if (result) {
-        this.log.info({ sha: result.sha, files: paths.length }, result.message);
-        this.bus.emit('committed', {
-          sha: result.sha,
-          files: result.added + result.modified + result.deleted,
-          message: result.message,
-        });
-        this.onCommitted(result);
-      }
-    } catch (e) {
-      if (!(e instanceof GitError) || transientCause(e) !== null || e instanceof BusyError) throw e;
-      if (paths.length === 1 || depth >= MAX_SPLIT_DEPTH) {
-        for (const p of paths) stuck.set(p, e.message);
-        this.log.warn(
-          { paths: paths.slice(0, 5).map(shown), count: paths.length, err: e.message },
-          'git refuses these paths; set aside',
-        );
-        return;
-      }
-      const mid = Math.ceil(paths.length / 2);
-      await this.commitSplitting(paths.slice(0, mid), depth + 1);
-      await this.commitSplitting(paths.slice(mid), depth + 1);
-    }
-  }
-
   /** Paths git refused to stage, with git's reason (for status). */
   stuckPaths(): Array<{ path: string; error: string }> {
-    return [...this.pending.stuck]
-      .slice(0, MAX_STUCK_SHOWN)
-      .map(([path, error]) =>
-        isRawKey(path)
-          ? { path: shown(path), error: `${error} (the name is not valid UTF-8; shown C-quoted)` }
-          : { path, error },
-      );
+    return stuckShown(this.pending.stuck, MAX_STUCK_SHOWN);
   }
-}
-
-/** Whether a pending path's last look matches its stat now (size, mtime and ctime: any write moves
- * ctime, so a match is the same write seen twice). */
-function sameStat(a: FileSeen, b: Stat): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs !== undefined && a.ctimeMs === b.ctimeMs;
 }
