@@ -125,8 +125,11 @@ export interface OpenWritePolicy {
   /** Files at least this big are looked up whatever their mtime (a writer through mmap, or one
    * that paused long, on a file whose partial content in history would cost the most). */
   bigBytes: number;
-  /** A file held open is looked at again this often (one sweep per look), not on every pass. */
+  /** A file held open is looked at again this often at most (one sweep per look), not on every
+   * pass; sooner while its hold is young (see openRecheckDelay). */
   recheckMs: number;
+  /** The first look again after a file was found open. */
+  firstRecheckMs: number;
   /**
    * A file held open this long is committed anyway, as it is: a log file a daemon keeps open
    * forever must still be synced. It is then committed at most this often while the writer lives.
@@ -140,6 +143,10 @@ export const DEFAULT_OPEN_WRITE_POLICY: OpenWritePolicy = {
   // Half a second: a finished download reaches the peers at most that much later, and a file held
   // for minutes costs two sweeps a second (~10 ms of CPU), not one every quiet period.
   recheckMs: 500,
+  // Most writers found open at a pass are about to close (the last file of a burst, a save caught
+  // mid-write): looked at again after 50 ms, then after as long as it has been held, up to
+  // recheckMs. A file held for minutes still costs two sweeps a second.
+  firstRecheckMs: 50,
   maxHoldMs: 5 * 60_000,
 };
 
@@ -169,4 +176,10 @@ export function openWriteVerdict(
   if (!open) return 'commit';
   if (heldSince !== undefined && now - heldSince >= p.maxHoldMs) return 'commit-anyway';
   return 'hold';
+}
+
+/** How long until a file held open is looked at again, when it has been held for heldForMs: as long
+ * again as it has been held (a doubling), from firstRecheckMs up to recheckMs. Pure. */
+export function openRecheckDelay(heldForMs: number, p: OpenWritePolicy = DEFAULT_OPEN_WRITE_POLICY): number {
+  return Math.min(p.recheckMs, Math.max(p.firstRecheckMs, heldForMs));
 }

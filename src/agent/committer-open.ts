@@ -11,7 +11,7 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
-import { needsOpenCheck, openWriteVerdict, type OpenWritePolicy } from './commit-policy.js';
+import { needsOpenCheck, openRecheckDelay, openWriteVerdict, type OpenWritePolicy } from './commit-policy.js';
 import { isRawKey, type Stat } from './committer-raw.js';
 
 export interface OpenHoldsDeps {
@@ -89,7 +89,7 @@ export class OpenHolds {
 
   /**
    * The files of a batch that a writer still has open (see openWriteVerdict): held, they are
-   * looked at again every recheckMs; after maxHoldMs they are committed as they are.
+   * looked at again after openRecheckDelay; after maxHoldMs they are committed as they are.
    */
   hold(batch: string[], now: number, isPending: (p: string) => boolean): Set<string> {
     for (const p of this.held.keys()) if (!isPending(p)) this.held.delete(p);
@@ -109,7 +109,8 @@ export class OpenHolds {
       if (v === 'hold') {
         if (!had)
           this.d.log.info({ path: p }, 'still open for writing; committing it once its writer closes it');
-        this.held.set(p, { since: had?.since ?? now, checkAt: now + this.d.policy.recheckMs });
+        const since = had?.since ?? now;
+        this.held.set(p, { since, checkAt: now + openRecheckDelay(now - since, this.d.policy) });
         held.add(p);
       } else {
         if (v === 'commit-anyway' && had)
