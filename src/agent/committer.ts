@@ -92,6 +92,8 @@ export class Committer implements Service {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private failures = 0;
+  /** Commit passes finished (see reconcile). */
+  private passesDone = 0;
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
   private stopped = true;
@@ -188,8 +190,18 @@ export class Committer implements Service {
    */
   private async reconcile(under: string[] = [], retryStuck = false): Promise<number> {
     try {
-      const missed = (await this.scan(under.includes('') ? [] : under, retryStuck)).filter(
-        (p) => !this.pending.has(p) && !this.pending.stuck.has(p),
+      const racing = this.running !== null;
+      const done = this.passesDone;
+      const found = await this.scan(under.includes('') ? [] : under, retryStuck);
+      // A scan beside a commit read the index before that commit staged its batch: a file of the
+      // batch still exactly as committed is no change (a settle scan found 2,816 such, and a pass
+      // went over them again). Otherwise a scan's find is the truth (a reset moves HEAD back).
+      const overlapped = racing || this.passesDone !== done;
+      const missed = found.filter(
+        (p) =>
+          !this.pending.has(p) &&
+          !this.pending.stuck.has(p) &&
+          !(overlapped && this.committedAs.unchanged(p, this.raw.stat(p))),
       );
       if (missed.length > 0) {
         this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
@@ -333,6 +345,7 @@ export class Committer implements Service {
       return await work;
     } finally {
       this.running = null;
+      this.passesDone++;
       if (!this.stopped) this.schedule();
     }
   }
