@@ -32,7 +32,7 @@ import type { TransferService } from '../transfer/service.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
-import { annexTransfers } from './annex-routing.js';
+import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
 import { LiveConfig, RemoteList } from './live.js';
 import { Reload } from './reload.js';
 import { AfterWork } from './after-work.js';
@@ -128,7 +128,11 @@ export class Agent {
     const hook = new HookSignaller(() => live.config.notifyCommand, info.workTree, log);
 
     // The services, in dependency order.
-    const committer = new Committer(sync, log, bus, (c) => after.committed(c));
+    const committer = new Committer({
+      ...base,
+      onCommitted: (c) => after.committed(c),
+      holdDeletions: info.mode === 'annex' ? annexHeldDeletions(info, () => transfers) : null,
+    });
     const merger = new Merger({
       ...base,
       remotes: remoteNames,

@@ -20,7 +20,7 @@ export interface AnnexTransfersDeps {
   /** autosync.transferSlots at start (the reload changes it with setSlots). */
   slots: number;
   pushWanted: Wakeup;
-  committer: Pick<Committer, 'ownWrite' | 'holdDeletions'>;
+  committer: Pick<Committer, 'ownWrite'>;
 }
 
 /** The transfer service of an annex-mode agent, wired to the pusher's requests and the committer. */
@@ -38,10 +38,20 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
     // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
     onDownloaded: (file, size) => d.committer.ownWrite(file, size),
   });
-  // git-annex unlinks a file before it fills it with content: that absence is not a deletion.
-  d.committer.holdDeletions = (paths) =>
-    heldDeletions(paths, annexTmpEntries(d.info.gitDir), t.fillingFiles());
   return t;
+}
+
+/**
+ * The committer's holdDeletions in annex mode: git-annex unlinks a file before it fills it with
+ * content, and that absence is not a deletion. The transfers are built after the committer (they
+ * tell it of their own writes); until they exist, no lane is filling anything.
+ */
+export function annexHeldDeletions(
+  info: RepoInfo,
+  transfers: () => Pick<TransferService, 'fillingFiles'> | null,
+): (paths: string[]) => Map<string, string> {
+  return (paths) =>
+    heldDeletions(paths, annexTmpEntries(info.gitDir), transfers()?.fillingFiles() ?? new Set());
 }
 
 type Transfers = Pick<TransferService, 'enqueueKeys' | 'requestScan' | 'afterMerge'>;

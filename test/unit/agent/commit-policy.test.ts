@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { decide, isStable, DEFAULT_POLICY as P } from '../../../src/agent/commit-policy.js';
 
 test('decide: table', () => {
-  const rows: Array<
-    [string, { count: number; firstAt: number; lastAt: number }, number, ReturnType<typeof decide>]
-  > = [
+  const rows: Array<[string, Parameters<typeof decide>[0], number, ReturnType<typeof decide>]> = [
     ['nothing pending', { count: 0, firstAt: 0, lastAt: 0 }, 1000, { kind: 'idle' }],
     [
       'lone save, still in quiet period',
@@ -42,6 +40,24 @@ test('decide: table', () => {
       { count: 500, firstAt: 0, lastAt: 4900 },
       4950,
       { kind: 'wait', ms: 50 },
+    ],
+    [
+      'new folders: the burst quiet period from the first file',
+      { count: 3, firstAt: 1000, lastAt: 1000, newFolders: true },
+      1030,
+      { kind: 'wait', ms: P.burstQuietMs - 30 },
+    ],
+    [
+      'new folders: writes that go on are committed at the shorter cap',
+      { count: 900, firstAt: 1000, lastAt: 1000 + P.newFolderMaxWaitMs - 1, newFolders: true },
+      1000 + P.newFolderMaxWaitMs,
+      { kind: 'commit', limit: P.maxBatch },
+    ],
+    [
+      'the same writes elsewhere wait for the long cap',
+      { count: 900, firstAt: 1000, lastAt: 1000 + P.newFolderMaxWaitMs - 1 },
+      1000 + P.newFolderMaxWaitMs,
+      { kind: 'wait', ms: P.burstQuietMs - 1 },
     ],
     [
       'cap reached: commit at once',

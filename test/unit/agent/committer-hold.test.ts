@@ -82,9 +82,14 @@ test('a file missing while git-annex fills it is not committed as deleted; a rea
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
   const filling = new Set(['big.bin']);
-  c.holdDeletions = (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling']));
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    holdDeletions: (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling'])),
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   const big = join(tmp.path, 'big.bin');
@@ -112,9 +117,14 @@ test('a hold without progress ends: a file that never comes back is committed as
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
-  c.holdDeletions = (paths) => new Map(paths.map((p) => [p, '123'])); // a stale replace dir
-  c.holdMaxMs = 400;
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    holdDeletions: (paths) => new Map(paths.map((p) => [p, '123'])), // a stale replace dir
+    holdMaxMs: 400,
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   const noted = Date.now();
@@ -128,14 +138,19 @@ test('a hold with progress lasts past the limit; the file back and filled ends i
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
   let written = 0;
   let asked = 0;
-  c.holdDeletions = (paths) => {
-    asked++;
-    return new Map(paths.map((p) => [p, String((written += 1000))])); // the file keeps growing
-  };
-  c.holdMaxMs = 200;
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    holdDeletions: (paths) => {
+      asked++;
+      return new Map(paths.map((p) => [p, String((written += 1000))])); // the file keeps growing
+    },
+    holdMaxMs: 200,
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   c.note('huge.bin');
@@ -179,9 +194,14 @@ test('a file present when the pass looked and gone when it is staged is held by 
       takeAway = false;
     },
   );
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
   const filling = new Set(['item.txt']);
-  c.holdDeletions = (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling']));
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    holdDeletions: (paths) => new Map(paths.filter((p) => filling.has(p)).map((p) => [p, 'filling'])),
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   c.note('item.txt');
@@ -205,9 +225,14 @@ test('a hold the commit itself keeps still runs out: the file is then committed 
     tmp.path,
     () => {},
   );
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
-  c.holdDeletions = (paths) => new Map(paths.map((p) => [p, '123'])); // a stale replace dir
-  c.holdMaxMs = 300;
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    holdDeletions: (paths) => new Map(paths.map((p) => [p, '123'])), // a stale replace dir
+    holdMaxMs: 300,
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   c.note('stale.bin');

@@ -15,7 +15,12 @@ test('a file git-annex filled is not staged again; a later edit to it is', async
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   const file = join(tmp.path, 'photo.jpg');
@@ -43,7 +48,12 @@ test('a write that lands before the download is reported is not taken for git-an
   const tmp = tmpDir();
   t.after(() => tmp.cleanup());
   const f = fakeSync(tmp.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   // git-annex filled notes.txt with 9 bytes; a person appended to it at once, and only then did the

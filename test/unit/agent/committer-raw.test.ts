@@ -71,7 +71,12 @@ test('a name that is not valid UTF-8 is staged by its exact bytes, never as its 
   writeFileSync(Buffer.concat([Buffer.from(tmp.path + '/'), NAME]), 'x');
   const f = fakeSync(tmp.path, { refuse: false });
   const committed: CommitResult[] = [];
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), (r) => committed.push(r));
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: (r) => committed.push(r),
+  });
   await c.start({ fail: () => {} } as never);
   await c.flush();
   await c.stop();
@@ -87,7 +92,12 @@ test('a name git refuses is stuck, shown C-quoted with the reason, and forgotten
   const abs = Buffer.concat([Buffer.from(tmp.path + '/'), NAME]);
   writeFileSync(abs, 'x');
   const f = fakeSync(tmp.path, { refuse: true });
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+  });
   await c.start({ fail: () => {} } as never);
   t.after(() => c.stop());
   await c.flush();

@@ -8,6 +8,7 @@ import { flagsWrite, openForWrite } from '../../../src/agent/open-files.js';
 import {
   needsOpenCheck,
   openWriteVerdict,
+  openRecheckDelay,
   DEFAULT_OPEN_WRITE_POLICY as P,
 } from '../../../src/agent/commit-policy.js';
 import { Committer } from '../../../src/agent/committer.js';
@@ -83,7 +84,12 @@ test('needsOpenCheck and openWriteVerdict: table', () => {
 test('committer: a file held open for writing is committed once, after its writer closes it', async () => {
   const dir = tmpDir();
   const f = fakeSync(dir.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+  });
   await c.start({ fail: () => {} } as never);
   const path = join(dir.path, 'slow.bin');
   const fd = openSync(path, 'w');
@@ -112,8 +118,13 @@ test('committer: a file held open for writing is committed once, after its write
 test('committer: a file kept open longer than the hold limit is committed anyway', async () => {
   const dir = tmpDir();
   const f = fakeSync(dir.path);
-  const c = new Committer(f.sync, createLogger({}), new EventBus(), () => {});
-  c.openPolicy = { ...P, maxHoldMs: 600, recheckMs: 100 };
+  const c = new Committer({
+    sync: f.sync,
+    log: createLogger({}),
+    bus: new EventBus(),
+    onCommitted: () => {},
+    openPolicy: { ...P, maxHoldMs: 600, recheckMs: 100 },
+  });
   await c.start({ fail: () => {} } as never);
   const fd = openSync(join(dir.path, 'daemon.log'), 'a');
   try {
@@ -126,4 +137,15 @@ test('committer: a file kept open longer than the hold limit is committed anyway
     await c.stop();
     dir.cleanup();
   }
+});
+
+test('openRecheckDelay: soon at first, then as long as held, up to recheckMs', () => {
+  const rows: Array<[string, number, number]> = [
+    ['just found open', 0, P.firstRecheckMs],
+    ['held a little', 20, P.firstRecheckMs],
+    ['held 120 ms: as long again', 120, 120],
+    ['held 300 ms', 300, 300],
+    ['held long: the ceiling', 60_000, P.recheckMs],
+  ];
+  for (const [name, heldFor, want] of rows) assert.equal(openRecheckDelay(heldFor), want, name);
 });
