@@ -23,7 +23,15 @@ import type { Logger } from '../core/log.js';
 import { AnnexLane, type LaneResult } from './batch.js';
 import { isSafeRelPath, keySize } from '../annex/keys.js';
 import { runProcess } from '../git/runner.js';
-import { capacity, dueForRecycle, fairOrder, othersWaiting, pickLane, usable } from './lane-choice.js';
+import {
+  capacity,
+  dueForRecycle,
+  fairOrder,
+  isLarge,
+  othersWaiting,
+  pickLane,
+  usable,
+} from './lane-choice.js';
 import {
   afterTransfer,
   whenHeldElsewhere,
@@ -319,10 +327,12 @@ export class WorkerPool {
     const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
     const all = q.all();
     this.recycle(all, now, active);
-    // Remotes that have no lane go first (see fairOrder).
+    // A large entry found no lane: from then on nothing is pipelined, so a lane drains for it.
+    let largeWaiting = false;
+    // Remotes that have no lane go first, and large content first within them (see fairOrder).
     for (const e of fairOrder(all, this.lanes)) {
       // Nothing more can be handed out: stop walking what may be a very long queue.
-      if (capacity(this.lanes, this.slots) === 0) break;
+      if (capacity(this.lanes, this.slots, largeWaiting) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
         this.apply(entryId(e), whenHeldElsewhere(e, now));
@@ -336,9 +346,10 @@ export class WorkerPool {
       }
       // An idle lane for this remote first, then a new lane while slots allow, then pipelining
       // behind a running key of the same remote.
-      const pick = pickLane(this.lanes, this.slots, e);
+      const pick = pickLane(this.lanes, this.slots, e, largeWaiting);
       const slot = pick === 'open' ? this.openLane(e.direction, e.remote) : pick;
       if (!slot) {
+        if (isLarge(e)) largeWaiting = true;
         // No lane for this remote can take it; free one that sits idle on another remote.
         const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
         if (idle) background(this.closeLane(idle), this.o.log, 'closing a git-annex lane');
