@@ -186,7 +186,11 @@ export class Agent {
     if (this.remoteList.length === 0) this.log.warn('no remotes configured: committing locally only');
     const remoteNames = () => this.remoteList.map((r) => r.name);
 
-    this.hook = new HookSignaller(() => this.config.notifyCommand, this.info.workTree, this.log);
+    this.hook = new HookSignaller({
+      command: () => this.config.notifyCommand,
+      workTree: this.info.workTree,
+      log: this.log,
+    });
     // Built before the services that share them: the pusher's requests (anyone asks, the pusher
     // alone waits) and the remotes paused now (the pusher skips them, the merger does not fetch them).
     const pushWanted = new Wakeup();
