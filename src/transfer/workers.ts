@@ -11,8 +11,11 @@
 // rather than started, so nothing is sent or fetched twice, whoever started it. git-annex also refuses
 // a second transfer under a held lock; that answer counts as "busy", not as a failure.
 //
-// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts, and
-// which lane takes an entry (and when a lane is recycled) in lane-choice.ts; this file applies both.
+// What an outcome means (retry after N, fall back, fail, defer, keep, which file to put back) is
+// decided in outcome.ts, and which lane takes an entry (large content first and in a lane of its
+// own, and when a lane is recycled) in lane-choice.ts; this file applies both. A lane and what the
+// pool knows of it is a LaneSlot (lane-slot.ts); files a dead lane left missing are put back by
+// putback.ts.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
 import { Wakeup } from '../core/queue.js';
