@@ -1,5 +1,5 @@
 // git-annex content benchmark, side by side in one run:
-//  (a) one large file (200 MB; 50 MB with --quick): a raw `git annex copy --to b` between two annex
+//  (a) one large file (1 GiB; 50 MB with --quick): a raw `git annex copy --to b` between two annex
 //      repositories, against git-autosync agents on two direct peers, timed from the moment the file
 //      appears in A's work tree until B's work tree holds its content (not a pointer). Throughput is
 //      size / time; the target is ≥ 90 % of the raw copy's.
@@ -50,7 +50,8 @@ interface Params {
 }
 
 const FULL: Params = {
-  bigBytes: 200 * MB,
+  // The issue's size for the throughput target (1 GiB against `git annex copy --to` of it).
+  bigBytes: 1024 * MB,
   bigRuns: 3,
   smallFiles: 1000,
   // The assistant took 257 s for 1,000 files on this machine before; 400 s leaves room for load.
@@ -478,6 +479,481 @@ async function burstRun(system: BurstRun['system'], p: Params, log: Log): Promis
   }
 }
 
+// ---- (c) mixed: many small files and one large one at once; (d) single files by size -------------
+
+/** What the issue measured: 200 × 1 KiB plus one 20 MiB file, written at once. */
+const MIXED_SMALL_FILES = 200;
+const MIXED_SMALL_BYTES = 1024;
+const MIXED_BIG_BYTES = 20 * MB;
+/** The agent's default autosync.transferSlots: the raw floor gets as many git-annex jobs (-J). */
+const FLOOR_JOBS = 2;
+/** Single-file sizes (the issue's: 1 KiB, 20 MiB, 1 GiB; --quick has 100 MiB for the last). */
+const SINGLE_SIZES_FULL = [1024, 20 * MB, 1024 * MB];
+const SINGLE_SIZES_QUICK = [1024, 20 * MB, 100 * MB];
+/** A mixed or single run through an agent or the assistant; beyond it the run counts as capped. */
+const MIXED_CAP_MS = 180_000;
+
+type System = 'git-autosync' | 'assistant';
+
+interface MixedFiles {
+  small: { rel: string; content: string }[];
+  /** At the top, named to sort after burst/: in name order it comes last. */
+  bigRel: string;
+  bigSrc: string;
+}
+
+function mixedFiles(root: string): MixedFiles {
+  const small = Array.from({ length: MIXED_SMALL_FILES }, (_, i) => ({
+    rel: join('burst', `f${String(i).padStart(4, '0')}.txt`),
+    content:
+      `${i} ${randomBytes(MIXED_SMALL_BYTES / 2).toString('hex')}`.slice(0, MIXED_SMALL_BYTES - 1) + '\n',
+  }));
+  const bigSrc = join(root, 'video.src');
+  writeRandomFile(bigSrc, MIXED_BIG_BYTES);
+  return { small, bigRel: 'video.bin', bigSrc };
+}
+
+/** Writes the mixed set into a work tree: the small files, then the large one renamed in. */
+function writeMixed(clone: string, f: MixedFiles): void {
+  mkdirSync(join(clone, 'burst'), { recursive: true });
+  for (const s of f.small) writeFileSync(join(clone, s.rel), s.content);
+  renameSync(f.bigSrc, join(clone, f.bigRel));
+}
+
+interface MixedRun {
+  system: System | 'raw';
+  /** Until every small file is on B with its content. */
+  smallMs: number | null;
+  /** Until the large file is on B with its content. */
+  bigMs: number | null;
+  /** Until both. */
+  allMs: number | null;
+  /** raw only: `git annex add` + commit on A, and `git annex get -J` on B. */
+  addMs?: number;
+  getMs?: number;
+}
+
+/** Polls B until the small files (in order, one read while the next is missing) and the big one are there. */
+async function watchMixed(topo: Topology, f: MixedFiles, t0: number, guard: () => void): Promise<MixedRun> {
+  let next = 0;
+  let smallMs: number | null = null;
+  let bigMs: number | null = null;
+  const arrived = (i: number) => readOrNull(join(topo.b, f.small[i]!.rel)) === f.small[i]!.content;
+  while (smallMs === null || bigMs === null) {
+    guard();
+    while (next < f.small.length && arrived(next)) next++;
+    const t = now();
+    if (smallMs === null && next === f.small.length) smallMs = t - t0;
+    if (bigMs === null && sizeOf(join(topo.b, f.bigRel)) === MIXED_BIG_BYTES) bigMs = t - t0;
+    if (t - t0 > MIXED_CAP_MS) break;
+    await sleep(POLL_MS);
+  }
+  const allMs = smallMs === null || bigMs === null ? null : Math.max(smallMs, bigMs);
+  return { system: 'git-autosync', smallMs, bigMs, allMs };
+}
+
+async function startSystem(system: System, topo: Topology): Promise<AgentProcess[]> {
+  return system === 'assistant' ? await startAssistant(topo) : await startAutosync(topo);
+}
+
+async function mixedRun(system: System, log: Log): Promise<MixedRun> {
+  const topo = await annexPeers(`annex-mixed-${system === 'assistant' ? 'assistant' : 'autosync'}`);
+  let agents: AgentProcess[] = [];
+  try {
+    agents = await startSystem(system, topo);
+    const guard = () => agents.forEach((a) => a.assertRunning());
+    await warmUp(topo, guard);
+    const f = mixedFiles(topo.root);
+    await sleep(system === 'assistant' ? ASSISTANT_SETTLE_MS : SETTLE_MS);
+    flushDisk();
+    const t0 = now();
+    writeMixed(topo.a, f);
+    const r = { ...(await watchMixed(topo, f, t0, guard)), system };
+    log(
+      `annex mixed ${system}: small ${fmtSeconds(r.smallMs)}, 20 MiB ${fmtSeconds(r.bigMs)}, ` +
+        `all ${fmtSeconds(r.allMs)}; load ${load1()}`,
+    );
+    return r;
+  } finally {
+    await stopAll(agents);
+    await removeTopology(topo, log);
+  }
+}
+
+/**
+ * The floor through git-annex by hand, as the issue measured it: `git annex add` + commit on A,
+ * then (after B has merged, not timed) `git annex get -J<slots>` on B, which fills B's work tree.
+ */
+async function rawMixedRun(log: Log): Promise<MixedRun> {
+  const topo = await annexPeers('annex-mixed-raw');
+  try {
+    await rawWarmUp(topo);
+    const f = mixedFiles(topo.root);
+    flushDisk();
+    const t0 = now();
+    writeMixed(topo.a, f);
+    await annex(topo.a, topo.env, RAW_TIMEOUT_MS, 'add', '--quiet', 'burst', f.bigRel);
+    await git(topo.a, topo.env, 'commit', '-q', '-m', 'mixed');
+    const addMs = now() - t0;
+    await annex(topo.b, topo.env, 60_000, 'sync', '--quiet', '--no-push', '--no-content', 'a');
+    const t1 = now();
+    await annex(topo.b, topo.env, RAW_TIMEOUT_MS, 'get', '--quiet', `-J${FLOOR_JOBS}`, 'burst', f.bigRel);
+    const getMs = now() - t1;
+    for (const s of f.small)
+      if (readOrNull(join(topo.b, s.rel)) !== s.content) throw new Error(`raw mixed: ${s.rel} not on B`);
+    if (sizeOf(join(topo.b, f.bigRel)) !== MIXED_BIG_BYTES) throw new Error('raw mixed: big file not on B');
+    const r: MixedRun = { system: 'raw', smallMs: null, bigMs: null, allMs: addMs + getMs, addMs, getMs };
+    log(`annex mixed raw: add+commit ${fmtSeconds(addMs)}, get -J${FLOOR_JOBS} ${fmtSeconds(getMs)}`);
+    return r;
+  } finally {
+    await removeTopology(topo, log);
+  }
+}
+
+/** One small file added, committed and copied, so B's UUID is known (the agents have their warm-up). */
+async function rawWarmUp(topo: Topology): Promise<void> {
+  writeFileSync(join(topo.a, 'warmup.txt'), 'warm-up\n');
+  await annex(topo.a, topo.env, 60_000, 'add', '--quiet', 'warmup.txt');
+  await git(topo.a, topo.env, 'commit', '-q', '-m', 'warm-up');
+  await annex(topo.b, topo.env, 60_000, 'sync', '--quiet', '--no-push', '--no-content', 'a');
+  await annex(topo.b, topo.env, 60_000, 'get', '--quiet', 'warmup.txt');
+}
+
+interface SingleRun {
+  system: System | 'raw';
+  bytes: number;
+  ms: number | null;
+}
+
+/** Content of a single file of `bytes`: text for the small one, random data renamed in for the rest. */
+function singleFile(root: string, bytes: number, i: number): { src: string; rel: string } {
+  const src = join(root, `single-${i}.src`);
+  if (bytes <= MB)
+    writeFileSync(
+      src,
+      randomBytes(bytes / 2)
+        .toString('hex')
+        .slice(0, bytes),
+    );
+  else writeRandomFile(src, bytes);
+  return { src, rel: `single-${i}.bin` };
+}
+
+/** One file of each size, one after another on one pair, each from its write to its content on B. */
+async function singleRuns(system: System, sizes: readonly number[], log: Log): Promise<SingleRun[]> {
+  const topo = await annexPeers(`annex-single-${system === 'assistant' ? 'assistant' : 'autosync'}`);
+  let agents: AgentProcess[] = [];
+  const out: SingleRun[] = [];
+  try {
+    agents = await startSystem(system, topo);
+    const guard = () => agents.forEach((a) => a.assertRunning());
+    await warmUp(topo, guard);
+    for (const [i, bytes] of sizes.entries()) {
+      const f = singleFile(topo.root, bytes, i);
+      await sleep(system === 'assistant' ? ASSISTANT_SETTLE_MS : SETTLE_MS);
+      flushDisk();
+      const t0 = now();
+      renameSync(f.src, join(topo.a, f.rel));
+      let ms: number | null = null;
+      try {
+        await waitUntil(() => sizeOf(join(topo.b, f.rel)) === bytes, {
+          // The cap, plus 100 ms per MiB: a 1 GiB file at 10 MB/s is a slow run, not a broken one.
+          timeoutMs: MIXED_CAP_MS + (bytes / MB) * 100,
+          intervalMs: POLL_MS,
+          what: `${f.rel} (${bytes} bytes) on B`,
+          guard,
+        });
+        ms = now() - t0;
+      } catch (e) {
+        log(`annex single ${system} ${fmtBytes(bytes)}: ${(e as Error).message}`);
+      }
+      log(`annex single ${system} ${fmtBytes(bytes)}: ${fmtSeconds(ms)}; load ${load1()}`);
+      out.push({ system, bytes, ms });
+    }
+    return out;
+  } finally {
+    await stopAll(agents);
+    await removeTopology(topo, log);
+  }
+}
+
+/** The floor for single files: add + commit on A, B merges (not timed), `git annex get` on B. */
+async function rawSingleRuns(sizes: readonly number[], log: Log): Promise<SingleRun[]> {
+  const topo = await annexPeers('annex-single-raw');
+  const out: SingleRun[] = [];
+  try {
+    await rawWarmUp(topo);
+    for (const [i, bytes] of sizes.entries()) {
+      const f = singleFile(topo.root, bytes, i);
+      flushDisk();
+      const t0 = now();
+      renameSync(f.src, join(topo.a, f.rel));
+      await annex(topo.a, topo.env, RAW_TIMEOUT_MS, 'add', '--quiet', f.rel);
+      await git(topo.a, topo.env, 'commit', '-q', '-m', f.rel);
+      const addMs = now() - t0;
+      await annex(topo.b, topo.env, 60_000, 'sync', '--quiet', '--no-push', '--no-content', 'a');
+      const t1 = now();
+      await annex(topo.b, topo.env, RAW_TIMEOUT_MS, 'get', '--quiet', f.rel);
+      const ms = addMs + now() - t1;
+      if (sizeOf(join(topo.b, f.rel)) !== bytes) throw new Error(`raw single: ${f.rel} not on B`);
+      log(`annex single raw ${fmtBytes(bytes)}: ${fmtSeconds(ms)}`);
+      out.push({ system: 'raw', bytes, ms });
+    }
+    return out;
+  } finally {
+    await removeTopology(topo, log);
+  }
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 * MB) return `${n / 1024 / MB} GiB`;
+  if (n >= MB) return `${n / MB} MiB`;
+  return `${n / 1024} KiB`;
+}
+
+// ---- (e) the cost of each git / git-annex process ------------------------------------------------
+
+/**
+ * Counts every git and git-annex process of a run, without GIT_TRACE (which changes what git
+ * writes): wrappers named `git` and `git-annex` first on PATH append one line per process (parent
+ * pid, working directory, run time, arguments) to a log, then run the real program. A process whose
+ * parent is the agent is one the agent spawned; the rest are git-annex's and git's own children.
+ */
+function processCounter(root: string, env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; logPath: string } {
+  const bin = join(root, 'counting-bin');
+  mkdirSync(bin, { recursive: true });
+  const logPath = join(root, 'processes.log');
+  for (const name of ['git', 'git-annex']) {
+    const real = spawnSync('sh', ['-c', `command -v ${name}`], { env, encoding: 'utf8' }).stdout.trim();
+    if (!real) throw new Error(`${name} not found on PATH`);
+    // bash's EPOCHREALTIME costs no extra process; one line per process, appended (atomic for short lines).
+    writeFileSync(
+      join(bin, name),
+      `#!/bin/bash\nt0=$EPOCHREALTIME\n'${real}' "$@"\nrc=$?\n` +
+        `printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$PPID" "$PWD" "$t0" "$EPOCHREALTIME" ${name} "$*" >> '${logPath}'\nexit $rc\n`,
+      { mode: 0o755 },
+    );
+  }
+  return { env: { ...env, PATH: `${bin}:${env.PATH ?? ''}` }, logPath };
+}
+
+interface ProcessCount {
+  side: 'A' | 'B';
+  /** The command as the agent spawned it: `git` plus its verb, or `git-annex` plus its verb. */
+  command: string;
+  count: number;
+  ms: number;
+}
+
+/** The verb of a git or git-annex command line: options before it skipped (`-c k=v` and `-C dir`
+ * take a value). For `git annex …` the git-annex verb is named too. */
+function verbOf(args: string): string {
+  const words = args.split(' ').filter((w) => w !== '');
+  let i = 0;
+  while (i < words.length && words[i]!.startsWith('-')) i += ['-c', '-C'].includes(words[i]!) ? 2 : 1;
+  const verb = words[i] ?? '(none)';
+  if (verb !== 'annex') return verb;
+  const sub = words.slice(i + 1).find((w) => !w.startsWith('-'));
+  return `annex ${sub ?? ''}`;
+}
+
+/**
+ * The processes of one workload through the agents: per side, what the agent spawned itself (by
+ * command), and how many git and git-annex processes there were in all (git-annex's own included).
+ */
+async function processCostRun(
+  label: string,
+  work: (topo: Topology, guard: () => void) => Promise<void>,
+  log: Log,
+): Promise<{ label: string; direct: ProcessCount[]; totalA: number; totalB: number }> {
+  const topo = await annexPeers(`annex-procs-${label.replace(/\W+/g, '-')}`);
+  let agents: AgentProcess[] = [];
+  try {
+    const counted = processCounter(topo.root, topo.env);
+    // The same pair, its processes started with the counting PATH (the topology itself is removed as usual).
+    const t = { ...topo, env: counted.env };
+    agents = await startAutosync(t);
+    const guard = () => agents.forEach((a) => a.assertRunning());
+    await warmUp(t, guard);
+    await sleep(SETTLE_MS);
+    const before = (readOrNull(counted.logPath) ?? '').length;
+    await work(t, guard);
+    // The agents' after-work (location log push, the peer's merge of it) is part of the cost.
+    await sleep(SETTLE_MS);
+    const lines = (readOrNull(counted.logPath) ?? '').slice(before).split('\n').filter(Boolean);
+    const pids = new Map([
+      [agents[0]!.pid, 'A' as const],
+      [agents[1]!.pid, 'B' as const],
+    ]);
+    const direct = new Map<string, ProcessCount>();
+    let totalA = 0;
+    let totalB = 0;
+    for (const line of lines) {
+      const [ppid, pwd, t0, t1, name, args] = line.split('\t');
+      const side = pwd?.startsWith(topo.b) ? 'B' : 'A';
+      if (side === 'A') totalA++;
+      else totalB++;
+      const who = pids.get(Number(ppid));
+      if (!who) continue;
+      const command = `${name} ${verbOf(args ?? '')}`;
+      const k = `${who} ${command}`;
+      const c = direct.get(k) ?? { side: who, command, count: 0, ms: 0 };
+      c.count++;
+      c.ms += (Number(t1) - Number(t0)) * 1000;
+      direct.set(k, c);
+    }
+    const rows = [...direct.values()].sort((x, y) => x.side.localeCompare(y.side) || y.count - x.count);
+    log(`annex processes ${label}: A ${totalA}, B ${totalB} git/git-annex processes in all`);
+    return { label, direct: rows, totalA, totalB };
+  } finally {
+    await stopAll(agents);
+    await removeTopology(topo, log);
+  }
+}
+
+/**
+ * (c), (d) and (e): the mixed set (its small files and its large one timed apart), single files by
+ * size, each against the raw floor and the assistant with ratios, and the process cost table.
+ * Records go into `records`; returns the tables.
+ */
+async function mixedSingleCost(
+  quick: boolean,
+  log: Log,
+  records: unknown[],
+  withAssistant = true,
+): Promise<string> {
+  const rawMixed = await rawMixedRun(log);
+  const oursMixed = await mixedRun('git-autosync', log);
+  const theirsMixed = withAssistant ? await mixedRun('assistant', log) : null;
+  for (const r of [rawMixed, oursMixed, theirsMixed])
+    if (r) records.push({ suite: 'annex', kind: 'mixed', ...r, load1: load1() });
+  const sizes = quick ? SINGLE_SIZES_QUICK : SINGLE_SIZES_FULL;
+  const rawSingle = await rawSingleRuns(sizes, log);
+  const oursSingle = await singleRuns('git-autosync', sizes, log);
+  const theirsSingle = withAssistant ? await singleRuns('assistant', sizes, log) : [];
+  for (const r of [...rawSingle, ...oursSingle, ...theirsSingle])
+    records.push({ suite: 'annex', kind: 'single', ...r, load1: load1() });
+  const costs = [
+    await processCostRun(
+      'one 1 KiB file',
+      async (t, guard) => {
+        const f = singleFile(t.root, 1024, 99);
+        renameSync(f.src, join(t.a, f.rel));
+        await waitUntil(() => sizeOf(join(t.b, f.rel)) === 1024, {
+          timeoutMs: MIXED_CAP_MS,
+          intervalMs: POLL_MS,
+          what: 'the file on B',
+          guard,
+        });
+      },
+      log,
+    ),
+    await processCostRun(
+      `${MIXED_SMALL_FILES} × 1 KiB + 20 MiB`,
+      async (t, guard) => {
+        const f = mixedFiles(t.root);
+        const t0 = now();
+        writeMixed(t.a, f);
+        const r = await watchMixed(t, f, t0, guard);
+        // Counted all the same; the timed run above is where arrival is judged.
+        if (r.allMs === null)
+          log(`annex processes: the mixed set was not all on B after ${MIXED_CAP_MS / 1000} s`);
+      },
+      log,
+    ),
+  ];
+  for (const c of costs) records.push({ suite: 'annex', kind: 'processes', ...c });
+
+  const vs = (x: number | null | undefined, y: number | null | undefined) => fmtRatio(ratio(x, y));
+  const mixedRows = [
+    [
+      'raw: `git annex add` + commit, then `git annex get -J' + FLOOR_JOBS + '` on B (the floor)',
+      '-',
+      '-',
+      fmtSeconds(rawMixed.allMs),
+      `add ${fmtSeconds(rawMixed.addMs)}, get ${fmtSeconds(rawMixed.getMs)}`,
+    ],
+    [
+      'git-autosync',
+      fmtSeconds(oursMixed.smallMs),
+      fmtSeconds(oursMixed.bigMs),
+      fmtSeconds(oursMixed.allMs),
+      `${vs(oursMixed.allMs, rawMixed.allMs)} the floor (target ≤ 1.1×)`,
+    ],
+  ];
+  if (theirsMixed)
+    mixedRows.push([
+      'git annex assistant',
+      fmtSeconds(theirsMixed.smallMs),
+      fmtSeconds(theirsMixed.bigMs),
+      fmtSeconds(theirsMixed.allMs),
+      `agent/assistant: small ${vs(oursMixed.smallMs, theirsMixed.smallMs)}, 20 MiB ${vs(oursMixed.bigMs, theirsMixed.bigMs)}`,
+    ]);
+  const mixedTable = renderTable(
+    [
+      { header: `${MIXED_SMALL_FILES} × 1 KiB + one 20 MiB, written at once` },
+      { header: 'small files', align: 'right' },
+      { header: '20 MiB file', align: 'right' },
+      { header: 'all', align: 'right' },
+      { header: 'comparison' },
+    ],
+    mixedRows,
+  );
+  const singleRows = sizes.map((bytes) => {
+    const at = (rs: SingleRun[]) => rs.find((r) => r.bytes === bytes)?.ms;
+    const [r, o, a] = [at(rawSingle), at(oursSingle), at(theirsSingle)];
+    return [
+      fmtBytes(bytes),
+      fmtSeconds(r),
+      fmtSeconds(o),
+      withAssistant ? fmtSeconds(a) : '-',
+      vs(o, r),
+      withAssistant ? vs(o, a) : '-',
+    ];
+  });
+  const singleTable = renderTable(
+    [
+      { header: 'one file, write → content on B' },
+      { header: 'raw add + get', align: 'right' },
+      { header: 'git-autosync', align: 'right' },
+      { header: 'assistant', align: 'right' },
+      { header: 'agent / raw', align: 'right' },
+      { header: 'agent / assistant (≤ 1×)', align: 'right' },
+    ],
+    singleRows,
+  );
+  const costRows = costs.flatMap((c) => [
+    ...c.direct.map((d) => [
+      c.label,
+      d.side,
+      d.command,
+      `${d.count}`,
+      `${Math.round(d.ms)} ms`,
+      `${Math.round(d.ms / d.count)} ms`,
+    ]),
+    [
+      c.label,
+      'A+B',
+      'every git / git-annex process, git-annex’s own included',
+      `A ${c.totalA}, B ${c.totalB}`,
+      '',
+      '',
+    ],
+  ]);
+  const costTable = renderTable(
+    [
+      { header: 'workload' },
+      { header: 'side' },
+      { header: 'spawned by the agent' },
+      { header: 'processes', align: 'right' },
+      { header: 'run time', align: 'right' },
+      { header: 'each', align: 'right' },
+    ],
+    costRows,
+  );
+  return `${mixedTable}\n\n${singleTable}\n\n${costTable}`;
+}
+
 // ---- the suite ------------------------------------------------------------------------------------
 
 export async function run(opts: { quick: boolean; log: (s: string) => void }): Promise<SuiteResult> {
@@ -613,6 +1089,7 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
     ],
     [...bigRows, ...burstRows],
   );
+  const extra = await mixedSingleCost(opts.quick, log, records);
   records.push({
     suite: 'annex',
     kind: 'summary',
@@ -632,7 +1109,7 @@ export async function run(opts: { quick: boolean; log: (s: string) => void }): P
   });
   return {
     title: `git-annex content: ${p.bigBytes / MB} MB through the agent vs raw copy; ${p.smallFiles} small files vs git annex assistant`,
-    table,
+    table: `${table}\n\n${extra}`,
     records,
   };
 }
@@ -660,7 +1137,22 @@ if (isMain) {
   const json = process.argv.includes('--json');
   // A developer's loop: `--burst-only` times just git-autosync's small-file burst (no anchor, no
   // large file), for iterating on the content path; the suite's table needs the full run.
-  if (process.argv.includes('--big-only')) {
+  if (process.argv.includes('--mixed-only')) {
+    // The mixed set, single sizes and process costs without the assistant: the content path's loop.
+    const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+    const records: unknown[] = [];
+    mixedSingleCost(quick, log, records, process.argv.includes('--with-assistant')).then(
+      (t) => {
+        console.log(`\n${t}\n`);
+        if (json) console.log(JSON.stringify(records));
+        process.exit(0);
+      },
+      (e) => {
+        console.error(`mixed run failed: ${(e as Error).stack ?? e}`);
+        process.exit(1);
+      },
+    );
+  } else if (process.argv.includes('--big-only')) {
     // The large-file path alone: one raw copy and one agent run, for iterating on the transfer.
     const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
     const bytes = (quick ? QUICK : FULL).bigBytes;

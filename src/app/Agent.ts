@@ -125,7 +125,11 @@ export class Agent {
     // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
     let transfers: TransferService | null = null;
     const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
-    const hook = new HookSignaller(() => live.config.notifyCommand, info.workTree, log);
+    const hook = new HookSignaller({
+      command: () => live.config.notifyCommand,
+      workTree: info.workTree,
+      log,
+    });
 
     // The services, in dependency order.
     const committer = new Committer({

@@ -1,16 +1,19 @@
-// Hook signaller: after each successful push, runs `autosync.notifyCommand` (a command line the
-// user configured, run by /bin/sh like git runs its hooks) with what was pushed in its environment:
+// Hook signaller, a service: after each successful push, runs `autosync.notifyCommand` (a command
+// line the user configured, run by /bin/sh like git runs its hooks) with what was pushed in its
+// environment:
 //   GIT_AUTOSYNC_REPO     the work tree
 //   GIT_AUTOSYNC_REMOTES  space-separated remote names that took the push
 //   GIT_AUTOSYNC_REFS     space-separated `ref=sha` pairs now on those remotes
 // Waits on: notify() calls from the agent after a push. Produces: at most one hook run at a time;
 // pushes during a run collapse into one more run. Failures are logged, never retried.
 // A hook runs in a process group of its own (detached), so everything it started can be ended with
-// it: at the timeout and at the agent's stop the whole group gets SIGTERM, then SIGKILL after a
-// grace period. Killing only /bin/sh would leave its children (a `sleep`, a stuck `curl`) running
-// under PID 1. Processes a hook leaves behind after it exited on its own (`cmd &`) are its business.
+// it. The per-run limit is spawn's own `timeout` (it sends SIGTERM to /bin/sh); at that timeout and
+// at the service's stop the whole group then gets SIGTERM, and SIGKILL after a grace period.
+// Killing only /bin/sh would leave its children (a `sleep`, a stuck `curl`) running under PID 1.
+// Processes a hook leaves behind after it exited on its own (`cmd &`) are its business.
 import { spawn } from 'node:child_process';
 import type { Logger } from '../core/log.js';
+import type { Service } from '../core/service.js';
 import { childEnv } from '../git/runner.js';
 
 /** A notification that takes longer than this is hung; users' scripts normally take milliseconds. */
@@ -34,10 +37,21 @@ export interface HookEvent {
   refs: Record<string, string>;
 }
 
-export interface HookOptions {
+export interface HookDeps {
+  /** The notifyCommand now (it may change while the agent runs); null: none configured. */
+  command: () => string | null;
+  workTree: string;
+  log: Logger;
+  /** The per-run limit (default hookTimeoutMs()) and the SIGTERM-to-SIGKILL grace. */
   timeoutMs?: number;
   graceMs?: number;
 }
+
+/** What ended a run: its exit code, its signal's name, 'timeout' or 'stopped with the agent'. */
+type RunEnd = number | string;
+
+/** The signal spawn's `timeout` sends to /bin/sh; the group gets the same, then SIGKILL. */
+const TIMEOUT_SIGNAL: NodeJS.Signals = 'SIGTERM';
 
 /** The hook timeout: the test override when it is a positive number of ms, else HOOK_TIMEOUT_MS. */
 export function hookTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -73,7 +87,8 @@ async function groupGone(pgid: number, ms: number): Promise<boolean> {
   return true;
 }
 
-export class HookSignaller {
+export class HookSignaller implements Service {
+  readonly name = 'hook';
   private running: Promise<void> | null = null;
   private next: HookEvent | null = null;
   /** Ends the running hook's wait at once (stop). */
@@ -82,18 +97,19 @@ export class HookSignaller {
   private readonly timeoutMs: number;
   private readonly graceMs: number;
 
-  constructor(
-    private readonly command: () => string | null,
-    private readonly workTree: string,
-    private readonly log: Logger,
-    opts: HookOptions = {},
-  ) {
-    this.timeoutMs = opts.timeoutMs ?? hookTimeoutMs();
-    this.graceMs = opts.graceMs ?? HOOK_KILL_GRACE_MS;
+  constructor(private readonly d: HookDeps) {
+    this.timeoutMs = d.timeoutMs ?? hookTimeoutMs();
+    this.graceMs = d.graceMs ?? HOOK_KILL_GRACE_MS;
+  }
+
+  /** Runs are accepted from construction on; start() only reopens a stopped signaller. */
+  start(): Promise<void> {
+    this.closed = false;
+    return Promise.resolve();
   }
 
   notify(ev: HookEvent): void {
-    if (this.closed || !this.command()) return;
+    if (this.closed || !this.d.command()) return;
     if (this.running) {
       // Collapse: keep the union of what was pushed while the previous run was going.
       this.next = this.next
@@ -125,7 +141,7 @@ export class HookSignaller {
   }
 
   private async run(ev: HookEvent): Promise<void> {
-    const cmd = this.command();
+    const cmd = this.d.command();
     try {
       if (cmd) await this.runOnce(cmd, ev);
     } finally {
@@ -137,13 +153,17 @@ export class HookSignaller {
 
   private async runOnce(cmd: string, ev: HookEvent): Promise<void> {
     const child = spawn('/bin/sh', ['-c', cmd], {
-      cwd: this.workTree,
+      cwd: this.d.workTree,
       stdio: 'ignore',
       // Its own process group (pgid = its pid), so that the group can be killed as one.
       detached: true,
+      // The per-run limit: spawn sends TIMEOUT_SIGNAL to /bin/sh (child.kill, so `killed` is set);
+      // the rest of the group is ended below.
+      timeout: this.timeoutMs,
+      killSignal: TIMEOUT_SIGNAL,
       env: childEnv(
         {
-          GIT_AUTOSYNC_REPO: this.workTree,
+          GIT_AUTOSYNC_REPO: this.d.workTree,
           GIT_AUTOSYNC_REMOTES: ev.remotes.join(' '),
           GIT_AUTOSYNC_REFS: Object.entries(ev.refs)
             .map(([r, s]) => `${r}=${s}`)
@@ -153,19 +173,13 @@ export class HookSignaller {
       ),
     });
     const pgid = child.pid ?? null;
-    const result = await new Promise<number | string>((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), this.timeoutMs);
-      this.abort = () => {
-        clearTimeout(timer);
-        resolve('stopped with the agent');
-      };
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        resolve(String(e));
-      });
+    const result = await new Promise<RunEnd>((resolve) => {
+      this.abort = () => resolve('stopped with the agent');
+      child.on('error', (e) => resolve(String(e)));
       child.on('exit', (c, sig) => {
-        clearTimeout(timer);
-        resolve(c ?? String(sig));
+        // Only spawn's timeout kills the child through child.kill (stop signals the group).
+        if (child.killed && sig === TIMEOUT_SIGNAL) resolve('timeout');
+        else resolve(c ?? String(sig));
       });
     });
     this.abort = null;
@@ -178,7 +192,7 @@ export class HookSignaller {
       }
     }
     if (result === 'timeout')
-      this.log.warn({ timeoutMs: this.timeoutMs }, 'notifyCommand timed out; its processes were killed');
-    else if (result !== 0) this.log.warn({ result }, 'notifyCommand failed');
+      this.d.log.warn({ timeoutMs: this.timeoutMs }, 'notifyCommand timed out; its processes were killed');
+    else if (result !== 0) this.d.log.warn({ result }, 'notifyCommand failed');
   }
 }

@@ -148,3 +148,23 @@ export function whenHeldElsewhere(entry: Pick<TransferEntry, 'deferrals'>, now: 
   if (deferrals > MAX_DEFERRALS) return { op: 'fail', error: 'another process kept transferring this key' };
   return { op: 'update', patch: { notBefore: now + DEFER_MS, deferrals } };
 }
+
+export interface EndedFacts {
+  entry: Pick<TransferEntry, 'direction' | 'file'>;
+  ok: boolean;
+  /** The lane's git-annex is still running. */
+  laneAlive: boolean;
+  /** The entry was the lane's head (the one git-annex was working on) when the lane was first seen
+   * dead. Entries pipelined behind it never started. */
+  deadHead: boolean;
+}
+
+/**
+ * The work-tree file to put back after a lane answered for an entry, or null. Only a download that
+ * git-annex was working on when its lane died (killed or crashed) can have been mid-fill, with the
+ * file unlinked (putback.ts); a missing file among the entries behind it is the user's deletion.
+ */
+export function putBackAfter(f: EndedFacts): string | null {
+  if (f.ok || f.laneAlive || !f.deadHead || f.entry.direction !== 'download') return null;
+  return f.entry.file ?? null;
+}

@@ -63,3 +63,22 @@ export function chooseScan(s: PendingScan): ScanChoice {
 export function locationScanDue(lastFullEnd: number, lastFullMs: number, now: number): boolean {
   return now >= lastFullEnd + locationScanDelay(lastFullMs);
 }
+
+/**
+ * The files of keys no repository is known to hold: the commit that names them has arrived, the
+ * location log that says where their content is has not (a peer pushes its git-annex branch after
+ * its commit). Nothing can be planned for them until it does; then they are rescanned at once,
+ * without the location scans' rate limit, which held a burst's files back for seconds (issue 10).
+ * At most `max` of them (beyond, the rate-limited full scan finds the rest).
+ */
+export function unlocatedFiles(
+  keys: readonly { file: string; present: readonly string[] }[],
+  max = MAX_TARGETED_PATHS,
+): string[] {
+  const out: string[] = [];
+  for (const k of keys) {
+    if (out.length >= max) break;
+    if (k.present.length === 0) out.push(k.file);
+  }
+  return out;
+}

@@ -22,6 +22,9 @@ export class ScanRequests {
   private readonly pendingPaths = new Set<string>();
   /** A rate-limited full scan is wanted (requestLocationScan); see locationScanDelay. */
   private locationScan = false;
+  /** Files whose keys no repository was known to hold at their last scan (unlocatedFiles):
+   * rescanned as soon as the location logs move, without the rate limit. */
+  private readonly unlocated = new Set<string>();
   private locationTimer: NodeJS.Timeout | null = null;
   /** When the last full scan ended and how long it took (for the rate limit). */
   private lastFullEnd = 0;
@@ -70,10 +73,26 @@ export class ScanRequests {
     if (n > 0) this.wake.request();
   }
 
-  /** A rate-limited whole-tree scan (the location logs moved); see locationScanDelay. */
+  /** A rate-limited whole-tree scan (the location logs moved); see locationScanDelay. The files
+   * that waited for their locations are planned at once. */
   requestLocation(): void {
     this.locationScan = true;
+    this.takeUnlocated();
     this.wake.request();
+  }
+
+  /** A scan found these files' keys held nowhere yet; plan them again when the locations move. */
+  awaitLocations(paths: readonly string[]): void {
+    for (const p of paths) {
+      if (this.unlocated.size >= MAX_TARGETED_PATHS) break;
+      if (isSafeRelPath(p) && !unnameable(p)) this.unlocated.add(p);
+    }
+  }
+
+  /** Files that waited for their locations become pending paths (a targeted scan, now). */
+  private takeUnlocated(): void {
+    for (const p of this.unlocated) this.addPath(p);
+    this.unlocated.clear();
   }
 
   /**
@@ -84,6 +103,7 @@ export class ScanRequests {
    */
   afterMerge(paths: readonly string[], locationsMoved: boolean): void {
     if (locationsMoved && locationScanDue(this.lastFullEnd, this.lastFullMs, Date.now())) {
+      this.unlocated.clear();
       this.requestFull();
       return;
     }
@@ -112,6 +132,8 @@ export class ScanRequests {
     this.pendingPaths.clear();
     if (c.full) {
       this.locationScan = false;
+      // The full scan sees every file: those still unlocated are named again by it.
+      this.unlocated.clear();
       this.clearTimer();
     }
     if (paths && paths.length === 0) return null;

@@ -24,7 +24,7 @@ import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize }
 import { readRemoteUuids } from '../annex/remotes.js';
 import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
-import { unnameable } from './scan-policy.js';
+import { unlocatedFiles, unnameable } from './scan-policy.js';
 import { ScanRequests } from './scans.js';
 import { TransferDir } from './transferinfo.js';
 import { WorkerPool, type ActiveTransfer } from './workers.js';
@@ -302,6 +302,8 @@ export class TransferService implements Service {
     if (this.stopping) return;
     for (const [r, u] of inv.remoteUuids) this.remoteUuids.set(r, u);
     const p = plan(inv.repos, inv.keys);
+    // Keys whose location log has not arrived yet: planned again as soon as it does.
+    this.scansWanted.awaitLocations(unlocatedFiles(inv.keys));
     const now = Date.now();
     this.recentDone.prune(now);
     const items = plannedItems(p, {

@@ -11,21 +11,34 @@
 // rather than started, so nothing is sent or fetched twice, whoever started it. git-annex also refuses
 // a second transfer under a held lock; that answer counts as "busy", not as a failure.
 //
-// What an outcome means (retry after N, fall back, fail, defer, keep) is decided in outcome.ts, and
-// which lane takes an entry (and when a lane is recycled) in lane-choice.ts; this file applies both.
+// What an outcome means (retry after N, fall back, fail, defer, keep, which file to put back) is
+// decided in outcome.ts, and which lane takes an entry (large content first and in a lane of its
+// own, and when a lane is recycled) in lane-choice.ts; this file applies both. A lane and what the
+// pool knows of it is a LaneSlot (lane-slot.ts); files a dead lane left missing are put back by
+// putback.ts.
 // A lane is closed when it has no more startable work: git-annex commits the location log on exit,
 // and then `onBatchDone` lets the agent push the git-annex branch and signal peers.
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
 import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
-import { AnnexLane, type LaneResult } from './batch.js';
-import { isSafeRelPath, keySize } from '../annex/keys.js';
-import { runProcess } from '../git/runner.js';
-import { capacity, dueForRecycle, fairOrder, othersWaiting, pickLane, usable } from './lane-choice.js';
+import type { LaneResult } from './batch.js';
+import { openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
+
+export type { ActiveTransfer } from './lane-slot.js';
+import { keySize } from '../annex/keys.js';
+import { PutBacks } from './putback.js';
+import {
+  capacity,
+  dueForRecycle,
+  fairOrder,
+  isLarge,
+  othersWaiting,
+  pickLane,
+  usable,
+} from './lane-choice.js';
 import {
   afterTransfer,
+  putBackAfter,
   whenHeldElsewhere,
   DEFAULT_MAX_ATTEMPTS,
   RETRY_BASE_MS,
@@ -42,14 +55,6 @@ import { background } from '../core/background.js';
 const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
-
-export interface ActiveTransfer {
-  direction: Direction;
-  key: string;
-  remote: string;
-  bytes: number;
-  size: number;
-}
 
 export interface WorkerPoolOptions {
   repoDir: string;
@@ -71,28 +76,6 @@ export interface WorkerPoolOptions {
   onTransferDone?: (e: TransferEntry) => void;
 }
 
-interface LaneSlot {
-  lane: AnnexLane;
-  /** Entries handed to the lane, in order; the head is running, the rest are pipelined. */
-  entries: TransferEntry[];
-  /** Progress of the head entry. */
-  bytes: number;
-  size: number;
-  transferred: number;
-  /** Why we killed it, so the results are not counted as failures. */
-  killReason: KillReason | null;
-  /** Killed as soon as the head answers (see interrupt: it was putting a file back). */
-  killAfterHead: boolean;
-  /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
-  stale: boolean;
-  closing: boolean;
-  /** The head entry when the lane was first seen dead (set once; see finish and putBack). */
-  deadHead?: TransferEntry | null;
-  /** Keys handed to this lane so far, and when it started (for recycling). */
-  handled: number;
-  startedAt: number;
-}
-
 export class WorkerPool {
   private lanes: LaneSlot[] = [];
   private readonly wakeup = new Wakeup();
@@ -104,14 +87,14 @@ export class WorkerPool {
   private readonly bw: Map<string, string>;
   private readonly downUntil = new Map<string, number>();
   private readonly downStrikes = new Map<string, number>();
-  /** Files a lane that ended mid-download left missing, while they are put back (see putBack). */
-  private readonly puttingBack = new Set<string>();
-  private readonly putBacks = new Set<Promise<void>>();
+  /** Files a lane that ended mid-download left missing, while they are put back (putback.ts). */
+  private readonly putBacks: PutBacks;
 
   constructor(private readonly o: WorkerPoolOptions) {
     this.slots = Math.max(1, Math.min(32, Math.floor(o.slots ?? DEFAULT_SLOTS)));
     this.maxAttempts = Math.max(1, o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.bw = new Map(Object.entries(o.bwlimit ?? {}));
+    this.putBacks = new PutBacks(o.repoDir, o.log);
   }
 
   start(): void {
@@ -135,7 +118,7 @@ export class WorkerPool {
     this.lanes = [];
     // The killed lanes' answers (and so their put-backs) come in just after their exit.
     await new Promise((r) => setImmediate(r));
-    while (this.putBacks.size > 0) await Promise.all([...this.putBacks]);
+    await this.putBacks.settle();
   }
 
   /**
@@ -199,49 +182,8 @@ export class WorkerPool {
     const out = new Set<string>();
     for (const s of this.lanes)
       for (const e of s.entries) if (e.direction === 'download' && e.file !== undefined) out.add(e.file);
-    for (const f of this.puttingBack) out.add(f);
+    for (const f of this.putBacks.filling()) out.add(f);
     return out;
-  }
-
-  /**
-   * A lane that ended (killed by a stop, pause or cancel, or crashed) in the middle of a download
-   * may have been filling this file: git-annex had moved the content into the annex and unlinked
-   * the pointer file, and died before renaming the content in. Nothing else puts such a file back
-   * (the othertmp copy is cleared by the next git-annex to run), and the next commit recorded it as
-   * deleted on every peer (seen at the stop of `demo --annex`: a small file reports no progress, so
-   * interrupt cannot tell its bytes are in). It is written again from the index, as at start
-   * (Agent.repairInterruptedFills): git-annex's smudge filter fills it from the local annex, or
-   * writes the pointer if the content never arrived. Until then it counts as being filled, so the
-   * committer holds its deletion.
-   */
-  private putBack(file: string): void {
-    if (!isSafeRelPath(file) || this.puttingBack.has(file)) return;
-    const abs = join(this.o.repoDir, file);
-    if (existsNoFollow(abs)) return;
-    this.puttingBack.add(file);
-    // No -f: a file that appeared since the check above (the user wrote it) is never overwritten.
-    const done: Promise<void> = runProcess('git', ['checkout-index', '-z', '--stdin'], {
-      cwd: this.o.repoDir,
-      input: file + '\0',
-      okCodes: [1],
-    })
-      .then((r) => {
-        if (existsNoFollow(abs))
-          this.o.log.warn({ path: file }, 'put back a file git-annex was filling when its lane ended');
-        else
-          this.o.log.warn(
-            { path: file, err: r.stderr.trim() },
-            'could not put back a file git-annex was filling',
-          );
-      })
-      .catch((e: unknown) =>
-        this.o.log.warn({ path: file, err: String(e) }, 'could not put back a file git-annex was filling'),
-      )
-      .finally(() => {
-        this.puttingBack.delete(file);
-        this.putBacks.delete(done);
-      });
-    this.putBacks.add(done);
   }
 
   /** Handed to a lane (running or pipelined): must not be handed out again. */
@@ -319,10 +261,12 @@ export class WorkerPool {
     const active = new Set(this.lanes.flatMap((s) => s.entries.map(entryId)));
     const all = q.all();
     this.recycle(all, now, active);
-    // Remotes that have no lane go first (see fairOrder).
+    // A large entry found no lane: from then on nothing is pipelined, so a lane drains for it.
+    let largeWaiting = false;
+    // Remotes that have no lane go first, and large content first within them (see fairOrder).
     for (const e of fairOrder(all, this.lanes)) {
       // Nothing more can be handed out: stop walking what may be a very long queue.
-      if (capacity(this.lanes, this.slots) === 0) break;
+      if (capacity(this.lanes, this.slots, largeWaiting) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
         this.apply(entryId(e), whenHeldElsewhere(e, now));
@@ -336,9 +280,10 @@ export class WorkerPool {
       }
       // An idle lane for this remote first, then a new lane while slots allow, then pipelining
       // behind a running key of the same remote.
-      const pick = pickLane(this.lanes, this.slots, e);
+      const pick = pickLane(this.lanes, this.slots, e, largeWaiting);
       const slot = pick === 'open' ? this.openLane(e.direction, e.remote) : pick;
       if (!slot) {
+        if (isLarge(e)) largeWaiting = true;
         // No lane for this remote can take it; free one that sits idle on another remote.
         const idle = this.lanes.find((s) => s.entries.length === 0 && !s.closing);
         if (idle) background(this.closeLane(idle), this.o.log, 'closing a git-annex lane');
@@ -380,33 +325,14 @@ export class WorkerPool {
   }
 
   private openLane(direction: Direction, remote: string): LaneSlot {
-    const slot: LaneSlot = {
-      lane: null as unknown as AnnexLane,
-      entries: [],
-      bytes: 0,
-      size: 0,
-      transferred: 0,
-      killReason: null,
-      killAfterHead: false,
-      stale: false,
-      closing: false,
-      handled: 0,
-      startedAt: Date.now(),
-    };
-    slot.lane = new AnnexLane({
+    const slot = openSlot({
       repoDir: this.o.repoDir,
       direction,
       remote,
       bwlimit: this.bw.get(remote),
       annexBinary: this.o.annexBinary,
       stallMs: this.o.stallMs,
-      onProgress: (key, bytes, size) => {
-        if (slot.entries[0]?.key !== key) return;
-        slot.bytes = bytes;
-        if (size !== null) slot.size = size;
-      },
     });
-    slot.lane.start();
     this.lanes.push(slot);
     this.o.log.info({ direction, remote, pid: slot.lane.pid }, 'git-annex lane started');
     return slot;
@@ -462,8 +388,8 @@ export class WorkerPool {
     // Only the entry git-annex was working on when the lane died can have been mid-fill; the ones
     // pipelined behind it never started, and a missing file among them is the user's deletion.
     if (!res.ok && !s.lane.alive && s.deadHead === undefined) s.deadHead = s.entries[0] ?? null;
-    if (!res.ok && e.direction === 'download' && e.file !== undefined && !s.lane.alive && e === s.deadHead)
-      this.putBack(e.file);
+    const put = putBackAfter({ entry: e, ok: res.ok, laneAlive: s.lane.alive, deadHead: e === s.deadHead });
+    if (put !== null) this.putBacks.putBack(put);
     s.entries = s.entries.filter((x) => x !== e);
     if (wasHead) this.resetHead(s);
     if (wasHead && s.killAfterHead) {
@@ -515,14 +441,5 @@ export class WorkerPool {
     if (a.op === 'remove') q.remove(id);
     else if (a.op === 'update') q.update(id, a.patch);
     else if (a.op === 'fail') q.fail(id, a.error);
-  }
-}
-
-function existsNoFollow(abs: string): boolean {
-  try {
-    lstatSync(abs);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  LARGE_BYTES,
   PIPELINE_DEPTH,
   capacity,
+  isLarge,
   dueForRecycle,
   fairOrder,
   othersWaiting,
@@ -12,12 +14,21 @@ import {
 } from '../../../src/transfer/lane-choice.js';
 
 type Lane = LaneView & { name: string };
-function lane(name: string, remote: string, over: Partial<LaneView> & { queued?: number } = {}): Lane {
-  const { queued = 0, ...rest } = over;
+/** A key of n bytes, as git-annex names it (the size is in the key). */
+const keyOf = (n: number) => `SHA256E-s${n}--${'0'.repeat(64)}.bin`;
+const SMALL = keyOf(1024);
+const LARGE = keyOf(20 * 1024 * 1024);
+/** `queued` small keys handed to the lane, or with `large` its head is large content. */
+function lane(
+  name: string,
+  remote: string,
+  over: Partial<LaneView> & { queued?: number; large?: boolean } = {},
+): Lane {
+  const { queued = 0, large = false, ...rest } = over;
   return {
     name,
     lane: { remote, direction: 'upload', alive: true },
-    entries: { length: queued },
+    entries: Array.from({ length: queued }, (_, i) => ({ key: large && i === 0 ? LARGE : SMALL })),
     killReason: null,
     stale: false,
     closing: false,
@@ -26,7 +37,19 @@ function lane(name: string, remote: string, over: Partial<LaneView> & { queued?:
     ...rest,
   };
 }
-const up = (remote: string) => ({ direction: 'upload' as const, remote });
+const up = (remote: string, key = SMALL) => ({ direction: 'upload' as const, remote, key });
+
+const largeRows: Array<[why: string, e: { key: string; size?: number | null }, want: boolean]> = [
+  ['a 20 MiB key', { key: LARGE }, true],
+  ['a 1 KiB key', { key: SMALL }, false],
+  ['exactly LARGE_BYTES', { key: keyOf(LARGE_BYTES) }, true],
+  ['one byte less', { key: keyOf(LARGE_BYTES - 1) }, false],
+  ["the queue's size wins over the key's", { key: SMALL, size: LARGE_BYTES }, true],
+  ['a key without a size (URL key): small', { key: 'URL--http&c%%example.com%x' }, false],
+];
+for (const [why, e, want] of largeRows) {
+  test(`isLarge: ${why} -> ${want}`, () => assert.equal(isLarge(e), want));
+}
 
 const usableRows: Array<[why: string, l: Lane, want: boolean]> = [
   ['same remote and direction, alive', lane('a', 'a'), true],
@@ -76,6 +99,60 @@ for (const [why, lanes, slots, want] of pickRows) {
   });
 }
 
+// Large content never shares a lane (issue 10: a 20 MiB file waited behind 200 small ones).
+const largePickRows: Array<
+  [why: string, lanes: Lane[], slots: number, key: string, largeWaiting: boolean, want: string | null]
+> = [
+  ['large, a free slot: its own new lane', [lane('x', 'a', { queued: 2 })], 2, LARGE, false, 'open'],
+  ['large, an idle lane: that one', [lane('x', 'a', { queued: 2 }), lane('y', 'a')], 2, LARGE, false, 'y'],
+  [
+    'large, every lane busy: never pipelined behind small keys',
+    [lane('x', 'a', { queued: 1 }), lane('y', 'a', { queued: 1 })],
+    2,
+    LARGE,
+    false,
+    null,
+  ],
+  [
+    'small: not behind a lane running large content, behind the other',
+    [lane('x', 'a', { queued: 1, large: true }), lane('y', 'a', { queued: 3 })],
+    2,
+    SMALL,
+    false,
+    'y',
+  ],
+  [
+    'small, the only lane with room runs large content: none',
+    [lane('x', 'a', { queued: 1, large: true }), lane('y', 'a', { queued: PIPELINE_DEPTH })],
+    2,
+    SMALL,
+    false,
+    null,
+  ],
+  [
+    'small while a large one waits: not pipelined, so a lane drains',
+    [lane('x', 'a', { queued: 1 }), lane('y', 'a', { queued: 1 })],
+    2,
+    SMALL,
+    true,
+    null,
+  ],
+  [
+    'small while a large one waits: an idle lane still takes it',
+    [lane('x', 'a', { queued: 1 }), lane('y', 'a')],
+    2,
+    SMALL,
+    true,
+    'y',
+  ],
+];
+for (const [why, lanes, slots, key, waiting, want] of largePickRows) {
+  test(`pickLane: ${why}`, () => {
+    const got = pickLane(lanes, slots, up('a', key), waiting);
+    assert.equal(got === 'open' || got === null ? got : got.name, want);
+  });
+}
+
 const capRows: Array<[why: string, lanes: Lane[], slots: number, want: number]> = [
   ['no lanes: every slot at full depth', [], 2, 2 * PIPELINE_DEPTH],
   ['one lane with one key, one free slot', [lane('x', 'a', { queued: 1 })], 2, 2 * PIPELINE_DEPTH - 1],
@@ -96,6 +173,14 @@ for (const [why, lanes, slots, want] of capRows) {
   test(`capacity: ${why}`, () => assert.equal(capacity(lanes, slots), want));
 }
 
+test('capacity: a lane running large content takes nothing behind it', () =>
+  assert.equal(capacity([lane('x', 'a', { queued: 1, large: true })], 1), 0));
+test('capacity: while a large entry waits, only idle lanes and free slots count', () => {
+  assert.equal(capacity([lane('x', 'a', { queued: 1 }), lane('y', 'a', { queued: 2 })], 2, true), 0);
+  assert.equal(capacity([lane('x', 'a', { queued: 1 }), lane('y', 'a')], 2, true), PIPELINE_DEPTH);
+  assert.equal(capacity([lane('x', 'a', { queued: 1 })], 2, true), PIPELINE_DEPTH);
+});
+
 const recycleRows: Array<
   [why: string, over: Partial<LaneView>, now: number, crowded: boolean, want: boolean]
 > = [
@@ -109,6 +194,12 @@ const recycleRows: Array<
 for (const [why, over, now, crowded, want] of recycleRows) {
   test(`dueForRecycle: ${why}`, () => assert.equal(dueForRecycle(lane('x', 'a', over), now, crowded), want));
 }
+
+test('fairOrder: large content first within remotes without a lane, then within those with one', () => {
+  const q = [up('a'), up('a', LARGE), up('b'), up('b', LARGE), up('a')].map((e, i) => ({ ...e, i }));
+  const got = fairOrder(q, [lane('x', 'a')]).map((e) => e.i);
+  assert.deepEqual(got, [3, 2, 1, 0, 4]);
+});
 
 test('fairOrder: remotes without a lane first, queue order otherwise', () => {
   const q = [up('a'), up('b'), up('a'), up('c')].map((e, i) => ({ ...e, i }));

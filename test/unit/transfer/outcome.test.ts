@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   afterTransfer,
+  putBackAfter,
   whenHeldElsewhere,
   MAX_DEFERRALS,
   type Outcome,
@@ -229,4 +230,39 @@ for (const [deferrals, want, why] of held) {
   test(`whenHeldElsewhere(deferrals=${deferrals}): ${why}`, () => {
     assert.deepEqual(whenHeldElsewhere({ deferrals }, NOW), want);
   });
+}
+
+// Which ended entry's file is put back (putback.ts): only the download git-annex was working on
+// when its lane died.
+const dl = { direction: 'download' as const, file: 'a.bin' };
+const putBackRows: Array<[why: string, f: Parameters<typeof putBackAfter>[0], want: string | null]> = [
+  [
+    'the dead lane head, a download: its file',
+    { entry: dl, ok: false, laneAlive: false, deadHead: true },
+    'a.bin',
+  ],
+  ['answered ok: nothing', { entry: dl, ok: true, laneAlive: false, deadHead: true }, null],
+  [
+    'the lane still runs (a failure of its own): nothing',
+    { entry: dl, ok: false, laneAlive: true, deadHead: true },
+    null,
+  ],
+  [
+    "pipelined behind the head: never started, a missing file is the user's deletion",
+    { entry: dl, ok: false, laneAlive: false, deadHead: false },
+    null,
+  ],
+  [
+    'an upload: the file was never touched',
+    { entry: { direction: 'upload', file: 'a.bin' }, ok: false, laneAlive: false, deadHead: true },
+    null,
+  ],
+  [
+    'a download without a file (a key only)',
+    { entry: { direction: 'download' }, ok: false, laneAlive: false, deadHead: true },
+    null,
+  ],
+];
+for (const [why, f, want] of putBackRows) {
+  test(`putBackAfter: ${why}`, () => assert.equal(putBackAfter(f), want));
 }

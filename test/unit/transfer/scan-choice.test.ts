@@ -4,10 +4,12 @@ import {
   MAX_TARGETED_PATHS,
   chooseScan,
   locationScanDue,
+  unlocatedFiles,
   unnameable,
   type PendingScan,
   type ScanChoice,
 } from '../../../src/transfer/scan-policy.js';
+import { ScanRequests } from '../../../src/transfer/scans.js';
 
 const NOW = 100_000;
 const idle: PendingScan = {
@@ -80,4 +82,48 @@ for (const [end, ms, want, why] of due) {
 test('unnameable: a name that was not valid UTF-8 (U+FFFD) is planned by a full scan', () => {
   assert.equal(unnameable('photos/caf\uFFFD.jpg'), true);
   assert.equal(unnameable('photos/café.jpg'), false);
+});
+
+// Files whose keys no repository holds yet (the commit came before the location log).
+const unlocatedRows: Array<
+  [why: string, keys: { file: string; present: string[] }[], max: number, want: string[]]
+> = [
+  ['held somewhere: not waiting', [{ file: 'a', present: ['u1'] }], 10, []],
+  ['held nowhere: waits for its location', [{ file: 'a', present: [] }], 10, ['a']],
+  [
+    'only the unheld ones, in order',
+    [
+      { file: 'a', present: [] },
+      { file: 'b', present: ['u1'] },
+      { file: 'c', present: [] },
+    ],
+    10,
+    ['a', 'c'],
+  ],
+  [
+    'bounded: the rate-limited full scan finds the rest',
+    [
+      { file: 'a', present: [] },
+      { file: 'b', present: [] },
+    ],
+    1,
+    ['a'],
+  ],
+];
+for (const [why, keys, max, want] of unlocatedRows) {
+  test(`unlocatedFiles: ${why}`, () => assert.deepEqual(unlocatedFiles(keys, max), want));
+}
+
+test('ScanRequests: files that waited for their locations are planned at once when the locations move, not after the rate limit', () => {
+  const s = new ScanRequests();
+  // A full scan just ended and took 10 s: a location scan must wait 40 s.
+  s.fullScanDone(Date.now() - 10_000);
+  s.awaitLocations(['burst/a.txt', 'burst/b.txt', '../outside']);
+  s.afterMerge([], true);
+  const job = s.take();
+  // Taken once: nothing of them is left for the next scan.
+  const again = s.take();
+  s.stop();
+  assert.deepEqual(job, { full: false, paths: ['burst/a.txt', 'burst/b.txt'] });
+  assert.equal(again, null);
 });

@@ -1,0 +1,69 @@
+// One git-annex lane as the worker pool (workers.ts) keeps it: the lane (batch.ts) and what the pool
+// knows of it, its entries, the head's progress, why it was killed, whether it winds down.
+//
+// Waits on: nothing; openSlot starts the lane's git-annex and wires its progress into the slot.
+// Produces: the LaneSlot the pool hands entries to (lane-choice.ts reads it as a LaneView).
+import { AnnexLane, type LaneOptions } from './batch.js';
+import type { KillReason } from './outcome.js';
+import type { Direction, TransferEntry } from './queue.js';
+
+/** A transfer git-annex is working on now (a lane's head), for status. */
+export interface ActiveTransfer {
+  direction: Direction;
+  key: string;
+  remote: string;
+  bytes: number;
+  size: number;
+}
+
+export interface LaneSlot {
+  lane: AnnexLane;
+  /** Entries handed to the lane, in order; the head is running, the rest are pipelined. */
+  entries: TransferEntry[];
+  /** Progress of the head entry. */
+  bytes: number;
+  size: number;
+  transferred: number;
+  /** Why we killed it, so the results are not counted as failures. */
+  killReason: KillReason | null;
+  /** Killed as soon as the head answers (see interrupt: it was putting a file back). */
+  killAfterHead: boolean;
+  /** Settings changed (bandwidth), or time to recycle: take no more keys, close when drained. */
+  stale: boolean;
+  closing: boolean;
+  /** The head entry when the lane was first seen dead (set once; see finish and putBack). */
+  deadHead?: TransferEntry | null;
+  /** Keys handed to this lane so far, and when it started (for recycling). */
+  handled: number;
+  startedAt: number;
+}
+
+/** Starts a lane's git-annex for one remote and direction, its progress kept on the slot's head. */
+export function openSlot(o: Omit<LaneOptions, 'onProgress'>): LaneSlot {
+  // The lane reports progress from its first line on; the slot exists by then (start() is below).
+  let slot: LaneSlot | null = null;
+  const lane = new AnnexLane({
+    ...o,
+    onProgress: (key, bytes, size) => {
+      if (!slot || slot.entries[0]?.key !== key) return;
+      slot.bytes = bytes;
+      if (size !== null) slot.size = size;
+    },
+  });
+  const s: LaneSlot = {
+    lane,
+    entries: [],
+    bytes: 0,
+    size: 0,
+    transferred: 0,
+    killReason: null,
+    killAfterHead: false,
+    stale: false,
+    closing: false,
+    handled: 0,
+    startedAt: Date.now(),
+  };
+  slot = s;
+  lane.start();
+  return s;
+}
