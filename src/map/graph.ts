@@ -86,7 +86,8 @@ export interface MapFacts {
 
 /** A plain-git id: a path for a clone on this machine, the URL for one elsewhere. */
 export function plainGitId(r: Pick<RemoteDef, 'path' | 'url' | 'name'>): string {
-  if (r.path !== null) return `path:${r.path.replace(/\/+$/, '') || '/'}`;
+  // A remote URL may name the work tree or its .git directory: both are the same clone.
+  if (r.path !== null) return `path:${r.path.replace(/\/+$/, '').replace(/\/\.git$/, '') || '/'}`;
   return r.url !== null ? `url:${r.url}` : `remote:${r.name}`;
 }
 
@@ -149,7 +150,7 @@ export function buildMap(f: MapFacts): NetworkMap {
         id,
         label: descriptions.get(id) || cleanLabel(label),
         here: id === f.self,
-        agent: id === f.self || (f.agents?.has(id) ?? false),
+        agent: f.agents?.has(id) ?? false,
         group: gs[0] ?? null,
         groups: gs,
         trust: trust.get(id) ?? 'semitrusted',
