@@ -15,7 +15,7 @@ import type { Runner } from '../git/runner.js';
 import { stateDirOf, statePaths } from '../git/state-paths.js';
 import { parseRemoteConfigRecords } from '../annex/remotes.js';
 import { isValidUuid } from '../annex/keys.js';
-import { remoteDefs, type RemoteDef } from './costs.js';
+import { costOf, remoteDefs, type RemoteDef } from './costs.js';
 import { buildMap, plainGitId, targetOf, type NetworkMap, type RemotesOf } from './graph.js';
 import { localRemoteAvailable, parseMountinfo, type FsProbe, type MountEntry } from './mounts.js';
 
@@ -85,6 +85,21 @@ async function annexLog(runner: Runner, gitDir: string, name: string): Promise<s
   }
   const r = await runner.git(['cat-file', 'blob', `refs/heads/git-annex:${name}`], { okCodes: [128] });
   return r.code === 0 ? r.stdout : '';
+}
+
+/** This repository's remotes as the map sees them (the mount watcher's `remotes`). */
+export async function readRemoteDefs(runner: Runner, workTree: string): Promise<RemoteDef[]> {
+  return remoteDefs(parseRemoteConfigRecords(await configRemotes(runner, null)), workTree);
+}
+
+/** Each remote's cost and whether it can be used now, for status (`available`, `cost`). */
+export async function remoteLinkFacts(
+  runner: Runner,
+  workTree: string,
+): Promise<Map<string, { available: boolean; cost: number }>> {
+  const mounts = readMounts();
+  const defs = await readRemoteDefs(runner, workTree);
+  return new Map(defs.map((r) => [r.name, { available: remoteAvailable(r, mounts), cost: costOf(r) }]));
 }
 
 export async function readMap(runner: Runner, place: MapPlace): Promise<NetworkMap> {

@@ -105,6 +105,16 @@ test('map: nodes, links with costs and reachability, the tree for a new key, in 
   assert.match(dot.stdout, /^digraph autosync_map \{/);
   assert.ok(dot.stdout.includes(`"${L}" -> "${D}" [label="desk 100", penwidth=3, color=blue];`), dot.stdout);
 
+  // status says the same of each remote: the drive is away (not failing), the cloud costs 1000.
+  const st = cli(['-C', laptop, 'status', '--json']);
+  assert.equal(st.code, 0, st.stderr);
+  const remotes = (
+    JSON.parse(st.stdout) as { remotes: Array<{ name: string; available: boolean; cost: number }> }
+  ).remotes;
+  const facts = (n: string) => remotes.find((x) => x.name === n);
+  assert.deepEqual([facts('drive')?.available, facts('drive')?.cost], [false, 100]);
+  assert.deepEqual([facts('cloud')?.available, facts('cloud')?.cost], [true, 1000]);
+
   const bad = cli(['-C', laptop, 'map', '--format', 'svg']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^git-autosync: --format takes text or dot \(got 'svg'\)/);
