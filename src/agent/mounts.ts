@@ -42,9 +42,34 @@ export interface MountPort {
   unavailable(remote: string): void;
 }
 
+/**
+ * Which local remotes are away now: written by the mount watcher alone, read by the pusher (not
+ * pushed) and the merger (not fetched), as PausedRemotes is. Built before them, so no service is
+ * given another built after it. A remote it never heard of is available.
+ */
+export class AvailableRemotes {
+  private readonly away = new Set<string>();
+
+  isAvailable(remote: string): boolean {
+    return !this.away.has(remote);
+  }
+
+  set(remote: string, available: boolean): void {
+    if (available) this.away.delete(remote);
+    else this.away.add(remote);
+  }
+
+  /** The remotes away now, sorted. */
+  list(): string[] {
+    return [...this.away].sort();
+  }
+}
+
 export interface MountWatcherDeps {
   log: Logger;
   port: MountPort;
+  /** Shared with the pusher and the merger (see AvailableRemotes); default: the watcher's own. */
+  availability?: AvailableRemotes;
   /** The remotes as configured now; asked again after each change of mounts. */
   remotes: () => Promise<readonly RemoteDef[]>;
   /** Default: /proc/self/mountinfo ('' where there is none). */
@@ -68,13 +93,16 @@ export class MountWatcher implements Service {
   private readonly wake = new Wakeup();
   private mounts: MountEntry[] = [];
   private availability = new Map<string, boolean>();
+  private readonly shared: AvailableRemotes;
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private checks = 0;
 
-  constructor(private readonly d: MountWatcherDeps) {}
+  constructor(private readonly d: MountWatcherDeps) {
+    this.shared = d.availability ?? new AvailableRemotes();
+  }
 
   /** Whether a remote can be used now: false only for a local remote whose repository is not there. */
   isAvailable(remote: string): boolean {
@@ -183,6 +211,9 @@ export class MountWatcher implements Service {
       if (r.path !== null) now.set(r.name, remoteAvailable(r, this.mounts, this.d.fs ?? realFs));
     }
     const changes = availabilityChanges(first ? new Map() : this.availability, now);
+    // A remote no longer configured (or no longer local) is no longer away.
+    for (const r of this.availability.keys()) if (!now.has(r)) this.shared.set(r, true);
+    for (const [r, a] of now) this.shared.set(r, a);
     this.availability = now;
     this.checks++;
     return changes;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { MountWatcher, type MountPort } from '../../../src/agent/mounts.js';
+import { AvailableRemotes, MountWatcher, type MountPort } from '../../../src/agent/mounts.js';
 import type { RemoteDef } from '../../../src/map/costs.js';
 import type { FsProbe } from '../../../src/map/mounts.js';
 import { tmpDir } from '../../helpers/repos.js';
@@ -63,9 +63,11 @@ const log = pino({ level: 'silent' });
 
 test('a drive out at start is told once; mounting it makes it available (a wake-up, then mountinfo diffed)', async () => {
   const w = world();
+  const shared = new AvailableRemotes();
   const m = new MountWatcher({
     log,
     port: w.port,
+    availability: shared,
     remotes: () => Promise.resolve(remotes),
     readMountinfo: w.readMountinfo,
     fs: w.fs,
@@ -74,6 +76,7 @@ test('a drive out at start is told once; mounting it makes it available (a wake-
   });
   await m.start({ fail: (e) => assert.fail(String(e)) });
   assert.deepEqual(w.calls, ['down drive']);
+  assert.deepEqual(shared.list(), ['drive'], 'the pusher and merger see it away before they start');
   assert.equal(m.isAvailable('drive'), false);
   assert.equal(m.isAvailable('cloud'), true, 'a network remote is never "unavailable" here');
   assert.deepEqual(m.unavailableRemotes(), ['drive']);
@@ -82,6 +85,7 @@ test('a drive out at start is told once; mounting it makes it available (a wake-
   m.poke();
   await w.reached('up drive');
   assert.equal(m.isAvailable('drive'), true);
+  assert.equal(shared.isAvailable('drive'), true);
 
   w.state.in = false;
   m.poke();
