@@ -20,6 +20,7 @@ import { destroyAllTopologies } from './lib/topology.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { run as runXmppSuite } from './suites/xmpp.js';
 import { run as runContentSuite } from './suites/annex.js';
+import { run as runMapSuite } from './suites/map.js';
 import { AssistantSystem } from './systems/assistant.js';
 import { AutosyncSystem } from './systems/autosync.js';
 import type { System } from './systems/types.js';
@@ -45,6 +46,7 @@ const log = (msg: string) =>
 const SUITES = [
   { name: 'xmpp', run: runXmppSuite },
   { name: 'content', run: runContentSuite },
+  { name: 'planner', run: runMapSuite },
 ] as const;
 const SUITE_NAMES = new Set<string>(SUITES.map((s) => s.name));
 

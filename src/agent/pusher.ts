@@ -46,6 +46,9 @@ export interface PusherDeps {
   wake?: Wakeup;
   /** The remotes paused now (shared with the merger, which does not fetch them). */
   paused?: PausedRemotes;
+  /** False for a remote that is away (a drive not mounted: agent/mounts.ts): not pushed, not
+   * retried, not failing. Default: every remote is available. */
+  available?: (remote: string) => boolean;
 }
 
 export class Pusher implements Service {
@@ -64,8 +67,10 @@ export class Pusher implements Service {
   private readonly merger: PusherDeps['merger'];
   private readonly onPushed: (results: PushResult[]) => void;
   private retryMaxMs: number;
+  private readonly available: (remote: string) => boolean;
 
   constructor(d: PusherDeps) {
+    this.available = d.available ?? (() => true);
     this.sync = d.sync;
     this.log = d.log;
     this.bus = d.bus;
@@ -131,7 +136,7 @@ export class Pusher implements Service {
   /** One pass over every remote; resolves when all pushes have finished. Used by `sync` too. */
   async pushAll(): Promise<Map<string, string | null>> {
     const outcome = new Map<string, string | null>();
-    const names = this.remotes().filter((r) => !this.state(r).paused);
+    const names = this.remotes().filter((r) => !this.state(r).paused && this.available(r));
     const results = await Promise.all(names.map((r) => this.pushRemote(r)));
     const pushed: PushResult[] = [];
     names.forEach((r, i) => {

@@ -30,6 +30,8 @@ function remoteLine(r: RemoteJson, running: boolean, now: number): string {
   if (!running) state = r.paused ? 'paused; unknown (no agent running)' : 'unknown (no agent running)';
   // A plain `resume` lifts every pause, one remote's or all (see Agent.savePauseState).
   else if (r.paused) state = "paused ('git autosync resume' resumes it)";
+  // Away, not failing: a drive that is not mounted is synced as soon as it is.
+  else if (r.available === false) state = 'not available (its drive is not mounted); syncs when it is';
   else if (r.error) state = `ERROR: ${r.error} (retrying)`;
   else if (r.lastPushOk === false) state = 'failing (retrying)';
   else if (r.lastPushOk === null) state = 'no push yet';

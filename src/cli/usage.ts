@@ -187,6 +187,25 @@ export const VERBS: VerbSpec[] = [
     },
   },
   {
+    name: 'map',
+    summary: 'show the network map and where a new key would go',
+    description:
+      'Prints every repository this clone knows of (from its remotes, the remotes of repositories on ' +
+      'this machine, and the git-annex branch), every link between them with its cost (annex-cost, ' +
+      "else git-annex's default for the remote's type), whether it can be used now and where the fact " +
+      'came from, and the cheapest tree a new key added here would travel. Needs no agent.',
+    flags: [
+      { name: '--json', help: 'print one JSON object (the fields are listed in README.md)' },
+      { name: '--format', value: 'F', help: 'text (a table, the default) or dot (for Graphviz)' },
+    ],
+    positionals: NO_ARGS,
+    exits: {
+      0: 'the map was printed',
+      1: 'git or git-annex failed while reading it',
+      2: `${USAGE_2}; F is not text or dot; ${NOT_REPO}`,
+    },
+  },
+  {
     name: 'demo',
     summary: 'watch clones sync live in a temp dir, no account',
     description:

@@ -11,6 +11,8 @@ import type { Supervisor } from '../core/service.js';
 import type { SignalTransport } from '../signal/types.js';
 import type { TransferService } from '../transfer/service.js';
 import type { LargeFile } from '../git/large-files.js';
+import { Runner } from '../git/runner.js';
+import { remoteLinkFacts } from '../map/read.js';
 import { noTransfers, type StatusJson } from './types.js';
 
 /** What a running agent's status is read from. */
@@ -25,11 +27,16 @@ export interface StatusSources {
   supervisor: Pick<Supervisor, 'statuses'>;
   /** The large-file warnings kept since start (newest first). */
   largeFiles: () => readonly LargeFile[];
+  /** The mount watcher (agent/mounts.ts): whether each remote can be used now. Absent: read from
+   * the remote's path at each status, as the offline status does. */
+  mounts?: { isAvailable(remote: string): boolean };
 }
 
 export async function buildStatus(s: StatusSources): Promise<StatusJson> {
   const states = s.pusher.allStates();
   const ahead = await Promise.all(states.map((r) => s.sync.ahead(r.name)));
+  // One `git config` read: each remote's cost, and its availability where no watcher says it.
+  const links = await remoteLinkFacts(new Runner(s.info.workTree), s.info.workTree);
   return {
     running: true,
     pid: process.pid,
@@ -45,6 +52,8 @@ export async function buildStatus(s: StatusSources): Promise<StatusJson> {
       paused: r.paused,
       error: r.error ?? s.merger.fetchErrors.get(r.name) ?? null,
       ahead: ahead[i] ?? null,
+      available: s.mounts ? s.mounts.isAvailable(r.name) : (links.get(r.name)?.available ?? true),
+      cost: links.get(r.name)?.cost ?? null,
     })),
     signal: s.signal.status(),
     transfers: s.transfers?.status() ?? noTransfers(),

@@ -11,6 +11,7 @@ import { checkedOutBranch, nodeId, type RepoPlace } from '../git/repo.js';
 import { Runner } from '../git/runner.js';
 import { GitSync } from '../git/sync.js';
 import { createLogger } from '../core/log.js';
+import { remoteLinkFacts } from '../map/read.js';
 import { noTransfers, type SignalStatus, type StatusJson } from './types.js';
 
 /**
@@ -46,6 +47,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
           accepted: 0,
         };
   const ahead = await Promise.all(remotes.map((r) => sync.ahead(r.name)));
+  const links = await remoteLinkFacts(runner, place.workTree);
   return {
     running: false,
     pid: null,
@@ -61,6 +63,8 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
       paused: paused.all || paused.remotes.includes(r.name),
       error: null,
       ahead: ahead[i] ?? null,
+      available: links.get(r.name)?.available ?? true,
+      cost: links.get(r.name)?.cost ?? null,
     })),
     signal,
     transfers: noTransfers(),

@@ -16,6 +16,11 @@ export interface RemoteStatus {
   /** Commits on the branch that this remote's synced/<branch> and <branch> tracking refs lack
    * (0: it has everything we know of); null when unknown (never fetched from or pushed to). */
   ahead?: number | null;
+  /** False when its path is on a drive that is not mounted (map/mounts.ts); true otherwise. */
+  available?: boolean;
+  /** The link cost: annex-cost, else git-annex's default for the remote's type (map/costs.ts);
+   * null for a remote with neither a URL nor a special-remote type. */
+  cost?: number | null;
 }
 
 /** A large file committed into git itself, not git-annex, and what to do about it. */

@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   resume: () => import('./pause.js'),
   notify: () => import('./notify.js'),
   cancel: () => import('./cancel.js'),
+  map: () => import('./map.js'),
   demo: () => import('./demo.js'),
   pair: () => import('./pair.js'),
   help: () => import('./help.js'),

@@ -24,7 +24,12 @@ interface Rig {
 }
 
 /** The one place that builds a Pusher (its constructor is being reshaped by issue 9). */
-function rig(t: TestContext, remotes = ['a', 'b'], retryMaxMs?: number): Rig {
+function rig(
+  t: TestContext,
+  remotes = ['a', 'b'],
+  retryMaxMs?: number,
+  available?: (remote: string) => boolean,
+): Rig {
   // Retry delays are jittered between 50 % and 100 % of the step; 1 pins them to the step.
   t.mock.method(Math, 'random', () => 1);
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
@@ -53,6 +58,7 @@ function rig(t: TestContext, remotes = ['a', 'b'], retryMaxMs?: number): Rig {
     },
     onPushed: (results: PushResult[]) => r.pushed.push(results.map((x) => x.remote)),
     retryMaxMs,
+    available,
   });
   t.after(() => r.pusher.stop());
   return r;
@@ -181,6 +187,23 @@ test('the retry delay stops growing at the ceiling, and setRetryMax changes the 
   await r.sync.reached('push', 5);
   await drain();
   assert.equal(state(r, 'a').nextRetryAt, now + 3_000, 'the new ceiling applies to the next delay');
+});
+
+test('a remote that is away (its drive not mounted) is not pushed, not retried, not failing', async (t) => {
+  const away = new Set(['b']);
+  const r = rig(t, ['a', 'b'], undefined, (x) => !away.has(x));
+  const outcome = await r.pusher.pushAll();
+  assert.deepEqual([...outcome.keys()], ['a'], 'the away remote has no outcome');
+  assert.equal(r.sync.count('needsPush', 'b'), 0);
+  assert.equal(state(r, 'b').error, null);
+  assert.equal(state(r, 'b').nextRetryAt, null, 'no retry timer');
+  // Back (the mount watcher's port asks for a push): pushed at once.
+  away.delete('b');
+  r.pusher.request();
+  await start(r.pusher);
+  await r.sync.reached('push', 1, 'b');
+  await drain();
+  assert.equal(state(r, 'b').lastPushOk, true);
 });
 
 test('a paused remote is not pushed; resuming pushes it at once', async (t) => {
