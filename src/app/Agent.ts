@@ -32,6 +32,8 @@ import type { TransferService } from '../transfer/service.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
+import { drivesWatch } from './drives.js';
+import { AvailableRemotes } from '../agent/mounts.js';
 import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
 import { LiveConfig, RemoteList } from './live.js';
 import { Reload } from './reload.js';
@@ -118,9 +120,11 @@ export class Agent {
     const base = { info, log, bus, runner, sync };
     const remoteNames = () => remotes.names();
     // Created first, shared by the services below: the pusher's requests (anyone asks, the pusher
-    // alone waits), the remotes paused now (the pusher skips them, the merger does not fetch them).
+    // alone waits), the remotes paused now and those whose drive is away (the pusher skips them,
+    // the merger does not fetch them).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
+    const away = new AvailableRemotes();
     // What follows our commits and merges. Annex mode: the transfers are built after the committer
     // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
     let transfers: TransferService | null = null;
@@ -140,7 +144,7 @@ export class Agent {
     const merger = new Merger({
       ...base,
       remotes: remoteNames,
-      paused: (r) => paused.has(r),
+      paused: (r) => paused.has(r) || !away.isAvailable(r),
       local: committer,
       onCommitted: (c) => after.committed(c),
       onFetched: () => pushWanted.request(),
@@ -170,7 +174,10 @@ export class Agent {
       retryMaxMs: config.retryMaxMs,
       wake: pushWanted,
       paused,
+      available: (r) => away.isAvailable(r),
     });
+    // A drive mounted again: git first, then content (app/drives.ts).
+    const drives = drivesWatch({ ...base, away, merger, pusher, transfers });
     // Network remotes that nothing else signals (XMPP off) are fetched now and then.
     const polled = () => pollTargets(remotes.list, live.config.xmpp.jid !== null);
     const poll = new RemotePoll(config.pollMs, polled, (r) => merger.requestFetch(r));
@@ -194,11 +201,12 @@ export class Agent {
       stopping: () => this.stopping !== null,
       stop: this.surface.stop,
     });
-    this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush };
+    this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush, mounts: away };
 
-    // The order they start in (and stop in, reversed). The state watch is last, so it stops first:
-    // a stop removes the pid file and the socket itself.
-    const first = [watcher, committer, merger, pusher, refsWatch];
+    // The order they start in (and stop in, reversed). The drives first: a drive already away is
+    // never tried at start. The state watch is last, so it stops first: a stop removes the pid file
+    // and the socket itself.
+    const first = [drives, watcher, committer, merger, pusher, refsWatch];
     const optional = [transfers, xmpp].filter((x) => x !== null);
     for (const s of [...first, ...optional, poll, configWatch, stateWatch]) this.supervisor.add(s);
     pause.applyToPusher(remoteNames());

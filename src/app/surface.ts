@@ -17,6 +17,7 @@ import type { SignalTransport } from '../signal/types.js';
 import type { TransferService } from '../transfer/service.js';
 import type { AfterWork } from './after-work.js';
 import type { AfterPush } from './after-push.js';
+import type { AvailableRemotes } from '../agent/mounts.js';
 
 /** The services of a running agent that its verbs, its status and its stop use. */
 export interface Running {
@@ -30,6 +31,8 @@ export interface Running {
   pause: PauseState;
   after: AfterWork;
   afterPush: AfterPush;
+  /** Which remotes can be used now (a drive that is not mounted is away). */
+  mounts: AvailableRemotes;
 }
 
 export interface SurfaceDeps {

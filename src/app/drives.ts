@@ -1,0 +1,43 @@
+// The mount watcher's wiring (agent/mounts.ts): a remote whose drive is mounted again is synced at
+// once, git first (fetch and merge, then push), then content (a transfer scan); one that went away
+// is skipped by the pusher and the merger through the shared AvailableRemotes, not retried.
+import { background } from '../core/background.js';
+import type { Logger } from '../core/log.js';
+import type { Runner } from '../git/runner.js';
+import type { RepoInfo } from '../git/repo.js';
+import { type AvailableRemotes, MountWatcher } from '../agent/mounts.js';
+import type { Merger } from '../agent/merger.js';
+import type { Pusher } from '../agent/pusher.js';
+import type { TransferService } from '../transfer/service.js';
+import { readRemoteDefs } from '../map/read.js';
+
+export interface DrivesDeps {
+  info: RepoInfo;
+  runner: Runner;
+  log: Logger;
+  /** Built before the merger and the pusher, which read it; the watcher alone writes it. */
+  away: AvailableRemotes;
+  merger: Pick<Merger, 'fetchAndMerge'>;
+  pusher: Pick<Pusher, 'request'>;
+  transfers: Pick<TransferService, 'requestScan'> | null;
+}
+
+export function drivesWatch(d: DrivesDeps): MountWatcher {
+  return new MountWatcher({
+    log: d.log,
+    availability: d.away,
+    remotes: () => readRemoteDefs(d.runner, d.info.workTree),
+    port: {
+      available: (r) =>
+        background(
+          d.merger.fetchAndMerge(r).then(() => {
+            d.pusher.request();
+            d.transfers?.requestScan();
+          }),
+          d.log,
+          `syncing ${r} after its drive was mounted`,
+        ),
+      unavailable: () => undefined,
+    },
+  });
+}
