@@ -17,6 +17,7 @@ import { remotes as remotesCmd } from '../git/commands.js';
 import { EventBus } from '../core/bus.js';
 import { Supervisor, type Service } from '../core/service.js';
 import { Watcher } from '../agent/watcher.js';
+import { ScanPoll } from '../agent/scan-poll.js';
 import { Committer } from '../agent/committer.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
@@ -225,13 +226,16 @@ export class Agent {
     // Every commit asks, as it stages a deletion, whether git-annex is filling that file instead.
     this.sync.holdAbsent = (paths) => this.committer.holdAbsent(paths);
     this.sync.onRawStaged = (paths, ms) => this.committer.retryLater(paths, ms);
-    const watcher = new Watcher(
-      this.info.workTree,
-      this.runner,
-      this.log,
-      (p) => this.committer.note(p),
-      (d) => this.committer.noteDir(d),
-    );
+    // Idle until the watcher runs out of kernel watches; then the tree is scanned every few seconds.
+    const scanPoll = new ScanPoll({ scan: () => this.committer.noteDir('') });
+    const watcher = new Watcher({
+      workTree: this.info.workTree,
+      runner: this.runner,
+      log: this.log,
+      onChange: (p) => this.committer.note(p),
+      scanDir: (d) => this.committer.noteDir(d),
+      onWatchLimit: () => scanPoll.activate(),
+    });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     this.refsWatch = new RefsWatch({
       gitDir: this.info.gitDir,
@@ -250,7 +254,7 @@ export class Agent {
       log: this.log,
     });
     this.signal = this.refsWatch;
-    const services: Service[] = [watcher, this.committer, this.merger, this.pusher, this.refsWatch];
+    const services: Service[] = [watcher, this.committer, scanPoll, this.merger, this.pusher, this.refsWatch];
     if (this.info.mode === 'annex') {
       this.transfers = new TransferService({
         runner: this.runner,
