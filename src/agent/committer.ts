@@ -74,6 +74,8 @@ export class Committer implements Service {
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** The first scan of the work tree, while it runs (see start). */
+  private firstScan: Promise<void> | null = null;
   private failures = 0;
   /** Files the agent wrote itself, with the size and mtime it left them at (see ownWrite). */
   private readonly ownWrites = new Map<string, { size: number | null; mtimeMs: number | null }>();
@@ -118,15 +120,37 @@ export class Committer implements Service {
     return this.pending.size;
   }
 
-  async start(_ctx: ServiceContext): Promise<void> {
+  /** True while the first scan of the work tree (start) runs; the agent already answers then. */
+  get scanning(): boolean {
+    return this.firstScan !== null;
+  }
+
+  async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
     // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
-    for (const p of await this.scan([], true)) this.note(p);
+    // The scan runs while the agent answers and the watcher (started before us) reports: a change
+    // made during it is an event, and a path an event already noted keeps its own timing. At
+    // 100,000 files this git status takes seconds, which `ready` must not wait for. A failed scan
+    // is a crash like a failed start: the supervisor restarts us and the scan runs again.
+    const scan = (async () => {
+      for (const p of await this.scan([], true)) if (!this.pending.has(p)) this.note(p);
+    })();
+    this.firstScan = scan.then(
+      () => {
+        this.firstScan = null;
+      },
+      (e: unknown) => {
+        this.firstScan = null;
+        ctx.fail(e);
+      },
+    );
   }
 
   async stop(): Promise<void> {
     // A clean stop commits what is pending first: nothing the user saved is left uncommitted.
     try {
+      // The first scan's paths are pending too (and a stop during it must not race its notes).
+      await this.firstScan;
       await this.flush();
       const writing = [...this.pending.keys()].filter((p) => this.openHeld.has(p));
       if (writing.length > 0)

@@ -54,6 +54,7 @@ export async function offlineStatus(place: RepoPlace): Promise<StatusJson> {
     branch: info.branch,
     head: await sync.head(),
     pendingChanges: (await sync.pendingPaths()).length,
+    scanning: false,
     remotes: remotes.map((r, i) => ({
       name: r.name,
       lastPushOk: null,

@@ -33,6 +33,10 @@ export interface StatusJson {
   branch: string;
   head: string | null;
   pendingChanges: number;
+  /** The agent's first scan of the work tree (changes made while no agent ran) is under way. The
+   * agent already syncs then: `running` is true and events are committed as usual. false with no
+   * agent. */
+  scanning: boolean;
   remotes: RemoteStatus[];
   signal: SignalStatus;
   /** Annexed content: queued and failed counts, the transfers under way. Zeros and [] in git mode. */
