@@ -38,6 +38,7 @@ export async function buildStatus(s: StatusSources): Promise<StatusJson> {
     branch: s.info.branch,
     head: await s.sync.head(),
     pendingChanges: s.committer.pendingCount,
+    pendingCounted: 'all',
     scanning: s.committer.scanning,
     remotes: states.map((r, i) => ({
       name: r.name,

@@ -31,9 +31,7 @@ test('a burst into 150 new nested folders: every file on the peer, each committe
   await converged(topo.clones, { timeoutMs: 60_000 });
   for (const rel of [want[0]!, want[1234]!, want.at(-1)!]) assert.equal(read(b, rel), `${rel}\n`);
   // Each path is in exactly one commit of a's history, as an addition.
-  const touched = git(a, 'log', '--format=', '--name-only', '--', 'archive')
-    .split('\n')
-    .filter(Boolean);
+  const touched = git(a, 'log', '--format=', '--name-only', '--', 'archive').split('\n').filter(Boolean);
   assert.equal(touched.length, want.length, 'no file is committed twice');
   assert.deepEqual(new Set(touched), new Set(want));
   for (const c of topo.clones) assert.ok(clean(c), `${c} has no uncommitted changes`);
