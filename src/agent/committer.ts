@@ -149,8 +149,6 @@ export class Committer implements Service {
   async stop(): Promise<void> {
     // A clean stop commits what is pending first: nothing the user saved is left uncommitted.
     try {
-      // The first scan's paths are pending too (and a stop during it must not race its notes).
-      await this.firstScan;
       await this.flush();
       const writing = [...this.pending.keys()].filter((p) => this.openHeld.has(p));
       if (writing.length > 0)
@@ -340,6 +338,8 @@ export class Committer implements Service {
 
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
+    // What the first scan finds is pending too: a flush (sync, a merge, stop) commits it first.
+    if (this.firstScan) await this.firstScan;
     // Another caller's pass may fail (a flush rethrows); that failure is theirs, ours comes below.
     while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
