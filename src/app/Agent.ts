@@ -235,6 +235,7 @@ export class Agent {
       onChange: (p) => this.committer.note(p),
       scanDir: (d) => this.committer.noteDir(d),
       onWatchLimit: () => scanPoll.activate(),
+      maxWatches: maxWatchesFromEnv(),
     });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     this.refsWatch = new RefsWatch({
@@ -480,4 +481,14 @@ export class Agent {
       largeFiles: () => this.largeFiles,
     });
   }
+}
+
+/**
+ * GIT_AUTOSYNC_MAX_WATCHES=N: the watcher behaves as if the kernel allowed only N watches (a
+ * positive integer; anything else is ignored). For tests of the watch limit without lowering the
+ * machine-wide fs.inotify.max_user_watches, which every other program of the user shares.
+ */
+function maxWatchesFromEnv(): number | undefined {
+  const v = process.env.GIT_AUTOSYNC_MAX_WATCHES;
+  return v && /^[1-9][0-9]{0,8}$/.test(v) ? Number(v) : undefined;
 }
