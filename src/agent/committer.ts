@@ -91,6 +91,8 @@ export class Committer implements Service {
   private afterBurstTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** The first scan of the work tree, while it runs (see start). */
+  private firstScan: Promise<void> | null = null;
   private failures = 0;
   /** Commit passes finished (see reconcile). */
   private passesDone = 0;
@@ -154,11 +156,31 @@ export class Committer implements Service {
     return this.pending.size;
   }
 
-  async start(_ctx: ServiceContext): Promise<void> {
+  /** True while the first scan of the work tree (start) runs; the agent already answers then. */
+  get scanning(): boolean {
+    return this.firstScan !== null;
+  }
+
+  async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
     this.folders.start();
     // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
-    for (const p of await this.scan([], true)) this.note(p);
+    // The scan runs while the agent answers and the watcher (started before us) reports: a change
+    // made during it is an event, and a path an event already noted keeps its own timing. At
+    // 100,000 files this git status takes seconds, which `ready` must not wait for. A failed scan
+    // is a crash like a failed start: the supervisor restarts us and the scan runs again.
+    const scan = (async () => {
+      for (const p of await this.scan([], true)) if (!this.pending.has(p)) this.note(p);
+    })();
+    this.firstScan = scan.then(
+      () => {
+        this.firstScan = null;
+      },
+      (e: unknown) => {
+        this.firstScan = null;
+        ctx.fail(e);
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -298,6 +320,8 @@ export class Committer implements Service {
 
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
+    // What the first scan finds is pending too: a flush (sync, a merge, stop) commits it first.
+    if (this.firstScan) await this.firstScan;
     // Another caller's pass may fail (a flush rethrows); that failure is theirs, ours comes below.
     while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since

@@ -1,16 +1,28 @@
-// Watcher service: waits on the kernel (inotify, through chokidar; no polling) and produces one
-// `onChange(relativePath)` call per created, modified or deleted file in the work tree. Renames and
-// moves arrive as a delete plus an add, which git records as a rename. `.git/` is never watched;
-// gitignored directories are pruned from the watch (the committer re-checks every path with
-// `git check-ignore`, so a file that slips through is still not committed).
+// Watcher service: waits on the kernel (inotify through Node's fs.watch, one watch per folder, never
+// one per file; no polling) and produces one `onChange(relativePath)` call per created, modified or
+// deleted file in the work tree, and `scanDir(relativeDir)` requests for what only git can list.
+// Renames and moves arrive as a delete plus an add, which git records as a rename. `.git/` is never
+// watched; gitignored directories are pruned from the watch (the committer re-checks every path
+// with `git check-ignore`, so a file that slips through is still not committed).
+//
+// Why folders and fs.watch (docs/benchmarks.md, "watcher choice"): at 100,000 files in 1,000
+// folders chokidar took one kernel watch per file and missed files of a nested burst; a watch per
+// folder takes 1,001 and, because a new folder is armed first and read second, misses none.
+//
+// A new folder: its watch is armed, then it is read. A file written before the watch was armed is
+// in the listing; one written after raises an event. Either way it is reported (perhaps twice,
+// which the committer folds into one pending path). Its sub-folders are armed the same way.
+//
+// Out of inotify watches (ENOSPC, or deps.maxWatches in tests): every watch is given back (other
+// programs of the user need them too), `onWatchLimit()` starts the periodic scans that keep
+// syncing without a watcher (agent/scan-poll.ts), and the service fails with a FatalServiceError:
+// not restarted, so status says it once, with the sysctl to raise.
 //
 // A name that is not valid UTF-8 (Latin-1 `caf\xe9.txt`) reaches us decoded, with U+FFFD in place
-// of its invalid bytes; chokidar stats that mangled name, fails and drops the event. The raw
-// fs.watch event still arrives, so the directory that holds such a name is handed on to be scanned
-// with git, which reads names as bytes (see src/git/rawpaths.ts).
-import { watch, type FSWatcher } from 'chokidar';
-import { lstatSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+// of its invalid bytes, so it cannot be reported as a path: the directory that holds it is handed
+// on to be scanned with git, which reads names as bytes (see src/git/rawpaths.ts).
+import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { INOTIFY_HINT, type Service, type ServiceContext } from '../core/service.js';
 import { FatalServiceError } from '../core/errors.js';
 import type { Runner } from '../git/runner.js';
@@ -19,14 +31,30 @@ import { mayBeMangled } from '../git/rawpaths.js';
 import { background } from '../core/background.js';
 
 /**
- * chokidar drops events now and then: a removal within 100 ms of an earlier removal of the same
- * path (its 'remove' throttle), and, seen in tests, a file replaced again (unlink, rename in) right
- * after such a removal. git-annex filling a file unlinks it and renames the content in; a delete
- * or a new write right after that raised no event at all, and waited for some later full scan. So
- * this long after a path's last event, the watcher looks at it again and reports it if it is not
- * as it was at that event (gone, back, or another inode, size or mtime).
+ * A path is looked at again this long after its last event, and reported if it is not as it was
+ * then (gone, back, or another inode, size or mtime). inotify does not drop events the way
+ * chokidar's throttles did, but a queue overflow (a huge burst while the loop is busy) loses them
+ * silently; the recheck keeps a file replaced in quick succession (git-annex filling it: unlink,
+ * rename in, then a delete) from waiting for a later full scan.
  */
 const RECHECK_MS = 150;
+
+export interface WatcherDeps {
+  workTree: string;
+  runner: Runner;
+  log: Logger;
+  onChange: (rel: string) => void;
+  /**
+   * A directory to scan with git ('' is the work tree): it holds a name that is not valid UTF-8,
+   * it was moved away or removed (git lists the tracked files that went with it), or a watch
+   * could not be set on it.
+   */
+  scanDir?: (rel: string) => void;
+  /** The watches ran out: from now on, changes are found by periodic scans (agent/scan-poll.ts). */
+  onWatchLimit?: () => void;
+  /** At most this many watches at once, as if the kernel's limit were this (tests). */
+  maxWatches?: number;
+}
 
 type Seen = { ino: number; size: number; mtimeMs: number } | null;
 
@@ -44,108 +72,240 @@ function sameSeen(a: Seen, b: Seen): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
+function lstatOrNull(abs: string): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel out of watches, as fs.watch says it (or as maxWatches pretends it). */
+function isWatchLimit(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | null)?.code === 'ENOSPC';
+}
+
+/** The error a watch call gives when a folder went away or is not a folder (any more). */
+function isGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+const WATCH_LIMIT_MESSAGE =
+  'out of inotify watches (fs.inotify.max_user_watches): the work tree is scanned with git status ' +
+  'every few seconds instead';
+
 export class Watcher implements Service {
   readonly name = 'watcher';
-  private fsw: FSWatcher | null = null;
+  private readonly d: WatcherDeps;
+  /** One watch per folder, by its path relative to the work tree ('' the top), with its inode. */
+  private readonly watches = new Map<string, { fsw: FSWatcher; ino: number }>();
   private ignoredDirs = new Set<string>();
+  private ctx: ServiceContext | null = null;
+  /** Events of this turn of the loop, by path: many writes to one file cost one look. */
+  private readonly batch = new Set<string>();
+  private batchQueued = false;
   /** Paths with a recheck due (see RECHECK_MS): how each was at its last event, and when. One
    * sweep timer serves them all (a 100,000-file burst must not make 100,000 timers). */
   private readonly rechecks = new Map<string, { at: number; seen: Seen }>();
   private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly workTree: string,
-    private readonly runner: Runner,
-    private readonly log: Logger,
-    private readonly onChange: (rel: string) => void,
-    /**
-     * A directory to scan with git ('' is the work tree): it appeared, and files created in it while
-     * its watch was being set up may be unseen; or it holds a name that is not valid UTF-8, which
-     * the watcher cannot report as a path.
-     */
-    private readonly onDirAdded: (rel: string) => void = () => {},
-  ) {}
+  constructor(deps: WatcherDeps) {
+    this.d = deps;
+  }
+
+  /** How many kernel watches the watcher holds now (one per watched folder). */
+  get watchCount(): number {
+    return this.watches.size;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
     await this.loadIgnoredDirs();
-    const fsw = watch(this.workTree, {
-      ignoreInitial: true,
-      followSymlinks: false,
-      ignorePermissionErrors: true,
-      // chokidar's atomic mode delays every delete by 100 ms; that would split a rename (delete +
-      // add) across two commits. Our quiet period already folds a delete-and-recreate save into one.
-      atomic: false,
-      ignored: (p: string) => this.isIgnored(p),
-    });
-    this.fsw = fsw;
-    const emit = (p: string) => {
-      const rel = relative(this.workTree, p).split(sep).join('/');
-      if (rel && !rel.startsWith('..')) {
-        if (rel === '.gitignore' || rel.endsWith('/.gitignore'))
-          background(this.loadIgnoredDirs(), this.log, 'reading the .gitignore files');
-        this.report(rel);
-      }
-    };
-    fsw.on('add', emit).on('change', emit).on('unlink', emit);
-    fsw.on('addDir', (p: string) => {
-      const rel = relative(this.workTree, p).split(sep).join('/');
-      if (rel && !rel.startsWith('..')) this.onDirAdded(rel);
-    });
-    // Every fs.watch event, before chokidar's own filtering. A directory watch names the entry that
-    // changed; if the name came out mangled, chokidar will drop the event, so the directory is scanned.
-    fsw.on('raw', (_ev: string, name: string, details: unknown) => {
-      if (typeof name !== 'string' || !mayBeMangled(name)) return;
-      const dir = (details as { watchedPath?: unknown } | null)?.watchedPath;
-      if (typeof dir !== 'string') return;
-      const rel = relative(this.workTree, dir).split(sep).join('/');
-      if (rel.startsWith('..') || this.isIgnored(dir)) return;
-      this.log.debug({ dir: rel }, 'a name the watcher cannot decode changed; scanning its directory');
-      this.onDirAdded(rel);
-    });
-    fsw.on('error', (err: unknown) => {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOSPC') {
-        // Fatal: a restart takes the same watches and runs out again; status says what to do.
-        ctx.fail(
-          new FatalServiceError(
-            'out of inotify watches; raise fs.inotify.max_user_watches (sysctl) to watch this tree',
-            INOTIFY_HINT,
-          ),
-        );
-      } else this.log.warn({ err: String(err) }, 'watcher error');
-    });
-    await new Promise<void>((resolve) => fsw.once('ready', () => resolve()));
+    try {
+      this.arm('', false);
+    } catch (e) {
+      // Thrown from start: the supervisor records it as fatal, once (classifyFailure).
+      throw this.limitReached(e);
+    }
   }
 
   async stop(): Promise<void> {
-    await this.fsw?.close();
-    this.fsw = null;
+    this.ctx = null;
+    this.closeAll();
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     this.sweepTimer = null;
     this.rechecks.clear();
+    this.batch.clear();
+  }
+
+  private closeAll(): void {
+    for (const w of this.watches.values()) w.fsw.close();
+    this.watches.clear();
+  }
+
+  /**
+   * Watches a folder, then reads it: its sub-folders are armed the same way, and (report) its files
+   * are reported, so nothing written before the watch was set is missed. Throws only when the
+   * kernel is out of watches.
+   */
+  private arm(rel: string, report: boolean): void {
+    if (this.isIgnored(rel)) return;
+    const abs = rel === '' ? this.d.workTree : join(this.d.workTree, rel);
+    const st = lstatOrNull(abs);
+    if (!st?.isDirectory()) return;
+    const old = this.watches.get(rel);
+    if (old?.ino === st.ino) return;
+    if (old) this.unwatchBelow(rel);
+    if (this.d.maxWatches !== undefined && this.watches.size >= this.d.maxWatches)
+      throw Object.assign(new Error('watch limit reached (maxWatches)'), {
+        code: 'ENOSPC',
+        syscall: 'watch',
+      });
+    let fsw: FSWatcher;
+    try {
+      fsw = watch(abs, { persistent: false }, (_ev, name) => this.onEvent(rel, name));
+    } catch (e) {
+      if (isGone(e)) return;
+      if (isWatchLimit(e)) throw e;
+      this.d.log.warn({ dir: rel, err: String(e) }, 'cannot watch a folder; scanning it with git instead');
+      this.d.scanDir?.(rel);
+      return;
+    }
+    fsw.on('error', (err) => this.onWatchError(rel, fsw, err));
+    this.watches.set(rel, { fsw, ino: st.ino });
+    let entries;
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch {
+      return; // gone already: the parent's event says so
+    }
+    for (const ent of entries) {
+      if (mayBeMangled(ent.name)) {
+        this.d.scanDir?.(rel);
+        continue;
+      }
+      const child = rel === '' ? ent.name : `${rel}/${ent.name}`;
+      if (ent.isDirectory()) this.arm(child, report);
+      else if (report && !this.isIgnored(child)) this.report(child);
+    }
+  }
+
+  /** Closes the watches of a folder and of every folder below it. */
+  private unwatchBelow(rel: string): void {
+    const prefix = rel === '' ? '' : rel + '/';
+    for (const [dir, w] of this.watches) {
+      if (dir === rel || dir.startsWith(prefix)) {
+        w.fsw.close();
+        this.watches.delete(dir);
+      }
+    }
+  }
+
+  private onWatchError(rel: string, fsw: FSWatcher, err: unknown): void {
+    fsw.close();
+    if (this.watches.get(rel)?.fsw === fsw) this.watches.delete(rel);
+    if (isWatchLimit(err)) {
+      this.failLimit(err);
+      return;
+    }
+    this.d.log.warn({ dir: rel, err: String(err) }, 'a folder watch failed; scanning it with git');
+    this.d.scanDir?.(rel);
+  }
+
+  private onEvent(dir: string, name: string | Buffer | null): void {
+    if (this.ctx === null) return;
+    if (typeof name !== 'string' || name === '') {
+      // No name to look at: the folder as a whole is scanned.
+      this.d.scanDir?.(dir);
+      return;
+    }
+    if (mayBeMangled(name)) {
+      this.d.log.debug({ dir }, 'a name the watcher cannot decode changed; scanning its directory');
+      this.d.scanDir?.(dir);
+      return;
+    }
+    this.batch.add(dir === '' ? name : `${dir}/${name}`);
+    if (!this.batchQueued) {
+      this.batchQueued = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.batchQueued = false;
+    const paths = [...this.batch];
+    this.batch.clear();
+    try {
+      for (const rel of paths) this.look(rel);
+    } catch (e) {
+      if (isWatchLimit(e)) this.failLimit(e);
+      else this.ctx?.fail(e);
+    }
+  }
+
+  /** One path an event named, as it is now: a folder (armed and read), a file, or gone. */
+  private look(rel: string): void {
+    if (this.ctx === null || this.isIgnored(rel)) return;
+    const st = lstatOrNull(join(this.d.workTree, rel));
+    if (st === null) {
+      if (this.watches.has(rel)) {
+        // A folder moved away or removed: its watches go, and git lists the tracked files it held.
+        this.unwatchBelow(rel);
+        this.d.scanDir?.(rel);
+        return;
+      }
+      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      // The event's own folder went away (a watch on it names the folder itself): handled above.
+      if (parent !== '' && !this.watches.has(parent)) return;
+      this.report(rel);
+    } else if (st.isDirectory()) {
+      this.arm(rel, true);
+    } else {
+      if (rel === '.gitignore' || rel.endsWith('/.gitignore'))
+        background(this.loadIgnoredDirs(), this.d.log, 'reading the .gitignore files');
+      this.report(rel);
+    }
+  }
+
+  /** The kernel ran out of watches after start: give them all back and sync from scans. */
+  private failLimit(e: unknown): void {
+    const ctx = this.ctx;
+    const err = this.limitReached(e);
+    ctx?.fail(err);
+  }
+
+  private limitReached(e: unknown): unknown {
+    if (!isWatchLimit(e)) return e;
+    const held = this.watches.size;
+    this.closeAll();
+    this.ctx = null;
+    this.d.log.error({ watches: held, err: String(e) }, WATCH_LIMIT_MESSAGE);
+    this.d.onWatchLimit?.();
+    return new FatalServiceError(WATCH_LIMIT_MESSAGE, INOTIFY_HINT);
   }
 
   /** Hands a changed path on, and looks at it again RECHECK_MS after its last event. */
   private report(rel: string): void {
-    this.onChange(rel);
+    this.d.onChange(rel);
     // Re-inserted, so the map stays in order of last event and a sweep stops at the first not due.
     this.rechecks.delete(rel);
-    this.rechecks.set(rel, { at: Date.now(), seen: seenNow(join(this.workTree, rel)) });
+    this.rechecks.set(rel, { at: Date.now(), seen: seenNow(join(this.d.workTree, rel)) });
     if (!this.sweepTimer) this.sweepTimer = setTimeout(() => this.sweep(), RECHECK_MS);
   }
 
   private sweep(): void {
     this.sweepTimer = null;
-    if (this.fsw === null) return;
+    if (this.ctx === null) return;
     const due = Date.now() - RECHECK_MS;
     const changed: string[] = [];
     for (const [rel, r] of this.rechecks) {
       if (r.at > due) break;
       this.rechecks.delete(rel);
-      if (!sameSeen(r.seen, seenNow(join(this.workTree, rel)))) changed.push(rel);
+      if (!sameSeen(r.seen, seenNow(join(this.d.workTree, rel)))) changed.push(rel);
     }
     for (const rel of changed) {
-      this.log.debug({ path: rel }, 'changed without an event; reporting it');
+      this.d.log.debug({ path: rel }, 'changed without an event; reporting it');
       this.report(rel);
     }
     const next = this.rechecks.values().next();
@@ -153,27 +313,28 @@ export class Watcher implements Service {
       this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, next.value.at + RECHECK_MS - Date.now()));
   }
 
-  private isIgnored(abs: string): boolean {
-    const rel = relative(this.workTree, abs).split(sep).join('/');
+  private isIgnored(rel: string): boolean {
     if (rel === '') return false;
     if (rel === '.git' || rel.startsWith('.git/') || rel.includes('/.git/') || rel.endsWith('/.git'))
       return true;
     if (this.ignoredDirs.size === 0) return false;
     // Prune a directory git ignores as a whole (node_modules, build output): never watch inside it.
-    let i = rel.length;
     let prefix = rel;
     for (;;) {
       if (this.ignoredDirs.has(prefix)) return true;
-      i = prefix.lastIndexOf('/');
+      const i = prefix.lastIndexOf('/');
       if (i < 0) return false;
       prefix = prefix.slice(0, i);
     }
   }
 
-  /** Directories git ignores entirely, from one `git ls-files --ignored --directory` call. */
+  /**
+   * Directories git ignores entirely, from one `git ls-files --ignored --directory` call. A folder
+   * that is no longer ignored is armed and read now (it was never watched).
+   */
   private async loadIgnoredDirs(): Promise<void> {
     try {
-      const r = await this.runner.git([
+      const r = await this.d.runner.git([
         'ls-files',
         '-z',
         '--others',
@@ -185,9 +346,30 @@ export class Watcher implements Service {
       for (const entry of r.stdout.split('\0')) {
         if (entry.endsWith('/')) dirs.add(entry.slice(0, -1));
       }
+      const before = this.ignoredDirs;
       this.ignoredDirs = dirs;
+      if (this.ctx === null || this.watches.size === 0) return;
+      for (const dir of before) {
+        if (dirs.has(dir)) continue;
+        try {
+          this.arm(dir, true);
+        } catch (e) {
+          this.failLimit(e);
+          return;
+        }
+      }
     } catch (e) {
-      this.log.warn({ err: String(e) }, 'could not list ignored directories; watching everything');
+      this.d.log.warn({ err: String(e) }, 'could not list ignored directories; watching everything');
     }
   }
+}
+
+/**
+ * GIT_AUTOSYNC_MAX_WATCHES=N: the watcher behaves as if the kernel allowed only N watches (a
+ * positive integer; anything else is ignored). For tests of the watch limit without lowering the
+ * machine-wide fs.inotify.max_user_watches, which every other program of the user shares.
+ */
+export function maxWatchesFromEnv(): number | undefined {
+  const v = process.env.GIT_AUTOSYNC_MAX_WATCHES;
+  return v && /^[1-9][0-9]{0,8}$/.test(v) ? Number(v) : undefined;
 }

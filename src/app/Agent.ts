@@ -1,12 +1,7 @@
 // The composition root: builds the services in dependency order, each from one deps object, and
-// hands them to the supervisor in the order they start (docs/architecture.md, "The agent").
-//
-//   watcher ──paths──▶ committer ──commit──▶ pusher ──push──▶ remotes, signal.announce, hook
-//   refs watch / XMPP signal ──▶ merger (fetch queue per remote, merge) ──merged──▶ pusher
-//   (annex) committer/merger ──keys──▶ transfers ──location log changed──▶ pusher
-//
-// Work moves only along these arrows (queues and wake-ups, each with one owner). The event bus
-// carries status for watchers (CLI, tests) and never work.
+// hands them to the supervisor in the order they start. Which service waits on what and what each
+// produces, with the data-flow picture: docs/architecture.md, "The agent". Work moves only along
+// its arrows (queues and wake-ups, each with one owner); the event bus carries status, never work.
 import { join } from 'node:path';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
@@ -16,7 +11,6 @@ import { Supervisor } from '../core/service.js';
 import { Wakeup } from '../core/queue.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { background } from '../core/background.js';
-import { Watcher } from '../agent/watcher.js';
 import { Committer } from '../agent/committer.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
@@ -27,12 +21,12 @@ import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
 import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
-import { HookSignaller } from '../signal/hook.js';
 import type { TransferService } from '../transfer/service.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
 import { drivesWatch } from './drives.js';
+import { treeWatch } from './tree-watch.js';
 import { AvailableRemotes } from '../agent/mounts.js';
 import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
 import { LiveConfig, RemoteList } from './live.js';
@@ -129,11 +123,6 @@ export class Agent {
     // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
     let transfers: TransferService | null = null;
     const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
-    const hook = new HookSignaller({
-      command: () => live.config.notifyCommand,
-      workTree: info.workTree,
-      log,
-    });
 
     // The services, in dependency order.
     const committer = new Committer({
@@ -151,8 +140,7 @@ export class Agent {
       onMerged: (merges, annexMoved, before) => after.merged(merges, annexMoved, before),
     });
     const peers = new Peers({ ...base, merger });
-    const note = (p: string) => committer.note(p);
-    const watcher = new Watcher(info.workTree, runner, log, note, (d) => committer.noteDir(d));
+    const { watcher, scanPoll } = treeWatch({ ...base, committer });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
     transfers =
@@ -165,7 +153,7 @@ export class Agent {
       ? peerSignal({ ...base, jid, config, debug: this.opts.debug, peers, merger, transfers })
       : null;
     const signal = xmpp ?? refsWatch;
-    const afterPush = new AfterPush({ log, peers, signal, hook });
+    const afterPush = new AfterPush({ ...base, peers, signal, live });
     const pusher = new Pusher({
       ...base,
       remotes: remoteNames,
@@ -206,7 +194,7 @@ export class Agent {
     // The order they start in (and stop in, reversed). The drives first: a drive already away is
     // never tried at start. The state watch is last, so it stops first: a stop removes the pid file
     // and the socket itself.
-    const first = [drives, watcher, committer, merger, pusher, refsWatch];
+    const first = [drives, watcher, committer, scanPoll, merger, pusher, refsWatch];
     const optional = [transfers, xmpp].filter((x) => x !== null);
     for (const s of [...first, ...optional, poll, configWatch, stateWatch]) this.supervisor.add(s);
     pause.applyToPusher(remoteNames());

@@ -4,27 +4,39 @@
 import type { PushResult } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
 import type { SignalTransport } from '../signal/types.js';
-import type { HookSignaller } from '../signal/hook.js';
+import { HookSignaller } from '../signal/hook.js';
 import type { Peers } from './peers.js';
+import type { LiveConfig } from './live.js';
+import type { RepoInfo } from '../git/repo.js';
 
 export interface AfterPushDeps {
   log: Logger;
   peers: Pick<Peers, 'announceOwnRefs'>;
   signal: SignalTransport;
-  hook: HookSignaller;
+  info: Pick<RepoInfo, 'workTree'>;
+  /** The settings in use: autosync.notifyCommand is read at each push (the reload changes it). */
+  live: Pick<LiveConfig, 'config'>;
 }
 
 export class AfterPush {
   /** The post-push notification under way (announce, then the hook), so stop can wait for it. */
   private notifying: Promise<void> = Promise.resolve();
 
-  constructor(private readonly d: AfterPushDeps) {}
+  private readonly hook: HookSignaller;
+
+  constructor(private readonly d: AfterPushDeps) {
+    this.hook = new HookSignaller({
+      command: () => d.live.config.notifyCommand,
+      workTree: d.info.workTree,
+      log: d.log,
+    });
+  }
 
   pushed(results: PushResult[]): void {
     const p = (async () => {
       const remotes = results.map((r) => r.remote);
       const refs = await this.d.peers.announceOwnRefs(this.d.signal, remotes);
-      this.d.hook.notify({ remotes, refs });
+      this.hook.notify({ remotes, refs });
     })().catch((e) => this.d.log.warn({ err: String(e) }, 'post-push notification failed'));
     this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
   }
@@ -33,6 +45,6 @@ export class AfterPush {
    * nothing of ours outlives the agent. */
   async stop(): Promise<void> {
     await this.notifying;
-    await this.d.hook.stop();
+    await this.hook.stop();
   }
 }

@@ -120,7 +120,13 @@ export function renderStatus(st: StatusJson, columns: number, now = Date.now()):
   lines.push(`repository  ${st.repository} (${st.mode}, ${branch})`);
   lines.push(`agent       ${st.running ? `running, pid ${st.pid}` : 'not running'}`);
   lines.push(`head        ${st.head ? st.head.slice(0, 12) : '(no commits yet)'}`);
-  lines.push(`pending     ${st.pendingChanges} change(s) not yet committed`);
+  lines.push(
+    st.pendingCounted === 'staged'
+      ? `pending     ${st.pendingChanges} change(s) staged; the work tree is not scanned without an agent in a tree this large (git status shows it)`
+      : `pending     ${st.pendingChanges} change(s) not yet committed`,
+  );
+  if (st.scanning)
+    lines.push('scanning    the first scan of the work tree is under way; changes sync meanwhile');
   lines.push(
     st.running
       ? `signal      ${st.signal.transport}, ${st.signal.state}, ${st.signal.peers.length} peer(s), ${st.signal.rejected} rejected`

@@ -147,15 +147,26 @@ export class Supervisor {
     slot.status.state = 'starting';
     slot.startedAt = Date.now();
     let failed = false;
+    let failedNow: () => void = () => {};
+    const failure = new Promise<void>((resolve) => (failedNow = resolve));
     const ctx: ServiceContext = {
       fail: (err) => {
+        failedNow();
         if (failed || this.stopping) return;
         failed = true;
         background(this.onCrash(slot, err), this.log, `handling the crash of ${slot.service.name}`);
       },
     };
     try {
-      await slot.service.start(ctx);
+      // A service that fails while starting may never finish its start() (a watcher waiting for a
+      // 'ready' that its error prevented): the failure ends the wait, so the services after it
+      // start, the agent reports itself running, and the crash is handled (restart or 'failed').
+      // A start that rejects later is that same failure, already counted (ctx.fail ignores it).
+      const started = slot.service.start(ctx).then(
+        () => undefined,
+        (err: unknown) => ctx.fail(err),
+      );
+      await Promise.race([started, failure]);
       if (!failed) {
         slot.status.state = 'running';
         this.bus.emit('serviceChanged', {

@@ -19,7 +19,7 @@ import { noTransfers, type StatusJson } from './types.js';
 export interface StatusSources {
   info: RepoInfo;
   sync: Pick<GitSync, 'head' | 'ahead'>;
-  committer: Pick<Committer, 'pendingCount' | 'stuckPaths' | 'lastError'>;
+  committer: Pick<Committer, 'pendingCount' | 'stuckPaths' | 'lastError' | 'scanning'>;
   merger: Pick<Merger, 'fetchErrors' | 'lastError'>;
   pusher: Pick<Pusher, 'allStates'>;
   signal: Pick<SignalTransport, 'status'>;
@@ -45,6 +45,8 @@ export async function buildStatus(s: StatusSources): Promise<StatusJson> {
     branch: s.info.branch,
     head: await s.sync.head(),
     pendingChanges: s.committer.pendingCount,
+    pendingCounted: 'all',
+    scanning: s.committer.scanning,
     remotes: states.map((r, i) => ({
       name: r.name,
       lastPushOk: r.lastPushOk,

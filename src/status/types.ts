@@ -38,6 +38,14 @@ export interface StatusJson {
   branch: string;
   head: string | null;
   pendingChanges: number;
+  /** What pendingChanges counts: 'all' (every path that differs from HEAD: a running agent's
+   * count, and the offline one in trees up to 20,000 files), or 'staged' (with no agent, in a
+   * larger tree: only what is staged; the work tree is not scanned, see status/offline.ts). */
+  pendingCounted: 'all' | 'staged';
+  /** The agent's first scan of the work tree (changes made while no agent ran) is under way. The
+   * agent already syncs then: `running` is true and events are committed as usual. false with no
+   * agent. */
+  scanning: boolean;
   remotes: RemoteStatus[];
   signal: SignalStatus;
   /** Annexed content: queued and failed counts, the transfers under way. Zeros and [] in git mode. */

@@ -1,4 +1,4 @@
-// The watcher and removals chokidar drops: chokidar ignores a removal that comes within 100 ms of
+// The watcher and removals chokidar dropped (the watcher used chokidar then): chokidar ignores a removal that comes within 100 ms of
 // an earlier removal of the same path. git-annex filling a file (unlink, then rename the content
 // in) followed at once by a delete raised no event for the delete. The watcher looks again at every
 // path a little after its last event and reports one that is gone. Real chokidar, a real directory;
@@ -24,9 +24,12 @@ test('a delete right after a file was replaced is reported', async (t) => {
   writeFileSync(file, 'pointer');
   const calls: Array<{ path: string; exists: boolean }> = [];
   const runner = { git: async () => ({ stdout: '', stderr: '' }) } as unknown as Runner;
-  const w = new Watcher(wt, runner, createLogger({}), (p) =>
-    calls.push({ path: p, exists: existsSync(join(wt, p)) }),
-  );
+  const w = new Watcher({
+    workTree: wt,
+    runner,
+    log: createLogger({}),
+    onChange: (p) => calls.push({ path: p, exists: existsSync(join(wt, p)) }),
+  });
   await w.start({ fail: (e: Error) => assert.fail(e) } as never);
   t.after(() => w.stop());
 

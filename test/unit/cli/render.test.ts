@@ -16,6 +16,8 @@ function base(over: Partial<StatusJson> = {}): StatusJson {
     branch: 'main',
     head: 'a'.repeat(40),
     pendingChanges: 0,
+    pendingCounted: 'all',
+    scanning: false,
     remotes: [
       {
         name: 'origin',

@@ -74,6 +74,8 @@ function statusWith(services: StatusJson['services']): StatusJson {
     branch: 'main',
     head: 'a'.repeat(40),
     pendingChanges: 0,
+    pendingCounted: 'all',
+    scanning: false,
     remotes: [],
     signal: { transport: 'refs-watch', state: 'online', peers: [], rejected: 0, error: null },
     transfers: { queued: 0, active: [], failed: 0 },
