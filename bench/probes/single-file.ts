@@ -1,0 +1,150 @@
+// Probe: why one outside measurement of a single file A -> B (164 ms median) disagreed with the
+// bench's 87-94 ms. One variable at a time against a baseline (direct peers, a new file, 4.5 s of
+// quiet between writes), and in every sample three observers at once on B: inotify on B's folder,
+// the bench's 3 ms poll, and a 100 ms poll. Paired observers isolate the observer's own share; the
+// variants isolate the file being edited rather than new, the quiet time between writes, and the
+// remote layout (a bare cloud both clones share instead of direct peers).
+//
+//   node dist/bench/probes/single-file.js [--runs 10] [--only base,edit,gap1,cloud]
+//
+// Prints a markdown table and writes bench/results/probe-single-<timestamp>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installCleanupHandlers } from '../lib/agent.js';
+import { QUICK_PARAMS } from '../lib/options.js';
+import { ArrivalWatcher, expectByInotify, now, sleep } from '../lib/poll.js';
+import { withSession } from '../lib/session.js';
+import { median } from '../lib/stats.js';
+import { fmtMs, renderTable } from '../lib/table.js';
+import { destroyAllTopologies, type Layout } from '../lib/topology.js';
+import { AutosyncSystem } from '../systems/autosync.js';
+
+const RESULTS_DIR = join(
+  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+  'bench',
+  'results',
+);
+/** A slow poll, as a script that checks with a sleep in a loop would do it. */
+const SLOW_POLL_MS = 100;
+/** One write may take this long to arrive before the probe gives up on it (a timeout row). */
+const ARRIVAL_TIMEOUT_MS = 15_000;
+
+interface Variant {
+  name: string;
+  what: string;
+  layout: Layout;
+  edit: boolean;
+  gapMs: number;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'base', what: 'peers, new file, 4.5 s gap (the bench)', layout: 'peers', edit: false, gapMs: 4500 },
+  { name: 'edit', what: 'peers, the same file edited', layout: 'peers', edit: true, gapMs: 4500 },
+  { name: 'gap1', what: 'peers, new file, 1 s gap', layout: 'peers', edit: false, gapMs: 1000 },
+  { name: 'cloud', what: 'bare cloud, new file, 4.5 s gap', layout: 'cloud', edit: false, gapMs: 4500 },
+];
+
+interface Sample {
+  inotifyMs: number | null;
+  poll3Ms: number | null;
+  poll100Ms: number | null;
+}
+
+const log = (msg: string) =>
+  process.stderr.write(`[probe ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function runVariant(v: Variant, runs: number): Promise<Sample[]> {
+  const system = new AutosyncSystem(false);
+  return withSession(
+    system,
+    `probe-${v.name}`,
+    QUICK_PARAMS,
+    { keep: false, log, layout: v.layout },
+    async (s) => {
+      const fast = new ArrivalWatcher(s.guard);
+      const slow = new ArrivalWatcher(s.guard, SLOW_POLL_MS);
+      const samples: Sample[] = [];
+      try {
+        const fixed = 'probe-edited.txt';
+        if (v.edit) {
+          writeFileSync(join(s.topo.a, fixed), 'first version\n');
+          await fast.expect(join(s.topo.b, fixed), 'first version\n', ARRIVAL_TIMEOUT_MS);
+        }
+        for (let i = 0; i < runs; i++) {
+          await sleep(v.gapMs);
+          const name = v.edit ? fixed : `probe-${v.name}-${i}.txt`;
+          const text = `${v.name} ${i} ${process.hrtime.bigint()}\n`;
+          const target = join(s.topo.b, name);
+          const ino = expectByInotify(target, text, ARRIVAL_TIMEOUT_MS, s.guard);
+          const p3 = fast.expect(target, text, ARRIVAL_TIMEOUT_MS);
+          const p100 = slow.expect(target, text, ARRIVAL_TIMEOUT_MS);
+          const t0 = now();
+          writeFileSync(join(s.topo.a, name), text);
+          const rel = (p: Promise<number>) =>
+            p.then(
+              (t) => t - t0,
+              () => null,
+            );
+          const [a, b, c] = await Promise.all([rel(ino), rel(p3), rel(p100)]);
+          samples.push({ inotifyMs: a, poll3Ms: b, poll100Ms: c });
+          log(
+            `${v.name} ${i + 1}/${runs}: inotify ${fmtMs(a)}, poll 3 ms ${fmtMs(b)}, poll 100 ms ${fmtMs(c)}`,
+          );
+        }
+      } finally {
+        fast.close();
+        slow.close();
+      }
+      return samples;
+    },
+  );
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const runsAt = argv.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 10;
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : null;
+  installCleanupHandlers(destroyAllTopologies);
+  const out: Record<string, { variant: Variant; load: number; samples: Sample[] }> = {};
+  for (const v of VARIANTS.filter((x) => !only || only.includes(x.name))) {
+    const load = os.loadavg()[0] ?? 0;
+    out[v.name] = { variant: v, load, samples: await runVariant(v, runs) };
+  }
+  const med = (xs: (number | null)[]) => {
+    const ok = xs.filter((x): x is number => x !== null);
+    return ok.length ? median(ok) : null;
+  };
+  const table = renderTable(
+    [
+      { header: 'variant' },
+      { header: 'load', align: 'right' },
+      { header: 'inotify', align: 'right' },
+      { header: 'poll 3 ms', align: 'right' },
+      { header: `poll ${SLOW_POLL_MS} ms`, align: 'right' },
+    ],
+    Object.values(out).map((r) => [
+      r.variant.what,
+      r.load.toFixed(2),
+      fmtMs(med(r.samples.map((x) => x.inotifyMs))),
+      fmtMs(med(r.samples.map((x) => x.poll3Ms))),
+      fmtMs(med(r.samples.map((x) => x.poll100Ms))),
+    ]),
+  );
+  process.stdout.write(`\nmedians of ${runs} writes, A -> B, git-autosync (git)\n\n${table}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `probe-single-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  log(`results in ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`probe failed: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
