@@ -69,18 +69,20 @@ const ARCHIVE_MAX_BYTES = 512;
 const ARCHIVE_MAX_DEPTH = 4;
 
 /**
- * An unpacked archive: `folders` folders (the archive's top folder included) whose depths run 1 to
- * 4, each new folder placed under an earlier one of depth < 4 (a deterministic spread, so every run
- * and every system gets the same tree), and `files` files spread evenly over them, sizes 64-512 bytes.
+ * An unpacked archive: `folders` folders (the archive's top folder, depth 1, included) whose depths
+ * run 1 to 4, each below a folder one level up (a deterministic spread, so every run and every
+ * system gets the same tree), and `files` files spread evenly over them, sizes 64-512 bytes.
  */
 export function archiveShape(r: number, files: number, folders: number): BurstShape {
   const top = `archive-${r}`;
   const dirs: { rel: string; depth: number }[] = [{ rel: top, depth: 1 }];
   for (let k = 1; k < folders; k++) {
-    const parents = dirs.filter((d) => d.depth < ARCHIVE_MAX_DEPTH);
-    // 7919 is prime: consecutive folders land under parents far apart in the list.
-    const parent = parents[(k * 7919) % parents.length] as { rel: string; depth: number };
-    dirs.push({ rel: `${parent.rel}/d${k}`, depth: parent.depth + 1 });
+    // Depths 2, 3, 4 in turn below the top folder; the parent one of the folders a level up, spread
+    // by a stride prime to the count so siblings are not all under the first candidate.
+    const depth = 2 + ((k - 1) % (ARCHIVE_MAX_DEPTH - 1));
+    const parents = dirs.filter((d) => d.depth === depth - 1);
+    const parent = parents[(k * 31) % parents.length] as { rel: string; depth: number };
+    dirs.push({ rel: `${parent.rel}/d${k}`, depth });
   }
   const out: BurstFile[] = [];
   const span = ARCHIVE_MAX_BYTES - ARCHIVE_MIN_BYTES + 1;
