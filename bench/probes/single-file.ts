@@ -2,10 +2,11 @@
 // bench's 87-94 ms. One variable at a time against a baseline (direct peers, a new file, 4.5 s of
 // quiet between writes), and in every sample three observers at once on B: inotify on B's folder,
 // the bench's 3 ms poll, and a 100 ms poll. Paired observers isolate the observer's own share; the
-// variants isolate the file being edited rather than new, the quiet time between writes, and the
-// remote layout (a bare cloud both clones share instead of direct peers).
+// kinds of write, alternated in one session, isolate the file being edited rather than new and the
+// quiet time between writes; the two sessions, the remote layout (a bare cloud both clones share
+// instead of direct peers).
 //
-//   node dist/bench/probes/single-file.js [--runs 10] [--only base,edit,gap1,cloud]
+//   node dist/bench/probes/single-file.js [--runs 10] [--only peers,cloud]
 //
 // Prints a markdown table and writes bench/results/probe-single-<timestamp>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,22 +32,37 @@ const SLOW_POLL_MS = 100;
 /** One write may take this long to arrive before the probe gives up on it (a timeout row). */
 const ARRIVAL_TIMEOUT_MS = 15_000;
 
-interface Variant {
+/** One kind of write: a new file or an edit of a tracked one, after a quiet gap. */
+interface Kind {
   name: string;
-  what: string;
-  layout: Layout;
   edit: boolean;
   gapMs: number;
 }
 
+/**
+ * The kinds alternate round-robin inside one session, so each pair of figures is taken under the
+ * same load (the machine is shared; separate sessions a minute apart differed by a load of 2-3).
+ */
+const KINDS: Kind[] = [
+  { name: 'new, 4.5 s gap', edit: false, gapMs: 4500 },
+  { name: 'edit, 4.5 s gap', edit: true, gapMs: 4500 },
+  { name: 'new, 1 s gap', edit: false, gapMs: 1000 },
+];
+
+interface Variant {
+  name: string;
+  what: string;
+  layout: Layout;
+}
+
 const VARIANTS: Variant[] = [
-  { name: 'base', what: 'peers, new file, 4.5 s gap (the bench)', layout: 'peers', edit: false, gapMs: 4500 },
-  { name: 'edit', what: 'peers, the same file edited', layout: 'peers', edit: true, gapMs: 4500 },
-  { name: 'gap1', what: 'peers, new file, 1 s gap', layout: 'peers', edit: false, gapMs: 1000 },
-  { name: 'cloud', what: 'bare cloud, new file, 4.5 s gap', layout: 'cloud', edit: false, gapMs: 4500 },
+  { name: 'peers', what: 'direct peers (the bench)', layout: 'peers' },
+  { name: 'cloud', what: 'a bare cloud both clones share', layout: 'cloud' },
 ];
 
 interface Sample {
+  kind: string;
+  load: number;
   inotifyMs: number | null;
   poll3Ms: number | null;
   poll100Ms: number | null;
@@ -57,49 +73,42 @@ const log = (msg: string) =>
 
 async function runVariant(v: Variant, runs: number): Promise<Sample[]> {
   const system = new AutosyncSystem(false);
-  return withSession(
-    system,
-    `probe-${v.name}`,
-    QUICK_PARAMS,
-    { keep: false, log, layout: v.layout },
-    async (s) => {
-      const fast = new ArrivalWatcher(s.guard);
-      const slow = new ArrivalWatcher(s.guard, SLOW_POLL_MS);
-      const samples: Sample[] = [];
-      try {
-        const fixed = 'probe-edited.txt';
-        if (v.edit) {
-          writeFileSync(join(s.topo.a, fixed), 'first version\n');
-          await fast.expect(join(s.topo.b, fixed), 'first version\n', ARRIVAL_TIMEOUT_MS);
-        }
-        for (let i = 0; i < runs; i++) {
-          await sleep(v.gapMs);
-          const name = v.edit ? fixed : `probe-${v.name}-${i}.txt`;
-          const text = `${v.name} ${i} ${process.hrtime.bigint()}\n`;
-          const target = join(s.topo.b, name);
-          const ino = expectByInotify(target, text, ARRIVAL_TIMEOUT_MS, s.guard);
-          const p3 = fast.expect(target, text, ARRIVAL_TIMEOUT_MS);
-          const p100 = slow.expect(target, text, ARRIVAL_TIMEOUT_MS);
-          const t0 = now();
-          writeFileSync(join(s.topo.a, name), text);
-          const rel = (p: Promise<number>) =>
-            p.then(
-              (t) => t - t0,
-              () => null,
-            );
-          const [a, b, c] = await Promise.all([rel(ino), rel(p3), rel(p100)]);
-          samples.push({ inotifyMs: a, poll3Ms: b, poll100Ms: c });
-          log(
-            `${v.name} ${i + 1}/${runs}: inotify ${fmtMs(a)}, poll 3 ms ${fmtMs(b)}, poll 100 ms ${fmtMs(c)}`,
+  const opts = { keep: false, log, layout: v.layout };
+  return withSession(system, `probe-${v.name}`, QUICK_PARAMS, opts, async (s) => {
+    const fast = new ArrivalWatcher(s.guard);
+    const slow = new ArrivalWatcher(s.guard, SLOW_POLL_MS);
+    const samples: Sample[] = [];
+    try {
+      const fixed = 'probe-edited.txt';
+      writeFileSync(join(s.topo.a, fixed), 'first version\n');
+      await fast.expect(join(s.topo.b, fixed), 'first version\n', ARRIVAL_TIMEOUT_MS);
+      for (let i = 0; i < runs * KINDS.length; i++) {
+        const k = KINDS[i % KINDS.length] as Kind;
+        await sleep(k.gapMs);
+        const name = k.edit ? fixed : `probe-${v.name}-${i}.txt`;
+        const text = `${v.name} ${i} ${process.hrtime.bigint()}\n`;
+        const target = join(s.topo.b, name);
+        // All three observers are armed before the write.
+        const ino = expectByInotify(target, text, ARRIVAL_TIMEOUT_MS, s.guard);
+        const p3 = fast.expect(target, text, ARRIVAL_TIMEOUT_MS);
+        const p100 = slow.expect(target, text, ARRIVAL_TIMEOUT_MS);
+        const t0 = now();
+        writeFileSync(join(s.topo.a, name), text);
+        const rel = (p: Promise<number>) =>
+          p.then(
+            (t) => t - t0,
+            () => null,
           );
-        }
-      } finally {
-        fast.close();
-        slow.close();
+        const [a, b, c] = await Promise.all([rel(ino), rel(p3), rel(p100)]);
+        samples.push({ kind: k.name, load: os.loadavg()[0] ?? 0, inotifyMs: a, poll3Ms: b, poll100Ms: c });
+        log(`${v.name} ${k.name}: inotify ${fmtMs(a)}, poll 3 ms ${fmtMs(b)}, poll 100 ms ${fmtMs(c)}`);
       }
-      return samples;
-    },
-  );
+    } finally {
+      fast.close();
+      slow.close();
+    }
+    return samples;
+  });
 }
 
 async function main(): Promise<void> {
@@ -109,10 +118,9 @@ async function main(): Promise<void> {
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : null;
   installCleanupHandlers(destroyAllTopologies);
-  const out: Record<string, { variant: Variant; load: number; samples: Sample[] }> = {};
+  const out: Record<string, { variant: Variant; samples: Sample[] }> = {};
   for (const v of VARIANTS.filter((x) => !only || only.includes(x.name))) {
-    const load = os.loadavg()[0] ?? 0;
-    out[v.name] = { variant: v, load, samples: await runVariant(v, runs) };
+    out[v.name] = { variant: v, samples: await runVariant(v, runs) };
   }
   const med = (xs: (number | null)[]) => {
     const ok = xs.filter((x): x is number => x !== null);
@@ -120,21 +128,26 @@ async function main(): Promise<void> {
   };
   const table = renderTable(
     [
-      { header: 'variant' },
+      { header: 'layout; write' },
       { header: 'load', align: 'right' },
       { header: 'inotify', align: 'right' },
       { header: 'poll 3 ms', align: 'right' },
       { header: `poll ${SLOW_POLL_MS} ms`, align: 'right' },
     ],
-    Object.values(out).map((r) => [
-      r.variant.what,
-      r.load.toFixed(2),
-      fmtMs(med(r.samples.map((x) => x.inotifyMs))),
-      fmtMs(med(r.samples.map((x) => x.poll3Ms))),
-      fmtMs(med(r.samples.map((x) => x.poll100Ms))),
-    ]),
+    Object.values(out).flatMap((r) =>
+      KINDS.map((k) => {
+        const xs = r.samples.filter((x) => x.kind === k.name);
+        return [
+          `${r.variant.what}; ${k.name}`,
+          xs.length ? median(xs.map((x) => x.load)).toFixed(2) : '-',
+          fmtMs(med(xs.map((x) => x.inotifyMs))),
+          fmtMs(med(xs.map((x) => x.poll3Ms))),
+          fmtMs(med(xs.map((x) => x.poll100Ms))),
+        ];
+      }),
+    ),
   );
-  process.stdout.write(`\nmedians of ${runs} writes, A -> B, git-autosync (git)\n\n${table}\n`);
+  process.stdout.write(`\nmedians of ${runs} writes of each kind, A -> B, git-autosync (git)\n\n${table}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `probe-single-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
