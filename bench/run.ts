@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers } from './lib/agent.js';
 import { exec, versionOf } from './lib/exec.js';
 import { type BenchOptions, type BenchParams, paramsFor, parseOptions, USAGE } from './lib/options.js';
+import { TimeoutError } from './lib/poll.js';
 import { clockTicksPerSecond } from './lib/proc.js';
 import {
   burstTable,
@@ -256,7 +257,14 @@ async function main(): Promise<number> {
         setupFailures.set(sys.id, 0);
       } catch (e) {
         const msg = (e as Error).message.replace(/\s+/g, ' ');
-        records.push({ ...base, ok: false, error: msg, durationMs: Date.now() - t0, loadAtStart });
+        records.push({
+          ...base,
+          ok: false,
+          error: msg,
+          durationMs: Date.now() - t0,
+          loadAtStart,
+          ...(e instanceof TimeoutError ? { timeout: true } : {}),
+        });
         log(`${sys.id}/${sc.name}: FAILED: ${msg}`);
         if (e instanceof SetupError) {
           const n = (setupFailures.get(sys.id) ?? 0) + 1;

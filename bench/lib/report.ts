@@ -8,7 +8,7 @@ const MAX_CELL_ERROR = 100;
 
 function errorCell(r: RunRecord): string {
   const msg = (r.error ?? 'failed').replace(/\s+/g, ' ');
-  const head = r.skipped ? 'SKIPPED' : 'ERROR';
+  const head = r.skipped ? 'SKIPPED' : r.timeout ? 'TIMEOUT' : 'ERROR';
   return `${head}: ${msg.length > MAX_CELL_ERROR ? msg.slice(0, MAX_CELL_ERROR - 1) + '…' : msg}`;
 }
 

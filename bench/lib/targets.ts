@@ -15,6 +15,8 @@ export interface RunRecord {
   error?: string;
   /** The scenario was not attempted because the system failed earlier (setup, warm-up). */
   skipped?: boolean;
+  /** Set when ok is false because a deadline passed (a change or a burst never arrived). */
+  timeout?: boolean;
   durationMs: number;
   /** 1-minute load average when the run started: other work on the machine shows up here. */
   loadAtStart?: number;
@@ -191,6 +193,8 @@ export function issue10Targets(
   opts: { xmpp?: readonly XmppSummary[]; inotifyLimit?: number } = {},
 ): TargetRow[] {
   const get = (sys: string, sc: string) => find(records, sys, sc);
+  const timedOut = (sys: string, sc: string) =>
+    records.some((x) => x.system === sys && x.scenario === sc && !x.ok && x.timeout);
   const rows: TargetRow[] = [];
   for (const [sc, shape, limit] of [
     ['isolated', 'single new file A -> B, median', ISSUE10.singleMedianMs],
@@ -202,10 +206,10 @@ export function issue10Targets(
     rows.push({
       shape,
       target: `≤ ${limit} ms`,
-      measured: ms(c),
-      anchor: ms(a),
+      measured: timedOut(candidate, sc) ? 'timeout' : ms(c),
+      anchor: timedOut(anchor, sc) ? 'timeout' : ms(a),
       ratio: ratio(c, a),
-      met: decide(c, (v) => v <= limit),
+      met: timedOut(candidate, sc) ? false : decide(c, (v) => v <= limit),
     });
   }
   for (const [sc, shape, limit] of [
@@ -221,10 +225,18 @@ export function issue10Targets(
     rows.push({
       shape: `${shape}${files ? ` (${files} files)` : ''}`,
       target: `≤ ${limit / 1000} s and ≥ ${ISSUE10.burstSpeedup}× the assistant`,
-      measured: ms(c?.arrivalMs),
-      anchor: ms(a?.arrivalMs),
+      measured: timedOut(candidate, sc) ? 'timeout' : ms(c?.arrivalMs),
+      anchor: timedOut(anchor, sc) ? 'timeout' : ms(a?.arrivalMs),
       ratio: r,
-      met: c == null ? null : c.arrivalMs > limit ? false : r == null ? null : r <= 1 / ISSUE10.burstSpeedup,
+      met: timedOut(candidate, sc)
+        ? false
+        : c == null
+          ? null
+          : c.arrivalMs > limit
+            ? false
+            : r == null
+              ? null
+              : r <= 1 / ISSUE10.burstSpeedup,
     });
     rows.push({
       shape: `${shape}: commits`,

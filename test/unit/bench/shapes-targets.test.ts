@@ -154,3 +154,22 @@ test('issue10Targets: a scale run that never got ready misses its targets instea
   assert.equal(rows.find((x) => x.shape.includes('single change'))?.met, false);
   assert.equal(rows.find((x) => x.shape.includes('idle CPU'))?.met, null); // nothing to compare with
 });
+
+test('issue10Targets: a run that hit its deadline reads "timeout" and misses, not "unknown"', () => {
+  const timedOut: RunRecord = {
+    system: 'cand',
+    systemLabel: 'cand',
+    anchor: false,
+    scenario: 'archive',
+    scenarioTitle: 'archive',
+    ok: false,
+    timeout: true,
+    error: '12 of 5000 files had not arrived after 120000 ms',
+    durationMs: 0,
+  };
+  const rows = issue10Targets([timedOut, rec('anchor', 'archive', burst(5000, 9000, 1))], 'cand', 'anchor');
+  const row = rows.find((x) => x.shape.startsWith('unpacked archive') && !x.shape.endsWith('commits'));
+  assert.equal(row?.measured, 'timeout');
+  assert.equal(row?.met, false);
+  assert.equal(row?.anchor, '9000 ms');
+});
