@@ -119,7 +119,7 @@ export const QUICK_PARAMS: BenchParams = {
 export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
        npm run bench -- --report bench/results/<file>.json   (re-print a saved run's tables)
   --only takes scenario names and system ids:
-  scenarios: isolated, edit, relay, continuous, burst, burst-newdir, archive, idle, scale
+  scenarios: isolated, edit, relay, cloud, continuous, burst, burst-newdir, archive, idle, scale
              (scale: a 100,000-file repository, 20,000 with --quick)
   systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
 env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1,

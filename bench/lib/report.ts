@@ -53,7 +53,7 @@ export function propagationTable(records: readonly RunRecord[]): string | null {
 }
 
 /** Scenarios with a latency result, in the order of the table. */
-const LATENCY_SCENARIOS = new Set(['isolated', 'edit', 'relay', 'continuous']);
+const LATENCY_SCENARIOS = new Set(['isolated', 'edit', 'relay', 'cloud', 'continuous']);
 const BURST_SCENARIOS = new Set(['burst', 'burst-newdir', 'archive']);
 
 export function burstTable(records: readonly RunRecord[]): string | null {

@@ -200,6 +200,7 @@ export function issue10Targets(
     ['isolated', 'single new file A -> B, median', ISSUE10.singleMedianMs],
     ['edit', 'single edited file A -> B, median', ISSUE10.singleMedianMs],
     ['relay', 'A -> B -> C relay, median', ISSUE10.relayMedianMs],
+    ['cloud', 'single new file A -> cloud -> B, median', ISSUE10.singleMedianMs],
   ] as const) {
     const c = latencyMedian(get(candidate, sc));
     const a = latencyMedian(get(anchor, sc));

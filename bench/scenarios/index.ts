@@ -1,7 +1,7 @@
 // The registry of scenarios, in the order they run.
 import { archive, burst, burstNewdir } from './burst.js';
 import { idle } from './idle.js';
-import { continuous, edit, isolated, relay } from './propagation.js';
+import { continuous, edit, isolated, relay, viaCloud } from './propagation.js';
 import { scale } from './scale.js';
 import type { AnyScenario } from './types.js';
 
@@ -9,6 +9,7 @@ export const SCENARIOS: readonly AnyScenario[] = [
   isolated,
   edit,
   relay,
+  viaCloud,
   continuous,
   burst,
   burstNewdir,

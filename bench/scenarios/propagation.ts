@@ -4,7 +4,8 @@
 // it, by the bench's 3 ms poll as a cross-check (lib/poll.ts). Three shapes, each on an idle system:
 //  - isolated: a new file each time, A -> B;
 //  - edit:     the same tracked file saved again each time, A -> B (the common case for a user);
-//  - relay:    a new file, A -> B -> C, where C knows only B and B must pass the change on.
+//  - relay:    a new file, A -> B -> C, where C knows only B and B must pass the change on;
+//  - cloud:    a new file, A -> cloud.git -> B (git-autosync only).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArrivalWatcher, expectByInotify, now, sleep, TimeoutError } from '../lib/poll.js';
@@ -21,11 +22,18 @@ function content(tag: string, i: number): string {
 /** The edited file's first version is synced before timing starts, so each timed write is an edit. */
 const EDITED_FILE = 'edited.txt';
 
-function isolatedScenario(name: string, title: string, layout: Layout, mode: 'new' | 'edit'): Scenario {
+function isolatedScenario(
+  name: string,
+  title: string,
+  layout: Layout,
+  mode: 'new' | 'edit',
+  candidateOnly = false,
+): Scenario {
   return {
     name,
     title,
     layout,
+    candidateOnly,
     async run(s: Session): Promise<LatencyResult> {
       const { isolatedRuns, isolatedGapMs, arrivalTimeoutMs } = s.params;
       const receiver = layout === 'chain' ? s.topo.c : s.topo.b;
@@ -85,6 +93,18 @@ function isolatedScenario(name: string, title: string, layout: Layout, mode: 'ne
 export const isolated = isolatedScenario('isolated', 'propagation, new file', 'peers', 'new');
 export const edit = isolatedScenario('edit', 'propagation, file edited', 'peers', 'edit');
 export const relay = isolatedScenario('relay', 'propagation, A -> B -> C relay', 'chain', 'new');
+/**
+ * A new file through a bare repository both clones share (a server or a shared folder), which is how
+ * many users set up: B learns of A's push by watching the cloud's refs. The assistant does not watch
+ * a local bare remote's refs, so this one is git-autosync's alone.
+ */
+export const viaCloud = isolatedScenario(
+  'cloud',
+  'propagation, new file via a bare cloud',
+  'cloud',
+  'new',
+  true,
+);
 
 /**
  * Under continuous editing: a write to a new file every continuousIntervalMs, on a fixed schedule

@@ -103,6 +103,8 @@ export interface Scenario {
   readonly title: string;
   /** The topology it needs; default 'peers' (A and B, each the other's remote). */
   readonly layout?: Layout;
+  /** Run for git-autosync only: the anchor has no way to do it (so no ratio either). */
+  readonly candidateOnly?: boolean;
   run(s: Session): Promise<ScenarioResult>;
 }
 
