@@ -266,6 +266,26 @@ export function issue10Targets(
   const as = get(anchor, 'scale');
   const c = cs?.kind === 'scale' ? cs : null;
   const a = as?.kind === 'scale' ? as : null;
+  // A candidate whose scale run failed (an agent exited, say) misses every scale target.
+  const failedScale = records.find(
+    (x) => x.system === candidate && x.scenario === 'scale' && !x.ok && !x.skipped,
+  );
+  if (!c && failedScale) {
+    for (const what of [
+      'start to ready',
+      'single change, median',
+      'RSS per agent',
+      'inotify watches per agent',
+    ])
+      rows.push({
+        shape: `large repository: ${what}`,
+        target: 'see above',
+        measured: failedScale.timeout ? 'timeout' : 'failed (see Errors)',
+        anchor: '-',
+        ratio: null,
+        met: false,
+      });
+  }
   if (c || a) {
     const files = (c ?? a)?.files ?? 0;
     const folders = (c ?? a)?.folders ?? 0;

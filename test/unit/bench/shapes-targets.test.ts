@@ -173,3 +173,19 @@ test('issue10Targets: a run that hit its deadline reads "timeout" and misses, no
   assert.equal(row?.met, false);
   assert.equal(row?.anchor, '9000 ms');
 });
+
+test('issue10Targets: a scale run in which an agent exited misses the scale targets', () => {
+  const failed: RunRecord = {
+    system: 'cand',
+    systemLabel: 'cand',
+    anchor: false,
+    scenario: 'scale',
+    scenarioTitle: 'scale',
+    ok: false,
+    error: 'git-autosync B exited unexpectedly (code 0, signal null)',
+    durationMs: 0,
+  };
+  const rows = issue10Targets([failed], 'cand', '').filter((r) => r.shape.startsWith('large repository'));
+  assert.ok(rows.length >= 4);
+  assert.ok(rows.every((r) => r.met === false && r.measured.startsWith('failed')));
+});
