@@ -12,10 +12,19 @@ import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers } from './lib/agent.js';
 import { exec, versionOf } from './lib/exec.js';
 import { type BenchOptions, type BenchParams, paramsFor, parseOptions, USAGE } from './lib/options.js';
+import { TimeoutError } from './lib/poll.js';
 import { clockTicksPerSecond } from './lib/proc.js';
-import { burstTable, comparisonTable, errorsList, idleTable, propagationTable } from './lib/report.js';
+import {
+  burstTable,
+  comparisonTable,
+  errorsList,
+  idleTable,
+  propagationTable,
+  scaleTable,
+  targetsTable,
+} from './lib/report.js';
 import { SetupError, withSession } from './lib/session.js';
-import { compare, type RunRecord } from './lib/targets.js';
+import { compare, issue10Targets, type RunRecord, type XmppSummary } from './lib/targets.js';
 import { destroyAllTopologies } from './lib/topology.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { run as runXmppSuite } from './suites/xmpp.js';
@@ -120,8 +129,19 @@ async function machine(): Promise<Record<string, unknown>> {
     gitAnnex: await versionOf('git-annex', ['version', '--raw'], env),
     clockTicksPerSecond: clockTicksPerSecond(),
     autosyncCommit,
+    inotifyMaxUserWatches: inotifyLimit(),
     loadAverageAtStart: os.loadavg(),
   };
+}
+
+/** The kernel's per-user inotify watch limit, or undefined where it cannot be read. */
+function inotifyLimit(): number | undefined {
+  try {
+    const n = Number(readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8').trim());
+    return Number.isFinite(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Prints the tables; returns the comparisons for the JSON. */
@@ -130,9 +150,13 @@ function printReport(records: RunRecord[], systems: System[]): Record<string, un
   const section = (title: string, body: string | null) => {
     if (body) parts.push(`### ${title}\n\n${body}\n`);
   };
-  section('Write-to-peer propagation, one small file, A -> B', propagationTable(records));
-  section('Burst of small files written at once in A', burstTable(records));
+  section(
+    'Write-to-peer propagation, one small file (inotify on the receiver; the poll beside it)',
+    propagationTable(records),
+  );
+  section('Bursts of small files written at once in A, until all are on B', burstTable(records));
   section('Idle, after settling (per agent = mean of A and B; process trees)', idleTable(records));
+  section('A large repository, committed and cloned on both sides before start', scaleTable(records));
   const anchor = systems.find((s) => s.anchor);
   const comparisons: Record<string, unknown> = {};
   for (const cand of systems.filter((s) => !s.anchor)) {
@@ -205,6 +229,8 @@ async function main(): Promise<number> {
   const records: RunRecord[] = [];
   for (const sc of scenarios) {
     for (const sys of systems) {
+      // A scenario the assistant has no counterpart for (it does not watch a bare cloud's refs).
+      if (sys.anchor && 'candidateOnly' in sc && sc.candidateOnly) continue;
       const base = {
         system: sys.id,
         systemLabel: sys.label,
@@ -221,18 +247,28 @@ async function main(): Promise<number> {
       const loadAtStart = os.loadavg()[0] ?? 0;
       log(`${sys.id}/${sc.name}: starting (load ${loadAtStart.toFixed(2)})`);
       try {
-        const result = await withSession(
-          sys,
-          sc.name,
-          params,
-          { keep: opts.keep, log, diagnosticsDir },
-          (session) => sc.run(session),
-        );
+        const result =
+          'standalone' in sc
+            ? await sc.standalone(sys, params, { keep: opts.keep, log })
+            : await withSession(
+                sys,
+                sc.name,
+                params,
+                { keep: opts.keep, log, diagnosticsDir, ...(sc.layout ? { layout: sc.layout } : {}) },
+                (session) => sc.run(session),
+              );
         records.push({ ...base, ok: true, durationMs: Date.now() - t0, loadAtStart, result });
         setupFailures.set(sys.id, 0);
       } catch (e) {
         const msg = (e as Error).message.replace(/\s+/g, ' ');
-        records.push({ ...base, ok: false, error: msg, durationMs: Date.now() - t0, loadAtStart });
+        records.push({
+          ...base,
+          ok: false,
+          error: msg,
+          durationMs: Date.now() - t0,
+          loadAtStart,
+          ...(e instanceof TimeoutError ? { timeout: true } : {}),
+        });
         log(`${sys.id}/${sc.name}: FAILED: ${msg}`);
         if (e instanceof SetupError) {
           const n = (setupFailures.get(sys.id) ?? 0) + 1;
@@ -277,6 +313,21 @@ async function main(): Promise<number> {
     }
   }
 
+  // Issue 10's targets, last, as one markdown table for docs/benchmarks.md.
+  const xmpp = suites
+    .flatMap((x) => (x.name === 'xmpp' ? (x.records ?? []) : []))
+    .filter((r): r is XmppSummary & { kind: string } => (r as { kind?: string }).kind === 'summary');
+  const anchorSys = systems.find((x) => x.anchor);
+  const candidate = systems.find((x) => !x.anchor && !x.annex) ?? systems.find((x) => !x.anchor);
+  const targets = candidate
+    ? issue10Targets(records, candidate.id, anchorSys?.id ?? '', {
+        xmpp,
+        inotifyLimit: info.inotifyMaxUserWatches as number | undefined,
+      })
+    : [];
+  const tt = targetsTable(targets, candidate?.label ?? 'candidate', anchorSys?.label ?? 'assistant');
+  if (tt) process.stdout.write(`\n## Targets of issue 10 (${opts.quick ? 'quick' : 'full'} run)\n\n${tt}\n`);
+
   const out = {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
@@ -286,6 +337,7 @@ async function main(): Promise<number> {
     records,
     comparisons,
     suites,
+    targets,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(out, null, 2) + '\n';

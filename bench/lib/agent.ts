@@ -151,13 +151,17 @@ export function installCleanupHandlers(more: () => void = () => {}): void {
  * lone agent running (both systems start their pair this way).
  */
 export async function startPair(
-  spawnOne: (name: 'A' | 'B') => AgentProcess,
-): Promise<{ a: AgentProcess; b: AgentProcess }> {
-  const a = spawnOne('A');
+  spawnOne: (name: 'A' | 'B' | 'C') => AgentProcess,
+  withC = false,
+): Promise<{ a: AgentProcess; b: AgentProcess; c?: AgentProcess }> {
+  const started: AgentProcess[] = [];
   try {
-    return { a, b: spawnOne('B') };
+    for (const name of withC ? (['A', 'B', 'C'] as const) : (['A', 'B'] as const))
+      started.push(spawnOne(name));
   } catch (e) {
-    await a.stop();
+    await Promise.all(started.map((x) => x.stop()));
     throw e;
   }
+  const [a, b, c] = started as [AgentProcess, AgentProcess, AgentProcess | undefined];
+  return c ? { a, b, c } : { a, b };
 }

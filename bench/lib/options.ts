@@ -55,6 +55,21 @@ export interface BenchParams {
   arrivalTimeoutMs: number;
   /** How long the whole burst may take to arrive. */
   burstTimeoutMs: number;
+  /** The unpacked archive: files (64-512 bytes) and new nested folders they are spread over. */
+  archiveFiles: number;
+  archiveFolders: number;
+  /** How long the whole archive may take to arrive (the assistant needed 31 s outside the bench). */
+  archiveTimeoutMs: number;
+  /** The large repository: files, spread evenly over this many folders, committed and cloned. */
+  scaleFiles: number;
+  scaleFolders: number;
+  /**
+   * Start to ready (a change made then reaches the peer) may take this long before the run reports
+   * a timeout: the assistant's first agent was up after 81 s at 100,000 files, outside the bench.
+   */
+  scaleReadyTimeoutMs: number;
+  /** Single changes timed in the large repository once it is ready (median reported). */
+  scaleLatencyRuns: number;
 }
 
 export const FULL_PARAMS: BenchParams = {
@@ -69,6 +84,13 @@ export const FULL_PARAMS: BenchParams = {
   idleWindowMs: 20_000,
   arrivalTimeoutMs: 20_000,
   burstTimeoutMs: 120_000,
+  archiveFiles: 5000,
+  archiveFolders: 250,
+  archiveTimeoutMs: 180_000,
+  scaleFiles: 100_000,
+  scaleFolders: 1000,
+  scaleReadyTimeoutMs: 300_000,
+  scaleLatencyRuns: 5,
 };
 
 /** --quick: a smoke test for CI. Enough runs for a median, the same burst size so it is comparable. */
@@ -84,12 +106,21 @@ export const QUICK_PARAMS: BenchParams = {
   idleWindowMs: 8000,
   arrivalTimeoutMs: 15_000,
   burstTimeoutMs: 60_000,
+  archiveFiles: 5000,
+  archiveFolders: 250,
+  archiveTimeoutMs: 120_000,
+  // A fifth of the full repository (the issue's 10k-50k figures bracket it): a quick run stays short.
+  scaleFiles: 20_000,
+  scaleFolders: 200,
+  scaleReadyTimeoutMs: 120_000,
+  scaleLatencyRuns: 5,
 };
 
 export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [--system <id>[,...]] [--skip-anchor] [--keep]
        npm run bench -- --report bench/results/<file>.json   (re-print a saved run's tables)
   --only takes scenario names and system ids:
-  scenarios: isolated, continuous, burst, idle
+  scenarios: isolated, edit, relay, cloud, continuous, burst, burst-newdir, archive, idle, scale
+             (scale: a 100,000-file repository, 20,000 with --quick)
   systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
 env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1,
      BENCH_AUTOSYNC_CLI=<path to another build's dist/src/cli/main.js>,

@@ -1,7 +1,8 @@
 // Waiting for files to arrive on the peer: polling with a short interval and a deadline on every
 // wait. Polling (rather than inotify on the peer) keeps the observer independent of both systems and
 // adds a known, small bias: an arrival is seen at most one interval (plus one read) after it happens.
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -141,3 +142,56 @@ export async function waitForAll(
     await sleep(opts.intervalMs ?? POLL_INTERVAL_MS);
   }
 }
+
+/**
+ * Resolves with the time `path` first holds `content`, seen by inotify on its folder (which must
+ * exist) instead of a poll: the observer wakes when the peer writes, so it adds no interval of its
+ * own, only the event's delivery and one read. This is how a user's editor or file manager notices a
+ * change, and it is the observer the propagation figures are quoted with; the poll stays beside it
+ * as a cross-check (see docs/benchmarks.md, "why the outside figure differed").
+ */
+export function expectByInotify(
+  path: string,
+  content: string,
+  timeoutMs: number,
+  guard: () => void = () => {},
+): Promise<number> {
+  const dir = dirname(path);
+  const name = basename(path);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | null, t = 0) => {
+      if (done) return;
+      done = true;
+      watcher.close();
+      clearInterval(guardTimer);
+      clearTimeout(deadline);
+      if (err) reject(err);
+      else resolve(t);
+    };
+    const look = () => {
+      const t = now();
+      if (readOrNull(path) === content) finish(null, t);
+    };
+    const watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (file === null || file === name) look();
+    });
+    watcher.on('error', (e) => finish(e));
+    // The guard (an agent died) is checked on a slow timer: it is not on the measuring path.
+    const guardTimer = setInterval(() => {
+      try {
+        guard();
+      } catch (e) {
+        finish(e as Error);
+      }
+    }, GUARD_INTERVAL_MS);
+    const deadline = setTimeout(
+      () => finish(new TimeoutError(`${path} did not arrive within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    look(); // it may already be there
+  });
+}
+
+/** How often an inotify wait checks that the agents still run: a crash is reported within 0.5 s. */
+const GUARD_INTERVAL_MS = 500;

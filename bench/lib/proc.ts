@@ -195,3 +195,32 @@ export function cpuPercent(ticksBefore: number, ticksAfter: number, elapsedMs: n
   if (elapsedMs <= 0) throw new Error('empty sampling window');
   return ((ticksAfter - ticksBefore) / clockTicksPerSecond() / (elapsedMs / 1000)) * 100;
 }
+
+/**
+ * Kernel inotify watches held by the tree: every inotify file descriptor's /proc/<pid>/fdinfo entry
+ * has one "inotify wd:" line per watch. Reading fdinfo needs our own uid, which the agents are.
+ */
+export function treeInotifyWatches(roots: readonly number[], procs = listProcesses()): number {
+  let n = 0;
+  for (const pid of treePids(roots, procs)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fdinfo`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        n += countInotifyWatches(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      } catch {
+        /* fd closed meanwhile */
+      }
+    }
+  }
+  return n;
+}
+
+/** The number of "inotify wd:" lines of one fdinfo text (0 for a descriptor that is not inotify). */
+export function countInotifyWatches(fdinfo: string): number {
+  return fdinfo.match(/^inotify wd:/gm)?.length ?? 0;
+}

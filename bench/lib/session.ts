@@ -8,7 +8,7 @@ import type { AgentPair, System } from '../systems/types.js';
 import { git } from './exec.js';
 import type { BenchParams } from './options.js';
 import { ArrivalWatcher, sleep, waitUntil } from './poll.js';
-import { destroyTopology, keepTopology, makePeers, type Topology } from './topology.js';
+import { destroyTopology, keepTopology, type Layout, makePeers, type Topology } from './topology.js';
 
 export class SetupError extends Error {}
 
@@ -36,7 +36,7 @@ export async function withSession<T>(
   system: System,
   scenario: string,
   params: BenchParams,
-  opts: { keep: boolean; log: (msg: string) => void; diagnosticsDir?: string },
+  opts: { keep: boolean; log: (msg: string) => void; diagnosticsDir?: string; layout?: Layout },
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
   const log = (msg: string) => opts.log(`${system.id}/${scenario}: ${msg}`);
@@ -45,7 +45,11 @@ export async function withSession<T>(
   let diagnostics: string | null = null;
   try {
     try {
-      topo = await makePeers({ annex: system.annex, label: `${system.id}-${scenario}` });
+      topo = await makePeers({
+        annex: system.annex,
+        label: `${system.id}-${scenario}`,
+        ...(opts.layout ? { layout: opts.layout } : {}),
+      });
       await system.setup(topo);
       agents = await system.start(topo);
     } catch (e) {
@@ -55,6 +59,7 @@ export async function withSession<T>(
     const guard = () => {
       pair.a.assertRunning();
       pair.b.assertRunning();
+      pair.c?.assertRunning();
     };
     const session: Session = { system, topo, agents, params, guard, log };
     try {
@@ -76,13 +81,17 @@ export async function withSession<T>(
     throw e;
   } finally {
     if (agents) {
-      const [okA, okB] = await Promise.all([agents.a.stop(), agents.b.stop()]);
-      if (!okA || !okB) log('an agent did not stop within the timeout and was killed');
+      const stopped = await Promise.all(
+        [agents.a, agents.b, agents.c].map((x) => (x ? x.stop() : Promise.resolve(true))),
+      );
+      if (stopped.includes(false)) log('an agent did not stop within the timeout and was killed');
       if (diagnostics) {
         for (const [name, agent] of [
           ['A', agents.a],
           ['B', agents.b],
+          ['C', agents.c],
         ] as const) {
+          if (!agent) continue;
           try {
             copyFileSync(agent.logPath, join(diagnostics, `agent-${name}.log`));
           } catch {
@@ -108,10 +117,13 @@ async function warmUp(s: Session): Promise<void> {
   const t0 = Date.now();
   const watcher = new ArrivalWatcher(s.guard);
   try {
-    for (const [from, to, name] of [
+    const legs: [string, string, string][] = [
       [s.topo.a, s.topo.b, 'warmup-a-to-b.txt'],
       [s.topo.b, s.topo.a, 'warmup-b-to-a.txt'],
-    ] as const) {
+    ];
+    // The chain: C hears of A's changes only through B.
+    if (s.topo.c) legs.push([s.topo.a, s.topo.c, 'warmup-a-to-c.txt']);
+    for (const [from, to, name] of legs) {
       const content = `warm-up ${name} ${Date.now()}\n`;
       writeFileSync(join(from, name), content);
       await watcher.expect(join(to, name), content, WARMUP_TIMEOUT_MS);

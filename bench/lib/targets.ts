@@ -15,6 +15,8 @@ export interface RunRecord {
   error?: string;
   /** The scenario was not attempted because the system failed earlier (setup, warm-up). */
   skipped?: boolean;
+  /** Set when ok is false because a deadline passed (a change or a burst never arrived). */
+  timeout?: boolean;
   durationMs: number;
   /** 1-minute load average when the run started: other work on the machine shows up here. */
   loadAtStart?: number;
@@ -133,4 +135,228 @@ export function compare(records: readonly RunRecord[], candidate: string, anchor
     met: null,
   });
   return checks;
+}
+
+/**
+ * Issue 10's targets ("fast at every shape"), each a row of the table docs/benchmarks.md carries.
+ * Figures are git-autosync's; ratios candidate / anchor (below 1: faster or smaller).
+ */
+export const ISSUE10 = {
+  /** A single saved file, new or edited, A -> B: median. */
+  singleMedianMs: 100,
+  relayMedianMs: 200,
+  newFolderMs: 2000,
+  archiveMs: 4000,
+  /** Both bursts: at least this many times faster than the assistant. */
+  burstSpeedup: 4,
+  burstMaxCommits: 3,
+  xmppMedianMs: 150,
+  fanoutMedianMs: 500,
+  scaleReadyMs: 5000,
+  scaleLatencyMs: 150,
+  scaleRssKb: 150 * 1024,
+  /**
+   * "About one kernel watch per folder": folders plus a tenth for the repository's own (.git, refs)
+   * and the odd extra; one per file would be a hundred times this.
+   */
+  watchesPerFolder: 1.1,
+  /** "Two agents well inside the default limit": both together at most half of it. */
+  inotifyLimitShare: 0.5,
+} as const;
+
+export interface TargetRow {
+  shape: string;
+  target: string;
+  /** git-autosync's figure, formatted; '-' when not measured. */
+  measured: string;
+  anchor: string;
+  ratio: number | null;
+  met: boolean | null;
+}
+
+/** What the XMPP suite reports per measurement (bench/suites/xmpp.ts summary records). */
+export interface XmppSummary {
+  mode: 'room' | 'account';
+  measurement: 'propagation' | 'fanout';
+  summary: { median: number } | null;
+  timeouts: number;
+}
+
+const ms = (v: number | null | undefined) =>
+  v == null ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+const mb = (kb: number | null | undefined) => (kb == null ? '-' : `${(kb / 1024).toFixed(0)} MB`);
+
+export function issue10Targets(
+  records: readonly RunRecord[],
+  candidate: string,
+  anchor: string,
+  opts: { xmpp?: readonly XmppSummary[]; inotifyLimit?: number } = {},
+): TargetRow[] {
+  const get = (sys: string, sc: string) => find(records, sys, sc);
+  const timedOut = (sys: string, sc: string) =>
+    records.some((x) => x.system === sys && x.scenario === sc && !x.ok && x.timeout);
+  const rows: TargetRow[] = [];
+  for (const [sc, shape, limit] of [
+    ['isolated', 'single new file A -> B, median', ISSUE10.singleMedianMs],
+    ['edit', 'single edited file A -> B, median', ISSUE10.singleMedianMs],
+    ['relay', 'A -> B -> C relay, median', ISSUE10.relayMedianMs],
+    ['cloud', 'single new file A -> cloud -> B, median', ISSUE10.singleMedianMs],
+  ] as const) {
+    const c = latencyMedian(get(candidate, sc));
+    const a = latencyMedian(get(anchor, sc));
+    rows.push({
+      shape,
+      target: `≤ ${limit} ms`,
+      measured: timedOut(candidate, sc) ? 'timeout' : ms(c),
+      anchor: timedOut(anchor, sc) ? 'timeout' : ms(a),
+      ratio: ratio(c, a),
+      met: timedOut(candidate, sc) ? false : decide(c, (v) => v <= limit),
+    });
+  }
+  for (const [sc, shape, limit] of [
+    ['burst-newdir', 'burst into a new folder, all on peer', ISSUE10.newFolderMs],
+    ['archive', 'unpacked archive (nested new folders), all on peer', ISSUE10.archiveMs],
+  ] as const) {
+    const cr = get(candidate, sc);
+    const ar = get(anchor, sc);
+    const c = cr?.kind === 'burst' ? cr : null;
+    const a = ar?.kind === 'burst' ? ar : null;
+    const r = ratio(c?.arrivalMs, a?.arrivalMs);
+    const files = c?.files ?? a?.files;
+    rows.push({
+      shape: `${shape}${files ? ` (${files} files)` : ''}`,
+      target: `≤ ${limit / 1000} s and ≥ ${ISSUE10.burstSpeedup}× the assistant`,
+      measured: timedOut(candidate, sc) ? 'timeout' : ms(c?.arrivalMs),
+      anchor: timedOut(anchor, sc) ? 'timeout' : ms(a?.arrivalMs),
+      ratio: r,
+      met: timedOut(candidate, sc)
+        ? false
+        : c == null
+          ? null
+          : c.arrivalMs > limit
+            ? false
+            : r == null
+              ? null
+              : r <= 1 / ISSUE10.burstSpeedup,
+    });
+    rows.push({
+      shape: `${shape}: commits`,
+      target: `≤ ${ISSUE10.burstMaxCommits}`,
+      measured: c ? String(c.commits) : '-',
+      anchor: a ? String(a.commits) : '-',
+      ratio: ratio(c?.commits, a?.commits),
+      met: decide(c?.commits ?? null, (v) => v <= ISSUE10.burstMaxCommits),
+    });
+  }
+  for (const x of opts.xmpp ?? []) {
+    const limit = x.measurement === 'propagation' ? ISSUE10.xmppMedianMs : ISSUE10.fanoutMedianMs;
+    const med = x.summary?.median ?? null;
+    rows.push({
+      shape:
+        `XMPP ${x.mode === 'room' ? 'room' : 'same account'}, cloud-only, ` +
+        (x.measurement === 'propagation' ? 'one peer, median' : 'fan-out to 9 peers, median'),
+      target: `≤ ${limit} ms`,
+      measured: ms(med) + (x.timeouts ? ` (+${x.timeouts} timeouts)` : ''),
+      anchor: '-',
+      ratio: null,
+      met: decide(med, (v) => v <= limit && x.timeouts === 0),
+    });
+  }
+  const cs = get(candidate, 'scale');
+  const as = get(anchor, 'scale');
+  const c = cs?.kind === 'scale' ? cs : null;
+  const a = as?.kind === 'scale' ? as : null;
+  // A candidate whose scale run failed (an agent exited, say) misses every scale target.
+  const failedScale = records.find(
+    (x) => x.system === candidate && x.scenario === 'scale' && !x.ok && !x.skipped,
+  );
+  if (!c && failedScale) {
+    for (const what of [
+      'start to ready',
+      'single change, median',
+      'RSS per agent',
+      'inotify watches per agent',
+    ])
+      rows.push({
+        shape: `large repository: ${what}`,
+        target: 'see above',
+        measured: failedScale.timeout ? 'timeout' : 'failed (see Errors)',
+        anchor: '-',
+        ratio: null,
+        met: false,
+      });
+  }
+  if (c || a) {
+    const files = (c ?? a)?.files ?? 0;
+    const folders = (c ?? a)?.folders ?? 0;
+    const at = `${files.toLocaleString('en-US')} files`;
+    const readyCell = (x: typeof c) =>
+      x == null ? '-' : x.readyMs == null ? `timeout (${ms(x.readyTimeoutMs)})` : ms(x.readyMs);
+    rows.push({
+      shape: `${at}: start to ready`,
+      target: `≤ ${ISSUE10.scaleReadyMs / 1000} s`,
+      measured: readyCell(c),
+      anchor: readyCell(a),
+      ratio: ratio(c?.readyMs, a?.readyMs),
+      met: c == null ? null : c.readyMs == null ? false : c.readyMs <= ISSUE10.scaleReadyMs,
+    });
+    const cl = c?.latency?.median ?? null;
+    const al = a?.latency?.median ?? null;
+    rows.push({
+      shape: `${at}: single change, median`,
+      target: `≤ ${ISSUE10.scaleLatencyMs} ms`,
+      measured: ms(cl),
+      anchor: ms(al),
+      ratio: ratio(cl, al),
+      met: c == null ? null : cl == null ? false : cl <= ISSUE10.scaleLatencyMs,
+    });
+    rows.push({
+      shape: `${at}: idle CPU per agent`,
+      target: '≤ the assistant’s',
+      measured: c ? `${c.cpuPercent.toFixed(3)} %` : '-',
+      anchor: a ? `${a.cpuPercent.toFixed(3)} %` : '-',
+      ratio: ratio(c?.cpuPercent, a?.cpuPercent),
+      // Compared at the precision shown, like the idle target.
+      met: c == null || a == null ? null : Number(c.cpuPercent.toFixed(3)) <= Number(a.cpuPercent.toFixed(3)),
+    });
+    const rss = (x: typeof c) => (x == null ? null : Math.max(x.memoryA.rssKb, x.memoryB.rssKb));
+    rows.push({
+      shape: `${at}: RSS per agent (process tree, larger of A and B)`,
+      target: `≤ ${ISSUE10.scaleRssKb / 1024} MB`,
+      measured: mb(rss(c)),
+      anchor: mb(rss(a)),
+      ratio: ratio(rss(c), rss(a)),
+      met: decide(rss(c), (v) => v <= ISSUE10.scaleRssKb),
+    });
+    rows.push({
+      shape: `${at}: commits made at start`,
+      target: '0',
+      measured: c ? String(c.startCommits) : '-',
+      anchor: a ? String(a.startCommits) : '-',
+      ratio: null,
+      met: decide(c?.startCommits ?? null, (v) => v === 0),
+    });
+    const w = (x: typeof c) => (x == null ? null : Math.max(x.inotifyWatchesA, x.inotifyWatchesB));
+    rows.push({
+      shape: `${at}: inotify watches per agent (${folders} folders)`,
+      target: `about one per folder (≤ ${Math.round(folders * ISSUE10.watchesPerFolder)})`,
+      measured: w(c) == null ? '-' : String(w(c)),
+      anchor: w(a) == null ? '-' : String(w(a)),
+      ratio: ratio(w(c), w(a)),
+      met: decide(w(c), (v) => v <= folders * ISSUE10.watchesPerFolder),
+    });
+    if (opts.inotifyLimit) {
+      const limit = opts.inotifyLimit;
+      const both = c ? c.inotifyWatchesA + c.inotifyWatchesB : null;
+      rows.push({
+        shape: `${at}: both agents' watches, share of the kernel limit (${limit})`,
+        target: `≤ ${ISSUE10.inotifyLimitShare * 100} %`,
+        measured: both == null ? '-' : `${((both / limit) * 100).toFixed(1)} %`,
+        anchor: a ? `${(((a.inotifyWatchesA + a.inotifyWatchesB) / limit) * 100).toFixed(1)} %` : '-',
+        ratio: null,
+        met: decide(both, (v) => v <= limit * ISSUE10.inotifyLimitShare),
+      });
+    }
+  }
+  return rows;
 }

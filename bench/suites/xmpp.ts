@@ -27,9 +27,12 @@ import { summarize, type Summary } from '../lib/stats.js';
 import { fmtMs, renderTable } from '../lib/table.js';
 import { POLL_INTERVAL_MS, now, sleep, waitUntil } from '../lib/poll.js';
 
-/** Issue targets: single-peer propagation median, and all 10 agents converged. */
-const TARGET_PROPAGATION_MEDIAN_MS = 400;
-const TARGET_FANOUT_MS = 2000;
+/**
+ * Issue 10's targets, both on the median: one peer in the cloud-only topology ≤ 150 ms, and all nine
+ * others of ten clones ≤ 500 ms (earlier issues asked for 400 ms and 2 s on the slowest).
+ */
+const TARGET_PROPAGATION_MEDIAN_MS = 150;
+const TARGET_FANOUT_MS = 500;
 
 /** Writes per measurement. The issue asks for ≥ 10 isolated writes and ≥ 5 fan-out writes. */
 const FULL = { pairWrites: 12, fanoutWrites: 6 };
@@ -227,7 +230,7 @@ async function measure(
     const per = deltaPerChange(before, after, writes);
     const summary = summarize(samples);
     const targetMs = measurement === 'propagation' ? TARGET_PROPAGATION_MEDIAN_MS : TARGET_FANOUT_MS;
-    const targetOn = measurement === 'propagation' ? 'median' : 'max';
+    const targetOn = 'median';
     const met =
       summary === null
         ? false

@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { AgentProcess, startPair } from '../lib/agent.js';
 import { exec, git } from '../lib/exec.js';
-import type { Topology } from '../lib/topology.js';
+import { clonesOf, pathOf, type Topology } from '../lib/topology.js';
 import type { AgentPair, System } from './types.js';
 
 const GIT_ANNEX = 'git-annex';
@@ -35,26 +35,26 @@ export class AssistantSystem implements System {
   }
 
   async setup(topo: Topology): Promise<void> {
-    for (const [clone, peer] of [
-      [topo.a, 'b'],
-      [topo.b, 'a'],
-    ] as const) {
+    for (const { path: clone } of clonesOf(topo)) {
       await git(clone, topo.env, 'config', 'annex.autocommit', 'true');
-      await git(clone, topo.env, 'config', `remote.${peer}.annex-sync`, 'true');
+      for (const peer of (await git(clone, topo.env, 'remote')).split('\n').filter(Boolean))
+        await git(clone, topo.env, 'config', `remote.${peer}.annex-sync`, 'true');
     }
-    // A first, then B, then A again: after this both have each other's git-annex branch and UUID.
-    for (const clone of [topo.a, topo.b, topo.a]) {
-      await exec(GIT_ANNEX, ['sync', '--quiet'], { cwd: clone, env: topo.env, timeoutMs: 60_000 });
+    // A first, then B, then A again (with C: A, B, C, B, A): after this each has its remotes'
+    // git-annex branch and UUID.
+    for (const clone of topo.c ? [topo.a, topo.b, topo.c, topo.b, topo.a] : [topo.a, topo.b, topo.a]) {
+      // 5 min: in the scale scenario's 100,000-file repository a sync scans the whole work tree.
+      await exec(GIT_ANNEX, ['sync', '--quiet'], { cwd: clone, env: topo.env, timeoutMs: 300_000 });
     }
   }
 
   async start(topo: Topology): Promise<AgentPair> {
-    const spawnOne = (name: 'A' | 'B', clone: string) =>
+    const spawnOne = (name: 'A' | 'B' | 'C', clone: string) =>
       new AgentProcess(`assistant ${name}`, GIT_ANNEX, ['assistant', '--foreground'], {
         cwd: clone,
         env: topo.env,
         logPath: join(topo.root, `assistant-${name}.log`),
       });
-    return startPair((name) => spawnOne(name, name === 'A' ? topo.a : topo.b));
+    return startPair((name) => spawnOne(name, pathOf(topo, name)), topo.c !== null);
   }
 }

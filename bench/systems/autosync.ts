@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgentProcess, startPair } from '../lib/agent.js';
 import { exec } from '../lib/exec.js';
-import type { Topology } from '../lib/topology.js';
+import { clonesOf, pathOf, type Topology } from '../lib/topology.js';
 import type { AgentPair, System } from './types.js';
 
 /**
@@ -36,7 +36,7 @@ export class AutosyncSystem implements System {
   }
 
   async setup(topo: Topology): Promise<void> {
-    for (const clone of [topo.a, topo.b]) {
+    for (const { path: clone } of clonesOf(topo)) {
       await exec(process.execPath, [CLI, '-C', clone, 'init', '--yes'], {
         cwd: clone,
         env: topo.env,
@@ -46,7 +46,7 @@ export class AutosyncSystem implements System {
   }
 
   async start(topo: Topology): Promise<AgentPair> {
-    const spawnOne = (name: 'A' | 'B', clone: string) =>
+    const spawnOne = (name: 'A' | 'B' | 'C', clone: string) =>
       new AgentProcess(
         `git-autosync ${name}`,
         process.execPath,
@@ -57,6 +57,6 @@ export class AutosyncSystem implements System {
           logPath: join(topo.root, `autosync-${name}.log`),
         },
       );
-    return startPair((name) => spawnOne(name, name === 'A' ? topo.a : topo.b));
+    return startPair((name) => spawnOne(name, pathOf(topo, name)), topo.c !== null);
   }
 }

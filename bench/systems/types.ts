@@ -17,11 +17,14 @@ export interface System {
   available(): Promise<void>;
   /** System-specific preparation of a fresh topology (init, config), before any agent starts. */
   setup(topo: Topology): Promise<void>;
-  /** Starts one agent in each clone; returns once both processes exist (not necessarily ready). */
+  /** Starts one agent in each clone (C too, in the chain layout); returns once the processes exist
+   * (not necessarily ready). */
   start(topo: Topology): Promise<AgentPair>;
 }
 
 export interface AgentPair {
   a: AgentProcess;
   b: AgentProcess;
+  /** The chain layout's third agent. */
+  c?: AgentProcess;
 }
