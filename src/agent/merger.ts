@@ -158,8 +158,12 @@ export class Merger implements Service {
   }
 
   private async fetchAndMergeNow(remote: string): Promise<void> {
-    await this.fetchOne(remote);
-    await this.mergePass();
+    const fetched = await this.fetchOne(remote);
+    try {
+      await this.mergePass();
+    } finally {
+      if (fetched) this.onFetched(remote);
+    }
   }
 
   private async run(): Promise<void> {
@@ -174,7 +178,9 @@ export class Merger implements Service {
         this.running = running;
         this.fetchWanted.clear();
         this.mergeWanted = false;
-        await Promise.all(remotes.map((r) => this.fetchOne(r).finally(() => running.fetching.delete(r))));
+        const fetched = await Promise.all(
+          remotes.map((r) => this.fetchOne(r).finally(() => running.fetching.delete(r))),
+        );
         try {
           await this.mergePass();
           this.failures = 0;
@@ -188,19 +194,24 @@ export class Merger implements Service {
           settle(running.waiters, Promise.reject(e));
         }
         this.running = null;
+        // Only now, after the merge: a remote that moved ahead of us is merged first, so the pusher
+        // does not push a branch the remote is ahead of (a rejection, then a second fetch).
+        for (const [i, r] of remotes.entries()) if (fetched[i]) this.onFetched(r);
       }
     }
   }
 
-  private async fetchOne(remote: string): Promise<void> {
+  /** Fetches one remote; whether it answered. */
+  private async fetchOne(remote: string): Promise<boolean> {
     try {
       await this.sync.fetch(remote);
       this.fetchErrors.set(remote, null);
       this.fetchFailures.delete(remote);
       this.bus.emit('fetched', { remote, ok: true });
-      // The remote may now be behind us (rewound, force-pushed, restored from a backup): the pusher
-      // compares and repairs it. It pushes nothing when the remote is up to date.
-      this.onFetched(remote);
+      // The remote may now be behind us (rewound, force-pushed, restored from a backup): after the
+      // merge pass, onFetched has the pusher compare and repair it. It pushes nothing when the
+      // remote is up to date.
+      return true;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.fetchErrors.set(remote, msg);
@@ -221,6 +232,7 @@ export class Merger implements Service {
           ),
         );
       }
+      return false;
     }
   }
 

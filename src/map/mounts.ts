@@ -7,7 +7,7 @@
 // or it is the bare mount-point directory, which holds no repository. Nothing may ever be written
 // there (it would fill the root filesystem, and hide under the drive once it is mounted again), so
 // availability asks for the repository itself, never for the directory alone.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface MountEntry {
   /** The mount ID: unique while mounted; a remount is a new ID. */
@@ -104,7 +104,24 @@ export function localRemoteAvailable(
   fs: FsProbe,
   mounts: readonly MountEntry[],
 ): boolean {
-  if (kind === 'git') return fs.exists(join(path, 'HEAD')) || fs.exists(join(path, '.git'));
+  if (kind === 'git') {
+    if (fs.exists(join(path, 'HEAD')) || fs.exists(join(path, '.git'))) return true;
+    // Not there. A drive that is out leaves its mount point behind: an empty directory, or a folder
+    // under a removable-media root with nothing mounted below that root. Anything else (a path
+    // mistyped, or a clone deleted, inside a folder that holds other things) is no drive: that
+    // remote fails like any unreachable one, and status shows the failure.
+    let near = path;
+    while (!fs.exists(near)) {
+      const up = dirname(near);
+      if (up === near) return false;
+      near = up;
+    }
+    if (!fs.hasEntries(near)) return false;
+    const root = REMOVABLE_ROOTS.find((r) => near === r || isUnder(near, r));
+    if (root === undefined) return true;
+    const m = mountOf(near, mounts);
+    return m !== null && m.mountPoint.length > root.length;
+  }
   if (!fs.exists(path)) return false;
   if (fs.hasEntries(path)) return true;
   const root = REMOVABLE_ROOTS.find((r) => isUnder(path, r) && path !== r);

@@ -225,3 +225,25 @@ test("fetchAndMerge while the loop fetches that remote waits for the loop's fetc
   await done;
   assert.equal(r.sync.maxInFlight.get('fetch a'), 1, 'two fetches of a at once');
 });
+
+test('the pusher is asked to compare only after the merge pass that follows the fetch', async (t) => {
+  // Asked before the merge, it pushed a branch the remote had just moved ahead of: a rejected push,
+  // then a second fetch (a shared bare cloud, the bench's trace: about 100 ms per change).
+  const r = rig(t, ['a']);
+  const order: string[] = [];
+  const merged = gate();
+  r.sync.mergeIncoming = async () => {
+    order.push('merge started');
+    await merged.promise;
+    order.push('merge done');
+    return { merges: [merge('synced/main')], annexMoved: false, before: 'e'.repeat(40) };
+  };
+  await start(r.merger);
+  await r.sync.reached('mergeIncoming', 1);
+  await drain();
+  assert.deepEqual(r.fetched, [], 'not asked while the merge runs');
+  merged.open();
+  await drain();
+  assert.deepEqual(order, ['merge started', 'merge done']);
+  assert.deepEqual(r.fetched, ['a'], 'asked once the merge is done');
+});

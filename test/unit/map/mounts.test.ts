@@ -114,6 +114,25 @@ test('localRemoteAvailable: a repository, never a bare mount point', () => {
       want: false,
     },
     {
+      name: 'git remote: an empty mount point on an ordinary disk (its drive is out)',
+      kind: 'git',
+      path: '/srv/usb/r',
+      fs: {
+        exists: (p) => p === '/srv/usb' || p === '/srv' || p === '/',
+        hasEntries: (p) => p !== '/srv/usb',
+      },
+      mounts: unmounted,
+      want: false,
+    },
+    {
+      name: 'git remote: a mistyped or deleted path inside a folder with other things is no drive',
+      kind: 'git',
+      path: '/home/u/b/gone',
+      fs: probe(['/home/u/b/.git/HEAD']),
+      mounts: mounted,
+      want: true,
+    },
+    {
       name: 'directory remote on a drive that is in',
       kind: 'directory',
       path: '/media/u/My Drive/annex',
