@@ -68,10 +68,13 @@ export class ConfigWatch implements Service {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly gitDir: string,
-    private readonly onChange: () => void,
-  ) {}
+  private readonly gitDir: string;
+  private readonly onChange: () => void;
+
+  constructor(d: { gitDir: string; /** The config file changed (debounced). */ onChange: () => void }) {
+    this.gitDir = d.gitDir;
+    this.onChange = d.onChange;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.watcher = watch(this.gitDir, { persistent: true }, (_ev, name) => {

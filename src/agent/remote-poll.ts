@@ -33,17 +33,28 @@ export function pollDelay(periodMs: number, rnd: number): number {
   return Math.round(periodMs * (1 - JITTER + 2 * JITTER * rnd));
 }
 
+export interface RemotePollDeps {
+  /** autosync.pollMs at start (setPeriod changes it; 0: off). */
+  periodMs: number;
+  /** The remotes to poll now (the list can change while we run: see app/reload.ts). */
+  targets: () => string[];
+  requestFetch: (remotes: string[]) => void;
+}
+
 export class RemotePoll implements Service {
   readonly name = 'remote-poll';
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
 
-  constructor(
-    private periodMs: number,
-    /** The remotes to poll now (the list can change while we run: see Agent.reloadRemotes). */
-    private readonly targets: () => string[],
-    private readonly requestFetch: (remotes: string[]) => void,
-  ) {}
+  private periodMs: number;
+  private readonly targets: () => string[];
+  private readonly requestFetch: (remotes: string[]) => void;
+
+  constructor(d: RemotePollDeps) {
+    this.periodMs = d.periodMs;
+    this.targets = d.targets;
+    this.requestFetch = d.requestFetch;
+  }
 
   async start(_ctx: ServiceContext): Promise<void> {
     this.stopped = false;

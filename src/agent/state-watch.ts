@@ -27,6 +27,15 @@ export function missingState(stateDir: string, names: readonly string[]): string
   return names.filter((n) => !existsSync(join(stateDir, n))).map((n) => join(stateDir, n));
 }
 
+export interface StateWatchDeps {
+  gitDir: string;
+  stateDir: string;
+  /** The files in the state directory whose removal counts (see watchedStateFiles). */
+  names: readonly string[];
+  /** Some of them, or the directory, are gone: these. */
+  onGone: (missing: string[]) => void;
+}
+
 export class StateWatch implements Service {
   readonly name = 'state-watch';
   private parent: FSWatcher | null = null;
@@ -34,12 +43,17 @@ export class StateWatch implements Service {
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
 
-  constructor(
-    private readonly gitDir: string,
-    private readonly stateDir: string,
-    private readonly names: readonly string[],
-    private readonly onGone: (missing: string[]) => void,
-  ) {}
+  private readonly gitDir: string;
+  private readonly stateDir: string;
+  private readonly names: readonly string[];
+  private readonly onGone: (missing: string[]) => void;
+
+  constructor(d: StateWatchDeps) {
+    this.gitDir = d.gitDir;
+    this.stateDir = d.stateDir;
+    this.names = d.names;
+    this.onGone = d.onGone;
+  }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;

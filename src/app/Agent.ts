@@ -17,7 +17,6 @@ import { Pusher } from '../agent/pusher.js';
 import { loadConfig, type AgentConfig } from '../agent/config.js';
 import { acquirePidLock, type PidLock } from '../agent/lock.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
-import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
 import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
@@ -35,7 +34,7 @@ import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
 import { startUp, traceGit } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
-import { localRefsWatch } from './local-signals.js';
+import { localRefsWatch, networkPoll } from './local-signals.js';
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -166,15 +165,14 @@ export class Agent {
     });
     // A drive mounted again: git first, then content (app/drives.ts).
     const drives = drivesWatch({ ...base, away, merger, pusher, transfers });
-    // Network remotes that nothing else signals (XMPP off) are fetched now and then.
-    const polled = () => pollTargets(remotes.list, live.config.xmpp.jid !== null);
-    const poll = new RemotePoll(config.pollMs, polled, (r) => merger.requestFetch(r));
+    const poll = networkPoll({ live, remotes, merger });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
     const reload = new Reload({ ...base, live, remotes, supervisor: this.supervisor, refsWatch, targets });
-    const configWatch = new ConfigWatch(info.gitDir, () =>
-      background(reload.run(), log, 'reloading the git config'),
-    );
+    const configWatch = new ConfigWatch({
+      gitDir: info.gitDir,
+      onChange: () => background(reload.run(), log, 'reloading the git config'),
+    });
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const pause = new PauseState(info.stateDir, { pusher, transfers });
     // The state directory removed under us: put back what others find us by (app/restore.ts).

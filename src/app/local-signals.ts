@@ -8,6 +8,7 @@ import type { Wakeup } from '../core/queue.js';
 import type { Committer } from '../agent/committer.js';
 import type { Merger } from '../agent/merger.js';
 import { RefsWatch } from '../signal/refs-watch.js';
+import { RemotePoll, pollTargets } from '../agent/remote-poll.js';
 import type { LiveConfig, RemoteList } from './live.js';
 
 export interface LocalRefsWatchDeps {
@@ -37,5 +38,16 @@ export function localRefsWatch(d: LocalRefsWatchDeps): RefsWatch {
     submodules: () => d.sync.submodules(),
     onSubmoduleMoved: (path) => d.committer.note(path),
     log: d.log,
+  });
+}
+
+/** Network remotes that nothing else signals (XMPP off) are fetched now and then (agent/remote-poll.ts). */
+export function networkPoll(
+  d: Pick<LocalRefsWatchDeps, 'live' | 'remotes'> & { merger: Pick<Merger, 'requestFetch'> },
+): RemotePoll {
+  return new RemotePoll({
+    periodMs: d.live.config.pollMs,
+    targets: () => pollTargets(d.remotes.list, d.live.config.xmpp.jid !== null),
+    requestFetch: (r) => d.merger.requestFetch(r),
   });
 }

@@ -28,17 +28,17 @@ export interface RestoreDeps {
 
 /** The state watch of a running agent: what it reports gone is put back (restoreStateDir). */
 export function restoringStateWatch(gitDir: string, d: Omit<RestoreDeps, 'rearm'>): StateWatch {
-  const watch: StateWatch = new StateWatch(
+  const watch: StateWatch = new StateWatch({
     gitDir,
-    d.stateDir,
-    watchedStateFiles(d.stateDir, d.keyFile),
-    (missing) =>
+    stateDir: d.stateDir,
+    names: watchedStateFiles(d.stateDir, d.keyFile),
+    onGone: (missing) =>
       background(
         restoreStateDir({ ...d, rearm: () => watch.rearm() }, missing),
         d.log,
         'restoring the state directory',
       ),
-  );
+  });
   return watch;
 }
 

@@ -41,11 +41,7 @@ test('pollDelay: 80-120 % of the period', () => {
 
 test('RemotePoll.setPeriod: a new period takes effect at once; 0 ends the timer, a period starts it again', async () => {
   const fetched: string[][] = [];
-  const poll = new RemotePoll(
-    0,
-    () => ['ssh'],
-    (r) => fetched.push(r),
-  );
+  const poll = new RemotePoll({ periodMs: 0, targets: () => ['ssh'], requestFetch: (r) => fetched.push(r) });
   await poll.start({ fail: () => undefined });
   try {
     // Off at start (period 0): nothing is fetched.
