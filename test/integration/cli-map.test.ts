@@ -4,7 +4,7 @@
 // from the git-annex branch. What the map must show is read from git config and the branch alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, tmpDir } from '../helpers/repos.js';
 import { annex, initAnnex, initBareAnnex, syncGit } from '../helpers/annex.js';
@@ -55,7 +55,10 @@ test('map: nodes, links with costs and reachability, the tree for a new key, in 
   git(laptop, 'remote', 'add', 'old', old);
   syncGit(laptop);
   annex(laptop, 'dead', 'old');
+  // Unplugged: the clone is gone and the empty mount point is left behind (a path that is simply
+  // missing, beside other things, is a remote that fails, not a drive that is out).
   renameSync(drive, p('drive-unplugged'));
+  mkdirSync(drive);
 
   const r = cli(['-C', laptop, 'map', '--json']);
   assert.equal(r.code, 0, r.stderr);
