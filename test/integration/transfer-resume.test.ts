@@ -24,6 +24,12 @@ import { TransferDir } from '../../src/transfer/transferinfo.js';
 const SIZE = 200 * 1024 * 1024;
 /** Writes git-annex makes besides content (JSON lines, journal, logs) during one transfer. */
 const SLACK = 4 * 1024 * 1024;
+/**
+ * What the resumed git-annex may write beyond the bytes it was missing. Seen: 8 MB over them at
+ * load 7 (a CI run beside a bench), where 4 MiB was too tight. A transfer restarted from zero writes
+ * the whole cut part again (at least 80 MB: the test cuts at 40 %), so 16 MiB still tells the two apart.
+ */
+const WRITE_SLACK = 16 * 1024 * 1024;
 
 function wchar(pid: number): number | null {
   try {
@@ -101,7 +107,7 @@ test(
     for (const s of samples) {
       // Re-fetching from zero would write ~s.size bytes; resuming writes only s.size - cut.size.
       assert.ok(
-        s.wchar <= s.size - cut.size + SLACK,
+        s.wchar <= s.size - cut.size + WRITE_SLACK,
         `wrote ${s.wchar} bytes with the partial at ${s.size} (cut at ${cut.size})`,
       );
     }
@@ -167,7 +173,7 @@ test(
     );
     for (const s of samples) {
       assert.ok(
-        s.wchar <= s.size - cut.size + SLACK,
+        s.wchar <= s.size - cut.size + WRITE_SLACK,
         `wrote ${s.wchar} bytes with the partial at ${s.size} (cut at ${cut.size})`,
       );
     }
