@@ -2,11 +2,12 @@
 // a notifyCommand ends with everything it started, at its timeout and at the agent's stop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { git, write } from '../helpers/repos.js';
 import { AgentProc, cli, logged } from '../helpers/agents.js';
+import { groupMembers } from '../helpers/proc.js';
 import { waitFor } from '../helpers/wait.js';
 import { cloud, using } from '../helpers/topology.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody.js';
@@ -23,22 +24,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-/** Pids of the live processes in a process group (field 5 of /proc/<pid>/stat). */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') out.push(Number(d));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
 
 for (const how of ['foreground', 'background'] as const) {
   test(`${how} start: the XMPP password and pairing code reach no child (notifyCommand, a remote's post-receive), and XMPP still logs in`, async (t) => {

@@ -2,28 +2,13 @@
 // timeout and at stop. Real /bin/sh and sleep; the group is looked up in /proc with a deadline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HookSignaller } from '../../../src/signal/hook.js';
 import { createLogger } from '../../../src/core/log.js';
+import { groupMembers } from '../../helpers/proc.js';
 import { waitFor } from '../../helpers/wait.js';
-
-/** Live (not zombie) processes in a process group, from /proc. */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') out.push(Number(d));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
 
 function setup(t: { after: (fn: () => void) => void }, timeoutMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'gas-hook-'));
