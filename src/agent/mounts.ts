@@ -130,6 +130,9 @@ export class MountWatcher implements Service {
     // The first reading sets what "before" is; what is unavailable at start is told once, so the
     // agent never retries a drive that was out before it started.
     const first = await this.check(true);
+    // A stop while the first check ran (the supervisor stops a service whose start it gave up on)
+    // must not be followed by a findmnt that nobody kills.
+    if (this.stopped) return;
     for (const c of first) if (!c.available) this.d.port.unavailable(c.remote);
     this.watch();
     this.loop = this.run().catch((e: unknown) => ctx.fail(e));
@@ -146,6 +149,8 @@ export class MountWatcher implements Service {
   }
 
   private watch(): void {
+    if (this.stopped) return;
+    this.child?.kill();
     const bin = this.d.findmnt ?? 'findmnt';
     let child: ChildProcess;
     try {

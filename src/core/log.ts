@@ -1,7 +1,7 @@
 // Logging: pino JSON lines into .git/autosync/agent.log; pretty on a TTY in the foreground. The
 // redaction list is the one guard that keeps secrets out of every log line, whatever object a caller
 // passes: passwords, keys, MACs and XMPP auth payloads.
-import { closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 
@@ -64,7 +64,7 @@ export function createLogger(opts: LogOptions): Logger {
     });
   } else if (opts.stderr) {
     // Not a terminal (a service manager, a pipe): JSON lines, one per event, like the log file.
-    streams.push({ stream: pino.destination({ dest: 2, sync: false }), level });
+    streams.push({ stream: stderrLines(), level });
   }
   if (streams.length === 0) return pino({ level: 'silent' });
   const log = pino(
@@ -82,6 +82,30 @@ export function createLogger(opts: LogOptions): Logger {
     });
   }
   return log;
+}
+
+/**
+ * Log lines to stderr, each written at once, and dropped when stderr cannot take it. Not pino's
+ * asynchronous destination: its exit hook flushes with a loop that retries every failed write
+ * (EPIPE too) every 100 ms for ever, so an agent whose reader had gone (the test that started it
+ * killed, a service manager restarted) logged "agent stopped" and never exited. The log file holds
+ * every line; stderr is a convenience, and a full or closed one must never hold the agent up. After
+ * EPIPE or EBADF nothing more is tried.
+ */
+export function stderrLines(fd = 2): DestinationStream {
+  let gone = false;
+  return {
+    write(line: string): void {
+      if (gone) return;
+      try {
+        writeSync(fd, line);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE' || code === 'EBADF') gone = true;
+        // EAGAIN (a full pipe nobody reads now): this line is dropped, the next one is tried.
+      }
+    },
+  };
 }
 
 /** Creates a log file (mode 0600) if it is missing, and makes an existing one 0600. */

@@ -21,9 +21,14 @@ export function readPidFile(path: string): { pid: number; start: string | null }
 
 /** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null. */
 export function startTime(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (state first), or null. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
@@ -31,7 +36,9 @@ export function startTime(pid: number): string | null {
 
 /**
  * Whether the agent that wrote the pid file still runs. The same pid with another start time is a
- * recycled pid that now belongs to some other program: never ours to wait for or to signal.
+ * recycled pid that now belongs to some other program: never ours to wait for or to signal. A
+ * zombie (state Z: it has exited, and its parent has not collected it yet) has stopped: `stop`
+ * waited its whole 120 s on an agent whose parent was busy.
  */
 export function isAlive(pid: number, start?: string | null): boolean {
   try {
@@ -39,8 +46,10 @@ export function isAlive(pid: number, start?: string | null): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const stat = procStat(pid);
+  if (stat && (stat[0] === 'Z' || stat[0] === 'X')) return false;
   if (!start) return true;
-  const now = startTime(pid);
+  const now = stat?.[19] ?? null;
   return now === null || now === start;
 }
 

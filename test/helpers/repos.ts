@@ -25,10 +25,11 @@ export function git(cwd: string, ...args: string[]): string {
 
 export function tmpDir(prefix = 'gas-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  // KEEP_TMP=1 keeps the directories (and the agents' logs in them) for a post-mortem.
+  // KEEP_TMP=1 keeps the directories (and the agents' logs in them) for a post-mortem. The rm is
+  // retried on ENOTEMPTY and the like: a git process the test started may still be finishing.
   return {
     path,
-    cleanup: () => (process.env.KEEP_TMP ? undefined : rmSync(path, { recursive: true, force: true })),
+    cleanup: () => (process.env.KEEP_TMP ? undefined : rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })),
   };
 }
 

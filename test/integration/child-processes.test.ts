@@ -166,3 +166,24 @@ test('settings changed while the agent runs: a new notifyCommand runs at the nex
   });
   assert.equal(readFileSync(before, 'utf8'), runsBefore, 'the old command ran again');
 });
+
+test('an agent whose stderr reader has gone still stops and exits (its log lines to stderr are dropped)', async (t) => {
+  const topo = using(t, (root) => cloud(root, ['a']));
+  const a = topo.clones[0]!;
+  const agent = new AgentProc(a);
+  topo.agents.push(agent);
+  await agent.start();
+  // The reader goes away, as when the program that started the agent was killed: every later
+  // write to the agent's stderr fails with EPIPE.
+  agent.child!.stderr!.destroy();
+  write(a, 'after-reader.txt', 'x\n');
+  await waitFor(() => git(topo.cloud!, 'ls-tree', '--name-only', 'main').includes('after-reader.txt'), {
+    what: 'the change pushed while stderr is gone',
+  });
+  assert.equal(cli(['-C', a, 'stop']).code, 0);
+  await waitFor(() => agent.child!.exitCode !== null || agent.child!.signalCode !== null, {
+    what: 'the agent process to exit',
+    timeoutMs: 30_000,
+  });
+  assert.equal(agent.child!.exitCode, 0);
+});

@@ -108,10 +108,15 @@ test('wizard: Enter keeps the values there; Ctrl-C part way changes nothing', as
   const tmp = tmpDir();
   const repo = initRepo(join(tmp.path, 'r'));
   git(repo, 'config', 'autosync.xmpp.jid', 'bob@example.net');
-  t.after(() => tmp.cleanup());
+  // One clean-up, in order: the wizards are killed before their repository is removed.
+  const ptys: Array<{ kill(): void }> = [];
+  t.after(() => {
+    for (const p of ptys) p.kill();
+    tmp.cleanup();
+  });
 
   const first = onPty(['-C', repo, 'init']);
-  t.after(() => first.kill());
+  ptys.push(first);
   await first.expect('[bob@example.net]: ');
   first.type('carol@example.org\r');
   await first.expect('[found from example.org]: ');
@@ -121,7 +126,7 @@ test('wizard: Enter keeps the values there; Ctrl-C part way changes nothing', as
   assert.equal(config(repo, 'autosync.xmpp.jid'), 'bob@example.net');
 
   const second = onPty(['-C', repo, 'init']);
-  t.after(() => second.kill());
+  ptys.push(second);
   await second.expect('[bob@example.net]: ');
   second.type('\r');
   await second.expect('[found from example.net]: ');
