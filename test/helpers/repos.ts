@@ -29,7 +29,10 @@ export function tmpDir(prefix = 'gas-'): { path: string; cleanup: () => void } {
   // retried on ENOTEMPTY and the like: a git process the test started may still be finishing.
   return {
     path,
-    cleanup: () => (process.env.KEEP_TMP ? undefined : rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })),
+    cleanup: () =>
+      process.env.KEEP_TMP
+        ? undefined
+        : rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }),
   };
 }
 
