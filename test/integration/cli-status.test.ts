@@ -9,17 +9,14 @@ import { join } from 'node:path';
 import { tmpDir, initRepo, write, git, GIT_ENV } from '../helpers/repos.js';
 import { cli, CLI } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
+import { isAlive } from '../../src/core/pidfile.js';
 
 /** No log level from the caller's environment: what the verbs themselves choose is under test. */
 const ENV = { GIT_AUTOSYNC_LOG_LEVEL: '' };
 
+/** Runs, as `stop` counts it: a zombie (exited, not yet collected by init) has stopped. */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive(pid);
 }
 
 /** A clone with one commit and a bare `origin`, and a cleanup that stops any agent left on it. */
