@@ -116,6 +116,7 @@ export class AnnexLane {
   private stallTimer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
   private exitedFlag = false;
+  private hardKilledFlag = false;
   readonly direction: Direction;
   readonly remote: string;
 
@@ -126,6 +127,11 @@ export class AnnexLane {
 
   get pid(): number | null {
     return this.child?.pid ?? null;
+  }
+
+  /** SIGTERM was not enough: the group got SIGKILL, and a git of it may have left index.lock. */
+  get hardKilled(): boolean {
+    return this.hardKilledFlag;
   }
 
   get alive(): boolean {
@@ -231,7 +237,9 @@ export class AnnexLane {
     if (!pid || this.exitedFlag) return;
     this.signal(pid, 'SIGTERM');
     const hard = setTimeout(() => {
-      if (!this.exitedFlag) this.signal(pid, 'SIGKILL');
+      if (this.exitedFlag) return;
+      this.hardKilledFlag = true;
+      this.signal(pid, 'SIGKILL');
     }, TERM_GRACE_MS);
     hard.unref();
   }

@@ -76,6 +76,7 @@ export class TransferService implements Service {
   private readonly recentDone = new RecentlyDone();
   private readonly reader: InventoryReader;
   private annexDir = '';
+  private gitDir = '';
   private scans = 0;
   private lastScanError: string | null = null;
   private readonly bw: Record<string, string> = {};
@@ -94,13 +95,15 @@ export class TransferService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.stopping = false;
     const gd = await this.o.runner.git(['rev-parse', '--absolute-git-dir']);
-    this.annexDir = join(gd.stdout.trim(), 'annex');
+    this.gitDir = gd.stdout.trim();
+    this.annexDir = join(this.gitDir, 'annex');
     this.queue = new TransferQueue(this.o.autosyncDir);
     // Seed the remote -> uuid map from git config, so the pool can read transfer locks before the
     // first scan finishes.
     await this.refreshRemoteUuids();
     this.pool = new WorkerPool({
       repoDir: this.o.repoDir,
+      gitDir: this.gitDir,
       queue: this.queue,
       transferDir: new TransferDir(this.annexDir),
       remoteUuid: (r) => this.remoteUuids.get(r) ?? null,

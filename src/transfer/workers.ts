@@ -49,6 +49,7 @@ import {
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 import { background } from '../core/background.js';
+import { removeStaleIndexLock } from '../git/locks.js';
 
 /** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
  * the files it filled: ~1 s per 200 MB here) before it is killed. */
@@ -58,6 +59,8 @@ const DEFAULT_SLOTS = 2;
 
 export interface WorkerPoolOptions {
   repoDir: string;
+  /** The repository's git directory: a stale index.lock a killed lane left is removed from it. */
+  gitDir?: string;
   queue: TransferQueue;
   transferDir: TransferDir;
   /** The annex uuid of a remote (for its transfer lock directory); null if unknown. */
@@ -115,6 +118,11 @@ export class WorkerPool {
     this.wakeup.request();
     await this.loop;
     await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
+    // A lane that needed SIGKILL (a loaded machine: git-annex's exit work outlasted the SIGTERM
+    // grace) can leave .git/index.lock behind, and after our stop nobody would remove it: the
+    // user's next git would fail. Every lane has exited now; the lock goes only if no git runs here.
+    if (this.o.gitDir && this.lanes.some((s) => s.lane.hardKilled))
+      removeStaleIndexLock({ gitDir: this.o.gitDir, workTree: this.o.repoDir }, this.o.log, 0);
     this.lanes = [];
     // The killed lanes' answers (and so their put-backs) come in just after their exit.
     await new Promise((r) => setImmediate(r));
