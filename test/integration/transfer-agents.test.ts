@@ -58,7 +58,15 @@ test(
         for (let i = 0; i < N; i++) if (read(b, `burst/f${i}.dat`) !== body(i)) return false;
         return true;
       },
-      { what: 'every file on b with its content', timeoutMs: 90_000 },
+      {
+        // On a timeout: which files are missing or still pointers, and what b's log last said of
+        // transfers, so a failure in CI can be read without the (removed) directory.
+        what: () => {
+          const short = [...Array(N).keys()].filter((i) => read(b, `burst/f${i}.dat`) !== body(i));
+          return `every file on b with its content (not yet: ${short.map((i) => `f${i}`).join(' ')}; b's transfers done: ${JSON.stringify(done(b))}, a's: ${JSON.stringify(done(a))})`;
+        },
+        timeoutMs: 90_000,
+      },
     );
     // b fetched every key; a, seeing b's agent running and able to reach it, uploaded none.
     assert.equal(git(a, 'annex', 'find', '--include=*', 'burst').trim().split('\n').length, N);
