@@ -5,7 +5,7 @@
 // git-annex does, while update-index works through the list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, initRepo, tmpDir, write } from '../helpers/repos.js';
 import { GitSync } from '../../src/git/sync.js';
@@ -63,10 +63,12 @@ test('the commit a merge makes first leaves out a missing file git-annex is fill
   const tmp = tmpDir();
   try {
     const { repo, sync, asked } = await setup(join(tmp.path, 'r'));
-    // A peer's commit on synced/main, a descendant of ours: a fast-forward.
+    // A peer's commit on synced/main, a descendant of ours: a fast-forward. It touches b.txt, so
+    // the commit before the merge looks at b.txt (it looks only at what the merge writes).
     git(repo, 'checkout', '-q', '-b', 'synced/main');
     write(repo, 'c.txt', 'c\n');
-    git(repo, 'add', 'c.txt');
+    write(repo, 'lists/b.txt', 'b, from the peer\n');
+    git(repo, 'add', 'c.txt', 'lists/b.txt');
     git(repo, 'commit', '-q', '-m', 'peer');
     git(repo, 'checkout', '-q', 'main');
     renameSync(join(repo, 'lists/b.txt'), join(tmp.path, 'b.stash'));
@@ -81,11 +83,13 @@ test('the commit a merge makes first leaves out a missing file git-annex is fill
     assert.equal(git(repo, 'log', '--diff-filter=D', '--name-only', '--format=').trim(), '', 'no deletion');
     assert.match(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD'), /lists\/b\.txt/, 'b.txt still in HEAD');
     assert.deepEqual(asked, [['lists/b.txt']]);
+    // a.txt, which the merge does not touch, is the committer's to commit: left as it is.
     assert.equal(
       git(repo, 'log', '--format=%h', '--', 'lists/a.txt').trim().split('\n').length,
-      2,
-      'a.txt edit committed',
+      1,
+      'a.txt not committed by the merge',
     );
+    assert.equal(readFileSync(join(repo, 'lists/a.txt'), 'utf8'), 'a, edited\n', 'the edit is still there');
   } finally {
     tmp.cleanup();
   }
