@@ -93,16 +93,25 @@ export function createLogger(opts: LogOptions): Logger {
  * EPIPE or EBADF nothing more is tried.
  */
 export function stderrLines(fd = 2): DestinationStream {
+  // Node makes an inherited pipe on fd 2 non-blocking once process.stderr exists; until then a
+  // write to a pipe whose reader has stalled would block the agent. Made to exist here, on purpose.
+  if (fd === 2) void process.stderr.writable;
   let gone = false;
+  // A line cut off by a full pipe: the next one starts on a line of its own.
+  let torn = false;
   return {
     write(line: string): void {
       if (gone) return;
+      const buf = Buffer.from(torn ? '\n' + line : line);
+      let off = 0;
       try {
-        writeSync(fd, line);
+        while (off < buf.length) off += writeSync(fd, buf, off);
+        torn = false;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EPIPE' || code === 'EBADF') gone = true;
-        // EAGAIN (a full pipe nobody reads now): this line is dropped, the next one is tried.
+        // EAGAIN (a full pipe nobody reads now): the rest of this line is dropped.
+        if (off > 0) torn = true;
       }
     },
   };

@@ -163,8 +163,9 @@ export class LocalCommits {
     const branch = this.info.branch;
     const parent = looseRef(this.info.gitDir, branch) ?? (await headOf(this.runner));
     // The commit is built with plumbing: write-tree (from the index's cache-tree), commit-tree,
-    // then update-ref checked against the parent, so a HEAD moved meanwhile is refused, never
-    // overwritten. `git commit` refreshed the whole index first (an lstat of every tracked file:
+    // then update-ref of HEAD checked against the parent, so a HEAD moved meanwhile (a commit of the
+    // user's, or a checkout of another branch since assertOurs: its index is what write-tree took)
+    // is refused, never overwritten; the pass is tried again, and assertOurs then says why. `git commit` refreshed the whole index first (an lstat of every tracked file:
     // 400 ms of a single change's 2.4 s at 100,000 files here) and ran `git maintenance --auto`.
     // No signing: an agent cannot unlock a key, and a refused commit would block every later one.
     // (A post-commit hook does not run for the agent's commits; autosync.notifyCommand is the hook.)
@@ -181,7 +182,7 @@ export class LocalCommits {
     ]);
     const sha = made.stdout.trim();
     const reflog = parent ? `commit: ${message}` : `commit (initial): ${message}`;
-    await this.runner.git(['update-ref', '-m', reflog, `refs/heads/${branch}`, sha, parent ?? '']);
+    await this.runner.git(['update-ref', '-m', reflog, 'HEAD', sha, parent ?? '']);
     // git-annex's clean filter logged the new content's location in its journal, which only a
     // git-annex command commits to the git-annex branch; without this the push would not tell peers
     // that the content is here, and they would not fetch it.

@@ -20,11 +20,12 @@ import { withLockRetry } from './locks.js';
 import type { AnnexBranch } from './annex-branch.js';
 import type { CommitResult, LocalCommits, WorkTreeGuard } from './commit.js';
 
-function lstatOf(path: string): Stats | null {
+/** lstat, or null where nothing is; 'not-a-folder' where a file stands in one of the path's folders. */
+function lstatOf(path: string): Stats | null | 'not-a-folder' {
   try {
     return lstatSync(path);
-  } catch {
-    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not-a-folder' : null;
   }
 }
 
@@ -152,9 +153,11 @@ export class Merges {
   ): Promise<MergeResult | null> {
     assertOurs(this.info);
     // git restores a tracked file that is missing from the work tree without complaint, so a delete
-    // (or a rename) the watcher has not reported yet would be undone by the merge. Whatever differs
-    // from HEAD is committed first, here, under the same lock as the merge; untracked files too, so
-    // the new name of a renamed file lands in the same commit as the delete (git sees a rename).
+    // (or a rename) the watcher has not reported yet would be undone by the merge. What the merge
+    // writes is committed first, here, under the same lock as the merge: the paths it touches
+    // (touchedPaths), or, when one of them is missing here (a delete or a rename not reported yet),
+    // the whole status with every untracked file, so the new name of a renamed file lands in the
+    // same commit as the delete (git sees a rename, and the peer's edit follows the file).
     const listed =
       (await this.touchedPaths(sha)) ??
       (await this.runner.run(status())).map((e) => e.path).filter((p) => !p.endsWith('/'));
@@ -222,19 +225,20 @@ export class Merges {
   private async touchedPaths(sha: string): Promise<string[] | null> {
     const head = await headOf(this.runner);
     if (head === null) return null;
-    const d = await this.runner.git(['diff', '--name-status', '-z', '--no-renames', head, sha, '--']);
+    // diff-tree, plumbing: no diff.* setting of the user's changes the list.
+    const d = await this.runner.git(['diff-tree', '-r', '-z', '--name-status', '--no-renames', head, sha]);
     const f = d.stdout.split('\0');
     if (f.length / 2 > TOUCHED_MAX) return null;
     const paths: string[] = [];
     for (let i = 0; i + 1 < f.length; i += 2) {
       const [st, p] = [f[i]!, f[i + 1]!];
       const here = lstatOf(join(this.info.workTree, p));
-      // A touched file that is a folder here now (the user put one in its place) is for the
-      // status, which lists what is inside it.
-      if (here?.isDirectory()) return null;
-      // A file only sha has matters only when one is in its way here; one HEAD has, always (an
-      // edit, or a delete not yet committed).
-      if (st !== 'A' || here) paths.push(p);
+      // For the whole status: a file HEAD has that is missing here (a delete or a rename the
+      // watcher has not reported), a folder in a file's place, or a file in a folder's (ENOTDIR).
+      if (here === 'not-a-folder' || here?.isDirectory()) return null;
+      if (here === null && st !== 'A') return null;
+      // A file only sha has matters only when one is in its way here.
+      if (here !== null) paths.push(p);
     }
     return paths;
   }

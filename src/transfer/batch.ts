@@ -116,7 +116,7 @@ export class AnnexLane {
   private stallTimer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
   private exitedFlag = false;
-  private hardKilledFlag = false;
+  private hardKilledAt: number | null = null;
   readonly direction: Direction;
   readonly remote: string;
 
@@ -129,9 +129,10 @@ export class AnnexLane {
     return this.child?.pid ?? null;
   }
 
-  /** SIGTERM was not enough: the group got SIGKILL, and a git of it may have left index.lock. */
-  get hardKilled(): boolean {
-    return this.hardKilledFlag;
+  /** When SIGTERM was not enough and the group got SIGKILL (a git of it may have left index.lock),
+   * or null. */
+  get hardKilled(): number | null {
+    return this.hardKilledAt;
   }
 
   get alive(): boolean {
@@ -238,7 +239,7 @@ export class AnnexLane {
     this.signal(pid, 'SIGTERM');
     const hard = setTimeout(() => {
       if (this.exitedFlag) return;
-      this.hardKilledFlag = true;
+      this.hardKilledAt = Date.now();
       this.signal(pid, 'SIGKILL');
     }, TERM_GRACE_MS);
     hard.unref();

@@ -120,9 +120,13 @@ export class WorkerPool {
     await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
     // A lane that needed SIGKILL (a loaded machine: git-annex's exit work outlasted the SIGTERM
     // grace) can leave .git/index.lock behind, and after our stop nobody would remove it: the
-    // user's next git would fail. Every lane has exited now; the lock goes only if no git runs here.
-    if (this.o.gitDir && this.lanes.some((s) => s.lane.hardKilled))
-      removeStaleIndexLock({ gitDir: this.o.gitDir, workTree: this.o.repoDir }, this.o.log, 0);
+    // user's next git would fail. Every lane has exited now; the lock goes only if no git runs here
+    // and it is older than the last SIGKILL (a lock taken since is a live git's).
+    const killedAt = Math.max(0, ...this.lanes.map((s) => s.lane.hardKilled ?? 0));
+    if (this.o.gitDir && killedAt > 0) {
+      const repo = { gitDir: this.o.gitDir, workTree: this.o.repoDir };
+      removeStaleIndexLock(repo, this.o.log, Date.now() - killedAt);
+    }
     this.lanes = [];
     // The killed lanes' answers (and so their put-backs) come in just after their exit.
     await new Promise((r) => setImmediate(r));
