@@ -8,7 +8,8 @@ import { xml, type XmlElement } from '@xmpp/client';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
-import type { RefsAnnouncement, TransportKind } from './types.js';
+import { encodeEdges } from './edges-codec.js';
+import type { OwnEdges, RefsAnnouncement, TransportKind } from './types.js';
 import { isSha } from '../git/sha.js';
 import { isId, refNameProblem } from './validate.js';
 import type { Conn } from './xmpp-connection.js';
@@ -71,6 +72,11 @@ export class Outbox {
   private flushing = false;
   /** Message stanzas sent since start (benchmarks count per change). */
   private sentCount = 0;
+  /** Our links as last given (announceEdges), and whether they are still to be sent. */
+  private edges: OwnEdges | null = null;
+  private edgesDue = false;
+  /** The edges' own sequence numbers: the receiver tracks them apart from the signals'. */
+  private readonly edgesSeq = new SequenceCounter();
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -84,10 +90,28 @@ export class Outbox {
     background(this.flush(), this.deps.log, 'sending the refs announcement');
   }
 
+  /**
+   * Our links, to be sent now (at most one edges message waits: only the newest matters). Also
+   * sent after every reconnect, so a peer that joined while we were away hears them.
+   */
+  announceEdges(e: OwnEdges): void {
+    this.edges = { self: e.self, edges: e.edges.map((x) => ({ ...x })) };
+    this.edgesDue = true;
+    background(this.flush(), this.deps.log, 'sending our edges');
+  }
+
+  /** A peer we had not heard from: it may not know our edges yet. */
+  peerJoined(): void {
+    if (!this.edges) return;
+    this.edgesDue = true;
+    background(this.flush(), this.deps.log, 'sending our edges');
+  }
+
   /** A new session: a batch the server never acknowledged may be lost, so it goes again. */
   reconnected(): void {
     if (this.unacked && !this.pending) this.pending = this.unacked.announcement;
     this.unacked = null;
+    if (this.edges) this.edgesDue = true;
   }
 
   /** Stream management acknowledged `st`; the batch is safe once all of it is. */
@@ -104,8 +128,12 @@ export class Outbox {
     try {
       for (;;) {
         const conn = this.deps.conn();
+        if (!conn || !conn.online || conn.dead) return;
         const a = this.pending;
-        if (!a || !conn || !conn.online || conn.dead) return;
+        if (!a) {
+          if (!(await this.flushEdges(conn))) return;
+          continue;
+        }
         this.pending = null;
         let signals: XmlElement[];
         try {
@@ -129,6 +157,31 @@ export class Outbox {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Sends our edges when due; false when there was nothing to send or sending failed. */
+  private async flushEdges(conn: Conn): Promise<boolean> {
+    const e = this.edges;
+    if (!e || !this.edgesDue) return false;
+    this.edgesDue = false;
+    let el: XmlElement;
+    try {
+      el = encodeEdges(
+        { repo: this.deps.repoId, node: this.deps.nodeId, seq: this.edgesSeq.next(), ts: Date.now(), ...e },
+        this.deps.key,
+      );
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'our edges could not be encoded; not sent');
+      return false;
+    }
+    try {
+      await this.wrapAndDeliver(conn, [el]);
+      return true;
+    } catch (err) {
+      // Sent again after reconnecting (reconnected() marks them due).
+      this.deps.log.warn({ err: String(err) }, 'sending our edges failed; will resend after reconnecting');
+      return false;
     }
   }
 

@@ -1,0 +1,141 @@
+// The network map of a running agent: the one home of the peers' edges (map/store.ts) and of what we
+// tell peers of our own. Waits on: start (annex mode with XMPP), `changed()` (the git config read
+// again, a drive mounted or gone), `pushed()` (a remote's reachability may have changed), a verified
+// <edges/> from a peer (`onPeerEdges`, fed by the signal layer), and a refresh timer every
+// EDGE_REFRESH_MS. Produces: our edges to the transport (announceEdges) when they change and at
+// each refresh; `map()` (our reading merged with the peers' word) for the `map` verb and the tree
+// planner; `status()` for `status --json` `map`.
+import type { Logger } from '../core/log.js';
+import { background } from '../core/background.js';
+import type { Runner } from '../git/runner.js';
+import type { RepoInfo } from '../git/repo.js';
+import type { NetworkMap } from '../map/graph.js';
+import { readMap } from '../map/read.js';
+import {
+  EDGE_REFRESH_MS,
+  EDGE_STALE_MS,
+  mapCounts,
+  mergePeerEdges,
+  ownWireEdges,
+  PeerEdgeStore,
+  type PeerReport,
+  type PeerReportStatus,
+} from '../map/store.js';
+import type { OwnEdges, PeerEdges, SignalTransport } from '../signal/types.js';
+
+export interface MapServiceDeps {
+  runner: Runner;
+  info: RepoInfo;
+  log: Logger;
+  /** Where our edges go; null until the transport is built (it is built after this service). */
+  signal: () => Pick<SignalTransport, 'announceEdges'> | null;
+  /** Whether the last push to a remote worked (null: not tried yet). */
+  lastPushOk: (remote: string) => boolean | null;
+  /** Tests shorten these; the agent uses the defaults (map/store.ts says why they are what they are). */
+  refreshMs?: number;
+  staleMs?: number;
+}
+
+/** `status --json` `map`: the counts of interface.md, and each peer's report with its age. */
+export interface MapStatus {
+  nodes: number;
+  edges: number;
+  stale: number;
+  peers: PeerReportStatus[];
+}
+
+export class MapService {
+  readonly name = 'map';
+  private readonly store: PeerEdgeStore;
+  /** Our own reading (config, local repositories, the git-annex branch); null before the first. */
+  private base: NetworkMap | null = null;
+  /** What we last told peers, to send only changes between refreshes. */
+  private lastSent = '';
+  private timer: NodeJS.Timeout | null = null;
+  /** One reading at a time; a change during one is read after it. */
+  private reading: Promise<void> = Promise.resolve();
+  private readonly refreshMs: number;
+  private readonly staleMs: number;
+
+  constructor(private readonly d: MapServiceDeps) {
+    this.store = new PeerEdgeStore(d.info.annexUuid);
+    this.refreshMs = d.refreshMs ?? EDGE_REFRESH_MS;
+    this.staleMs = d.staleMs ?? EDGE_STALE_MS;
+  }
+
+  async start(): Promise<void> {
+    await this.reread(true);
+    this.timer = setInterval(
+      () => background(this.reread(true), this.d.log, 'refreshing our edges'),
+      this.refreshMs,
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.reading.catch(() => undefined);
+  }
+
+  /** The config or a drive changed: read our links again, tell peers if they differ. */
+  changed(): void {
+    background(this.reread(false), this.d.log, 'reading our edges');
+  }
+
+  /** A push ended: a remote may have become reachable or not. */
+  pushed(): void {
+    this.publish(false);
+  }
+
+  /** A peer's verified edges (signal/edges-codec.ts checked every field). */
+  onPeerEdges(e: PeerEdges): void {
+    const kept = this.store.put({ node: e.node, self: e.self, edges: e.edges, receivedAt: Date.now() });
+    if (!kept) this.d.log.warn({ peer: e.node }, 'a peer sent edges in the name of this repository; ignored');
+  }
+
+  /** Our reading merged with the peers' word, fresh from git config and the git-annex branch. */
+  async map(): Promise<NetworkMap> {
+    const m = await readMap(this.d.runner, this.d.info);
+    return mergePeerEdges(m, this.store.all(), Date.now(), { staleMs: this.staleMs });
+  }
+
+  /** What peers told us, for the `map` verb (it merges them into its own reading). */
+  reports(): { reports: PeerReport[]; staleMs: number } {
+    return { reports: this.store.all(), staleMs: this.staleMs };
+  }
+
+  /** The last reading merged with the peers' word: no I/O, for status. */
+  status(): MapStatus {
+    const now = Date.now();
+    const merged = this.base
+      ? mergePeerEdges(this.base, this.store.all(), now, { staleMs: this.staleMs })
+      : null;
+    const counts = merged ? mapCounts(merged) : { nodes: 0, edges: 0, stale: 0 };
+    return { ...counts, peers: this.store.status(now, this.staleMs) };
+  }
+
+  private reread(force: boolean): Promise<void> {
+    this.reading = this.reading
+      .catch(() => undefined)
+      .then(async () => {
+        this.base = await readMap(this.d.runner, this.d.info);
+        this.publish(force);
+      });
+    return this.reading;
+  }
+
+  /** Tells peers our edges when they changed, or always when `force` (start, refresh). */
+  private publish(force: boolean): void {
+    const signal = this.d.signal();
+    if (!this.base || !signal?.announceEdges || this.d.info.annexUuid === null) return;
+    const edges = ownWireEdges(this.base).map((e) => ({
+      ...e,
+      reachable: e.reachable && this.d.lastPushOk(e.remote) !== false,
+    }));
+    const own: OwnEdges = { self: this.d.info.annexUuid, edges };
+    const text = JSON.stringify(own);
+    if (!force && text === this.lastSent) return;
+    this.lastSent = text;
+    signal.announceEdges(own);
+  }
+}
