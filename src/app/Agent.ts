@@ -36,7 +36,7 @@ import { startUp, traceGit } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
 import { MapService } from './map-service.js';
-import type { PeerEdges, SignalTransport } from '../signal/types.js';
+import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -123,6 +123,8 @@ export class Agent {
     // What follows our commits and merges. Annex mode: the transfers are built after the committer
     // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
     let transfers: TransferService | null = null;
+    // The network map service (annex mode with XMPP), built after the transfers that read it.
+    let mapRef: MapService | null = null;
     const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
 
     // The services, in dependency order.
@@ -146,7 +148,13 @@ export class Agent {
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
     transfers =
       info.mode === 'annex'
-        ? annexTransfers({ ...base, slots: config.transferSlots, pushWanted, committer })
+        ? annexTransfers({
+            ...base,
+            slots: config.transferSlots,
+            pushWanted,
+            committer,
+            routing: () => mapRef?.routing() ?? null,
+          })
         : null;
     if (config.xmpp.jid) await peers.loadRemoteUuids();
     const jid = config.xmpp.jid;
@@ -160,11 +168,31 @@ export class Agent {
             log,
             signal: (): SignalTransport | null => xmpp,
             lastPushOk: (r) => pusherRef?.state(r).lastPushOk ?? null,
+            planner: config.planner,
           })
         : null;
+    mapRef = map;
+    if (map) {
+      // A transfer of a planned key that failed for good contradicts its plan: that key floods.
+      bus.on('transferChanged', (e) => {
+        const uuid = e.state === 'failed' ? map.uuidOfRemote(e.remote) : null;
+        if (uuid) map.routing()?.failed(e.key, uuid);
+      });
+    }
     const onPeerEdges = map ? (e: PeerEdges) => map.onPeerEdges(e) : undefined;
+    const onPeerPlan = map ? (node: string, p: KeyPlan) => map.onPeerPlan(node, p) : undefined;
     const xmpp: SignalTransport | null = jid
-      ? peerSignal({ ...base, jid, config, debug: this.opts.debug, peers, merger, transfers, onPeerEdges })
+      ? peerSignal({
+          ...base,
+          jid,
+          config,
+          debug: this.opts.debug,
+          peers,
+          merger,
+          transfers,
+          onPeerEdges,
+          onPeerPlan,
+        })
       : null;
     const signal = xmpp ?? refsWatch;
     const afterPush = new AfterPush({ ...base, peers, signal, live });

@@ -21,14 +21,21 @@ import {
   type PeerReport,
   type PeerReportStatus,
 } from '../map/store.js';
-import type { OwnEdges, PeerEdges, SignalTransport } from '../signal/types.js';
+import type { KeyPlan, OwnEdges, PeerEdges, SignalTransport } from '../signal/types.js';
+import type { KeyInfo } from '../map/planner.js';
+import { PlanStore } from '../map/plan-store.js';
+import { computeKeyPlan, planProblem, type PlannerMode } from '../map/tree-plan.js';
+import type { TreeRouting } from '../transfer/service.js';
+import { isValidUuid } from '../annex/keys.js';
 
 export interface MapServiceDeps {
   runner: Runner;
   info: RepoInfo;
   log: Logger;
   /** Where our edges go; null until the transport is built (it is built after this service). */
-  signal: () => Pick<SignalTransport, 'announceEdges'> | null;
+  signal: () => Pick<SignalTransport, 'announceEdges' | 'announcePlan'> | null;
+  /** autosync.planner at start: with `tree`, new keys travel along their plans. */
+  planner: PlannerMode;
   /** Whether the last push to a remote worked (null: not tried yet). */
   lastPushOk: (remote: string) => boolean | null;
   /** Tests shorten these; the agent uses the defaults (map/store.ts says why they are what they are). */
@@ -56,11 +63,64 @@ export class MapService {
   private reading: Promise<void> = Promise.resolve();
   private readonly refreshMs: number;
   private readonly staleMs: number;
+  /** The key plans we follow (tree planner only). */
+  private readonly plans: PlanStore | null;
 
   constructor(private readonly d: MapServiceDeps) {
     this.store = new PeerEdgeStore(d.info.annexUuid);
     this.refreshMs = d.refreshMs ?? EDGE_REFRESH_MS;
     this.staleMs = d.staleMs ?? EDGE_STALE_MS;
+    const self = d.info.annexUuid;
+    this.plans = d.planner === 'tree' && self !== null && isValidUuid(self) ? new PlanStore(self) : null;
+  }
+
+  /** What the transfer scan follows (autosync.planner=tree), or null for flood. */
+  routing(): TreeRouting | null {
+    const store = this.plans;
+    if (!store) return null;
+    return {
+      store,
+      originate: (keys) => this.originate(store, keys),
+      failed: (key, uuid) => store.failed(key, uuid),
+    };
+  }
+
+  /** The repository a remote of ours points at, as our last reading says (for failed transfers). */
+  uuidOfRemote(remote: string): string | null {
+    return this.base?.edges.find((e) => e.from === this.base?.self && e.remote === remote)?.to ?? null;
+  }
+
+  /** A key's tree from the clone that added it: followed here, never recomputed. */
+  onPeerPlan(node: string, plan: KeyPlan): void {
+    if (!this.plans) return;
+    // The codec checked it already; this is the receiver's own rule, kept beside its use.
+    if (planProblem(plan, isValidUuid) !== null) return;
+    if (this.plans.put(plan, Date.now()))
+      this.d.log.debug({ peer: node, key: plan.key.slice(0, 100) }, 'key plan received');
+  }
+
+  /** Our own new keys: each gets its tree over the merged map (or is flooded, and the log says why). */
+  private async originate(store: PlanStore, keys: KeyInfo[]): Promise<void> {
+    const m = await this.map();
+    const signal = this.d.signal();
+    const now = Date.now();
+    for (const k of keys) {
+      if (store.has(k.key)) continue;
+      const d = computeKeyPlan(m, { key: k.key, holders: k.present, wanters: k.wantedBy });
+      if (d.kind === 'flood') {
+        this.d.log.info(
+          { key: k.key.slice(0, 100), why: d.why, detail: d.detail },
+          'no tree for a new key; flooding it',
+        );
+        continue;
+      }
+      store.put(d.plan, now);
+      signal?.announcePlan?.(d.plan);
+      this.d.log.info(
+        { key: k.key.slice(0, 100), edges: d.plan.edges.length },
+        'new key planned along its tree',
+      );
+    }
   }
 
   async start(): Promise<void> {

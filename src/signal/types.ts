@@ -3,8 +3,9 @@
 // `onPeerRefs` callback, which only enqueues (collapsing) fetch work and returns at once.
 import type { Service } from '../core/service.js';
 import type { PeerEdges, WireEdge } from './edges-codec.js';
+import type { KeyPlan } from '../map/tree-plan.js';
 
-export type { PeerEdges, WireEdge };
+export type { PeerEdges, WireEdge, KeyPlan };
 
 export type TransportKind = 'xmpp-room' | 'xmpp-account' | 'refs-watch';
 export type SignalState = 'online' | 'connecting' | 'offline';
@@ -56,6 +57,8 @@ export interface SignalHandlers {
   onConnected(): void;
   /** A peer's verified links (edges-codec.ts). Must not block. Absent: edges are not listened to. */
   onPeerEdges?(e: PeerEdges): void;
+  /** A key's tree from the clone that added it (plan-codec.ts). Must not block. */
+  onPeerPlan?(node: string, plan: KeyPlan): void;
 }
 
 /** Our own links as we tell them to peers: our repository's annex UUID and one edge per remote. */
@@ -73,5 +76,7 @@ export interface SignalTransport extends Service {
    * with the same value (the refresh that keeps them from going stale at the peers).
    */
   announceEdges?(e: OwnEdges): void;
+  /** Send a key's tree to the peers (XMPP only), once; a plan lost on the way means a flooded key. */
+  announcePlan?(p: KeyPlan): void;
   status(): SignalStatus;
 }

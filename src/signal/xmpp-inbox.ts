@@ -9,6 +9,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { CLOCK_WINDOW_MS, SIGNAL_NS, SignalVerifier } from './codec.js';
 import { EDGES_NS, EdgesVerifier } from './edges-codec.js';
+import { PLAN_NS, PlanVerifier } from './plan-codec.js';
 import type { PeerInfo, SignalHandlers, TransportKind } from './types.js';
 
 /** Senders tracked in status().peers; bounded so a flood of valid node ids cannot grow memory. */
@@ -26,7 +27,7 @@ const MAX_HINTED_PEERS = 32;
 const MAX_PEER_LABEL = 64;
 
 /** Where an incoming stanza goes: a keepalive answer, a signal for the inbox, or the session. */
-export type StanzaRoute = 'keepalive' | 'signal' | 'edges' | 'other';
+export type StanzaRoute = 'keepalive' | 'signal' | 'edges' | 'plan' | 'other';
 
 /**
  * The route of one stanza on the current connection (pure; table-tested). `pingId` is the id of
@@ -37,6 +38,7 @@ export function routeStanza(st: XmlElement, pingId: string | null): StanzaRoute 
   if (st.name === 'iq' && pingId !== null && st.attrs.id === pingId) return 'keepalive';
   if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('signal', SIGNAL_NS)) return 'signal';
   if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('edges', EDGES_NS)) return 'edges';
+  if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('plan', PLAN_NS)) return 'plan';
   return 'other';
 }
 
@@ -113,6 +115,7 @@ export interface InboxStatus {
 export class Inbox {
   private readonly verifier: SignalVerifier;
   private readonly edgesVerifier: EdgesVerifier;
+  private readonly planVerifier: PlanVerifier;
   private edgesAccepted = 0;
   private rejected = 0;
   private accepted = 0;
@@ -129,6 +132,7 @@ export class Inbox {
   constructor(private readonly deps: InboxDeps) {
     this.verifier = new SignalVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
     this.edgesVerifier = new EdgesVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
+    this.planVerifier = new PlanVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
   }
 
   status(): InboxStatus {
@@ -172,6 +176,32 @@ export class Inbox {
       this.deps.handlers.onPeerEdges?.(verdict.edges);
     } catch (e) {
       this.deps.log.warn({ err: String(e) }, 'onPeerEdges handler threw');
+    }
+  }
+
+  /** A message stanza that carries a key's tree (see routeStanza), checked as edges are. */
+  receivePlan(st: XmlElement): void {
+    if (!this.deps.routable(st)) {
+      this.count('wrong-route', 'plan from outside the room / account', st);
+      return;
+    }
+    let verdict;
+    try {
+      verdict = this.planVerifier.check(st);
+    } catch (e) {
+      this.count('malformed', `plan verifier error: ${String(e)}`, st);
+      return;
+    }
+    if (verdict.kind === 'ignore') return;
+    if (verdict.kind === 'reject') {
+      this.count(verdict.reason, `plan: ${verdict.detail}`, st);
+      return;
+    }
+    this.notePeer(verdict.node);
+    try {
+      this.deps.handlers.onPeerPlan?.(verdict.node, verdict.plan);
+    } catch (e) {
+      this.deps.log.warn({ err: String(e) }, 'onPeerPlan handler threw');
     }
   }
 

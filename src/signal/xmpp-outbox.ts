@@ -9,7 +9,14 @@ import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
 import { encodeEdges } from './edges-codec.js';
-import type { OwnEdges, RefsAnnouncement, TransportKind } from './types.js';
+import { encodePlan } from './plan-codec.js';
+import type { KeyPlan, OwnEdges, RefsAnnouncement, TransportKind } from './types.js';
+
+/**
+ * Plans waiting to go out at most. A burst of new files makes one plan each; past this, new plans
+ * are not sent (their keys are flooded at the peers: nothing is lost, only the saving).
+ */
+const MAX_PENDING_PLANS = 256;
 import { isSha } from '../git/sha.js';
 import { isId, refNameProblem } from './validate.js';
 import type { Conn } from './xmpp-connection.js';
@@ -77,6 +84,9 @@ export class Outbox {
   private edgesDue = false;
   /** The edges' own sequence numbers: the receiver tracks them apart from the signals'. */
   private readonly edgesSeq = new SequenceCounter();
+  private readonly planSeq = new SequenceCounter();
+  /** Plans not sent yet, oldest first. */
+  private readonly plans: KeyPlan[] = [];
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -98,6 +108,19 @@ export class Outbox {
     this.edges = { self: e.self, edges: e.edges.map((x) => ({ ...x })) };
     this.edgesDue = true;
     background(this.flush(), this.deps.log, 'sending our edges');
+  }
+
+  /** A key's tree, sent once (not again after a reconnect: a late plan is worth little). */
+  announcePlan(p: KeyPlan): void {
+    if (this.plans.length >= MAX_PENDING_PLANS) {
+      this.deps.log.warn(
+        { key: p.key.slice(0, 100) },
+        'too many plans waiting to be sent; this key is flooded',
+      );
+      return;
+    }
+    this.plans.push(p);
+    background(this.flush(), this.deps.log, 'sending a key plan');
   }
 
   /** A peer we had not heard from: it may not know our edges yet. */
@@ -131,7 +154,7 @@ export class Outbox {
         if (!conn || !conn.online || conn.dead) return;
         const a = this.pending;
         if (!a) {
-          if (!(await this.flushEdges(conn))) return;
+          if (!(await this.flushEdges(conn)) && !(await this.flushPlans(conn))) return;
           continue;
         }
         this.pending = null;
@@ -157,6 +180,41 @@ export class Outbox {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Sends the plans waiting, in one write; false when there were none or sending failed. */
+  private async flushPlans(conn: Conn): Promise<boolean> {
+    if (this.plans.length === 0) return false;
+    const batch = this.plans.splice(0, this.plans.length);
+    const els: XmlElement[] = [];
+    for (const plan of batch) {
+      try {
+        els.push(
+          encodePlan(
+            {
+              repo: this.deps.repoId,
+              node: this.deps.nodeId,
+              seq: this.planSeq.next(),
+              ts: Date.now(),
+              plan,
+            },
+            this.deps.key,
+          ),
+        );
+      } catch (err) {
+        this.deps.log.warn(
+          { err: String(err), key: plan.key.slice(0, 100) },
+          'a key plan could not be encoded; not sent',
+        );
+      }
+    }
+    try {
+      if (els.length > 0) await this.wrapAndDeliver(conn, els);
+      return els.length > 0;
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'sending key plans failed; those keys are flooded');
+      return false;
     }
   }
 

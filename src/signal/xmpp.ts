@@ -18,6 +18,7 @@ import type { Logger } from '../core/log.js';
 import { MIN_KEY_BYTES } from './codec.js';
 import { parseService, type ServiceEndpoint } from './credentials.js';
 import type {
+  KeyPlan,
   OwnEdges,
   RefsAnnouncement,
   SignalHandlers,
@@ -169,6 +170,10 @@ export abstract class XmppTransport implements SignalTransport {
     this.outbox.announceEdges(e);
   }
 
+  announcePlan(p: KeyPlan): void {
+    this.outbox.announcePlan(p);
+  }
+
   status(): SignalStatus {
     const inbox = this.inbox.status();
     return {
@@ -259,6 +264,9 @@ export abstract class XmppTransport implements SignalTransport {
         return;
       case 'edges':
         this.inbox.receiveEdges(st);
+        return;
+      case 'plan':
+        this.inbox.receivePlan(st);
         return;
       case 'other':
         this.onOtherStanza(conn, st);
