@@ -208,13 +208,18 @@ export function narrowToTree(
   self: string,
   remoteOf: (id: string) => string | null,
 ): Plan {
-  const inTree = (key: string) => plans.has(key);
+  // A plan this repository has no place in (it did not want the key when the tree was made) says
+  // nothing about what it should do: such a key is flooded here.
+  const ours = new Map(
+    [...plans].filter(([, p]) => p.origin === self || p.edges.some((e) => e.from === self || e.to === self)),
+  );
+  const inTree = (key: string) => ours.has(key);
   const uploads: PlannedUpload[] = flood.uploads.filter((u) => !inTree(u.key));
   const downloads: PlannedDownload[] = flood.downloads.filter((d) => !inTree(d.key));
   const byKeyUp = new Map<string, PlannedUpload[]>();
   for (const u of flood.uploads) if (inTree(u.key)) byKeyUp.set(u.key, [...(byKeyUp.get(u.key) ?? []), u]);
   const byKeyDown = new Map(flood.downloads.filter((d) => inTree(d.key)).map((d) => [d.key, d]));
-  for (const [key, p] of plans) {
+  for (const [key, p] of ours) {
     const a = nodeActions(p, self);
     const planned = byKeyUp.get(key) ?? [];
     for (const child of a.uploads) {

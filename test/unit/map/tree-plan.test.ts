@@ -273,6 +273,9 @@ test('narrowToTree: only our part of the plan; flood for keys without one; the p
     ['cloud'],
   );
   assert.deepEqual(n.drops, up.drops);
+  // A repository the plan does not name floods the key as before.
+  const o = narrowToTree(up, new Map([[a1.plan.key, a1.plan]]), id('9'), () => null);
+  assert.deepEqual(o.uploads, up.uploads);
 });
 
 test('parsePlanner: tree by default, flood on request, anything else refused with the fix', () => {
