@@ -1,10 +1,12 @@
-// The network map of a running agent: the one home of the peers' edges (map/store.ts) and of what we
-// tell peers of our own. Waits on: start (annex mode with XMPP), `changed()` (the git config read
-// again, a drive mounted or gone), `pushed()` (a remote's reachability may have changed), a verified
-// <edges/> from a peer (`onPeerEdges`, fed by the signal layer), and a refresh timer every
-// EDGE_REFRESH_MS. Produces: our edges to the transport (announceEdges) when they change and at
-// each refresh; `map()` (our reading merged with the peers' word) for the `map` verb and the tree
-// planner; `status()` for `status --json` `map`.
+// The network map of a running agent: the one home of the peers' edges (map/store.ts), of what we
+// tell peers of our own, and of the key plans we follow (map/plan-store.ts). Waits on: start
+// (annex mode with XMPP), `changed()` (the git config read again, a drive mounted or gone),
+// `pushed()` (a remote's reachability may have changed), a verified <edges/> or <plan/> from a peer
+// (`onPeerEdges`, `onPeerPlan`, fed by the signal layer), the transfer scan's new keys
+// (`routing().originate`), and a refresh timer every EDGE_REFRESH_MS. Produces: our edges to the
+// transport (announceEdges) when they change and at each refresh; our new keys' plans
+// (announcePlan); `map()` (our reading merged with the peers' word) for the `map` verb and the
+// planner; `routing()` for the transfer scan (autosync.planner=tree); `status()` for `status --json`.
 import type { Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import type { Runner } from '../git/runner.js';

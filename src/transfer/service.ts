@@ -313,7 +313,13 @@ export class TransferService implements Service {
     if (!r || !here) return flood;
     const fresh = inv.keys.filter((k) => this.newKeys.has(k.key));
     for (const k of fresh) this.newKeys.delete(k.key);
-    if (fresh.length > 0) await r.originate(fresh);
+    // A map that cannot be read costs only the saving: those keys are flooded, the scan goes on.
+    if (fresh.length > 0)
+      await r
+        .originate(fresh)
+        .catch((err: unknown) =>
+          this.o.log.warn({ err: String(err) }, 'could not plan new keys along the tree; flooding them'),
+        );
     const { plans, leftTree } = r.store.inTree(inv.keys, Date.now());
     for (const l of leftTree) this.o.log.info({ key: l.key, why: l.why }, 'key left its tree; flooding it');
     const remotes = new Map(inv.repos.filter((x) => x.remote !== undefined).map((x) => [x.uuid, x.remote!]));
