@@ -126,7 +126,10 @@ export class MapService {
   }
 
   async start(): Promise<void> {
-    await this.reread(true);
+    // A map that cannot be read now must not stop the agent from starting: the refresh tries again.
+    await this.reread(true).catch((e: unknown) =>
+      this.d.log.warn({ err: String(e) }, 'could not read our edges'),
+    );
     this.timer = setInterval(
       () => background(this.reread(true), this.d.log, 'refreshing our edges'),
       this.refreshMs,
