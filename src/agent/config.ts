@@ -2,6 +2,7 @@
 // start; every key is optional and has its default here, with the reason beside it. Every value is
 // checked by the one check of its key (CONFIG_CHECKS), which `init`, the wizard and `start` share:
 // a wrong value stops with exit 2 and a line naming the key and what a right value looks like.
+import { parsePlanner } from '../map/tree-plan.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { Runner } from '../git/runner.js';
 import type { RepoInfo } from '../git/repo.js';
@@ -40,6 +41,9 @@ export interface AgentConfig {
   /** Files at least this big (bytes) that go into git itself, not git-annex, are warned about in
    * the log and status (autosync.largeFileWarning; 0 turns it off). See git/large-files.ts. */
   largeFileWarning: number;
+  /** autosync.planner: `tree` routes new content along the cheapest tree of the network map
+   * (map/tree-plan.ts), `flood` sends it to every remote that wants it (map/planner.ts). */
+  planner: 'tree' | 'flood';
   /** autosync.ignore, every value in order (multi-valued): rules for editor and OS temporary
    * files on top of the defaults (src/git/transient.ts, docs/ignore.md). */
   ignore: string[];
@@ -96,6 +100,7 @@ export const CONFIG_CHECKS: Record<string, (value: string) => string | null> = {
   'autosync.transferSlots': intProblem(SLOTS.min, SLOTS.max, 'transfers'),
   'autosync.pollInterval': intProblem(POLL_S.min, POLL_S.max, 'seconds', ' (0 turns polling off)'),
   'autosync.largeFileWarning': intProblem(0, LARGE_WARN_MAX, 'bytes', ' (0 turns the warning off)'),
+  'autosync.planner': (v) => (/^(tree|flood)$/i.test(v.trim()) ? null : 'must be tree or flood'),
 };
 /** git prints key names in lower case; the checks and the messages use the documented spelling. */
 const CANONICAL = new Map(Object.keys(CONFIG_CHECKS).map((k) => [k.toLowerCase(), k]));
@@ -155,6 +160,7 @@ export async function loadConfig(runner: Runner, info: RepoInfo): Promise<AgentC
     transferSlots: num('autosync.transferSlots', 2),
     pollMs: num('autosync.pollInterval', DEFAULT_POLL_MS / 1000) * 1000,
     largeFileWarning: num('autosync.largeFileWarning', DEFAULT_LARGE_FILE_WARNING),
+    planner: parsePlanner(get('autosync.planner')),
     ignore,
   };
 }

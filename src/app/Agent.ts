@@ -35,6 +35,8 @@ import { AfterPush } from './after-push.js';
 import { startUp, traceGit } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
+import { MapService } from './map-service.js';
+import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -121,6 +123,8 @@ export class Agent {
     // What follows our commits and merges. Annex mode: the transfers are built after the committer
     // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
     let transfers: TransferService | null = null;
+    // The network map service (annex mode with XMPP), built after the transfers that read it.
+    let mapRef: MapService | null = null;
     const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
 
     // The services, in dependency order.
@@ -144,12 +148,51 @@ export class Agent {
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
     transfers =
       info.mode === 'annex'
-        ? annexTransfers({ ...base, slots: config.transferSlots, pushWanted, committer })
+        ? annexTransfers({
+            ...base,
+            slots: config.transferSlots,
+            pushWanted,
+            committer,
+            routing: () => mapRef?.routing() ?? null,
+          })
         : null;
     if (config.xmpp.jid) await peers.loadRemoteUuids();
     const jid = config.xmpp.jid;
-    const xmpp = jid
-      ? peerSignal({ ...base, jid, config, debug: this.opts.debug, peers, merger, transfers })
+    // Annex mode with XMPP: our edges go to the peers, theirs come in (app/map-service.ts).
+    let pusherRef: Pusher | null = null;
+    const map: MapService | null =
+      jid && info.mode === 'annex'
+        ? new MapService({
+            runner,
+            info,
+            log,
+            signal: (): SignalTransport | null => xmpp,
+            lastPushOk: (r) => pusherRef?.state(r).lastPushOk ?? null,
+            planner: config.planner,
+          })
+        : null;
+    mapRef = map;
+    if (map) {
+      // A transfer of a planned key that failed for good contradicts its plan: that key floods.
+      bus.on('transferChanged', (e) => {
+        const uuid = e.state === 'failed' ? map.uuidOfRemote(e.remote) : null;
+        if (uuid) map.routing()?.failed(e.key, uuid);
+      });
+    }
+    const onPeerEdges = map ? (e: PeerEdges) => map.onPeerEdges(e) : undefined;
+    const onPeerPlan = map ? (node: string, p: KeyPlan) => map.onPeerPlan(node, p) : undefined;
+    const xmpp: SignalTransport | null = jid
+      ? peerSignal({
+          ...base,
+          jid,
+          config,
+          debug: this.opts.debug,
+          peers,
+          merger,
+          transfers,
+          onPeerEdges,
+          onPeerPlan,
+        })
       : null;
     const signal = xmpp ?? refsWatch;
     const afterPush = new AfterPush({ ...base, peers, signal, live });
@@ -157,21 +200,30 @@ export class Agent {
       ...base,
       remotes: remoteNames,
       merger,
-      onPushed: (results) => afterPush.pushed(results),
+      onPushed: (results) => {
+        afterPush.pushed(results);
+        map?.pushed();
+      },
       retryMaxMs: config.retryMaxMs,
       wake: pushWanted,
       paused,
       available: (r) => away.isAvailable(r),
     });
+    pusherRef = pusher;
     // A drive mounted again: git first, then content (app/drives.ts).
-    const drives = drivesWatch({ ...base, away, merger, pusher, transfers });
+    const drives = drivesWatch({ ...base, away, merger, pusher, transfers, changed: () => map?.changed() });
     const poll = networkPoll({ live, remotes, merger });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
     const reload = new Reload({ ...base, live, remotes, supervisor: this.supervisor, refsWatch, targets });
     const configWatch = new ConfigWatch({
       gitDir: info.gitDir,
-      onChange: () => background(reload.run(), log, 'reloading the git config'),
+      onChange: () =>
+        background(
+          reload.run().then(() => map?.changed()),
+          log,
+          'reloading the git config',
+        ),
     });
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const pause = new PauseState(info.stateDir, { pusher, transfers });
@@ -187,13 +239,24 @@ export class Agent {
       stopping: () => this.stopping !== null,
       stop: this.surface.stop,
     });
-    this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush, mounts: away };
+    this.running = {
+      committer,
+      merger,
+      pusher,
+      signal,
+      transfers,
+      pause,
+      after,
+      afterPush,
+      mounts: away,
+      map,
+    };
 
     // The order they start in (and stop in, reversed). The drives first: a drive already away is
     // never tried at start. The state watch is last, so it stops first: a stop removes the pid file
     // and the socket itself.
     const first = [drives, watcher, committer, scanPoll, merger, pusher, refsWatch];
-    const optional = [transfers, xmpp].filter((x) => x !== null);
+    const optional = [transfers, xmpp, map].filter((x) => x !== null);
     for (const s of [...first, ...optional, poll, configWatch, stateWatch]) this.supervisor.add(s);
     pause.applyToPusher(remoteNames());
     if (info.mode === 'annex') await repairInterruptedFills(runner, info.gitDir, log);

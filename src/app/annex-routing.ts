@@ -10,7 +10,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Wakeup } from '../core/queue.js';
 import type { Committer } from '../agent/committer.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
-import { TransferService } from '../transfer/service.js';
+import { TransferService, type TreeRouting } from '../transfer/service.js';
 
 export interface AnnexTransfersDeps {
   runner: Runner;
@@ -21,6 +21,8 @@ export interface AnnexTransfersDeps {
   slots: number;
   pushWanted: Wakeup;
   committer: Pick<Committer, 'ownWrite'>;
+  /** Tree routing (app/map-service.ts), read at each scan; null: flood. */
+  routing?: () => TreeRouting | null;
 }
 
 /** The transfer service of an annex-mode agent, wired to the pusher's requests and the committer. */
@@ -37,6 +39,7 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
     onLocationsChanged: () => d.pushWanted.request(),
     // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
     onDownloaded: (file, size) => d.committer.ownWrite(file, size),
+    routing: d.routing,
   });
   return t;
 }

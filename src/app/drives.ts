@@ -20,6 +20,8 @@ export interface DrivesDeps {
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
   transfers: Pick<TransferService, 'requestScan'> | null;
+  /** A drive came or went: our links changed (app/map-service.ts tells the peers). */
+  changed?: () => void;
 }
 
 export function drivesWatch(d: DrivesDeps): MountWatcher {
@@ -28,7 +30,8 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
     availability: d.away,
     remotes: () => readRemoteDefs(d.runner, d.info.workTree),
     port: {
-      available: (r) =>
+      available: (r) => {
+        d.changed?.();
         background(
           d.merger.fetchAndMerge(r).then(() => {
             d.pusher.request();
@@ -36,8 +39,9 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
           }),
           d.log,
           `syncing ${r} after its drive was mounted`,
-        ),
-      unavailable: () => undefined,
+        );
+      },
+      unavailable: () => d.changed?.(),
     },
   });
 }

@@ -12,7 +12,7 @@ import type { EventBus } from '../core/bus.js';
 import type { Merger } from '../agent/merger.js';
 import type { AgentConfig } from '../agent/config.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
-import type { SignalTransport } from '../signal/types.js';
+import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
 
 export interface PeersDeps {
   runner: Runner;
@@ -108,6 +108,10 @@ export interface XmppDeps {
   debug: boolean | undefined;
   onPeerRefs: (refs: Record<string, string>, pushedTo: string[]) => void;
   onConnected: () => void;
+  /** A peer's verified edges (annex mode: app/map-service.ts); absent, they are not listened to. */
+  onPeerEdges?: (e: PeerEdges) => void;
+  /** A key's tree from the clone that added it (app/map-service.ts). */
+  onPeerPlan?: (node: string, plan: KeyPlan) => void;
 }
 
 export interface PeerSignalDeps extends Omit<XmppDeps, 'onPeerRefs' | 'onConnected'> {
@@ -154,6 +158,8 @@ export function createXmpp(d: XmppDeps): SignalTransport {
     handlers: {
       onPeerRefs: (a) => d.onPeerRefs(a.refs, a.pushedTo),
       onConnected: d.onConnected,
+      onPeerEdges: d.onPeerEdges,
+      onPeerPlan: d.onPeerPlan,
     },
   });
 }

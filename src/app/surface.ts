@@ -18,6 +18,7 @@ import type { TransferService } from '../transfer/service.js';
 import type { AfterWork } from './after-work.js';
 import type { AfterPush } from './after-push.js';
 import type { AvailableRemotes } from '../agent/mounts.js';
+import type { MapService } from './map-service.js';
 
 /** The services of a running agent that its verbs, its status and its stop use. */
 export interface Running {
@@ -33,6 +34,8 @@ export interface Running {
   afterPush: AfterPush;
   /** Which remotes can be used now (a drive that is not mounted is away). */
   mounts: AvailableRemotes;
+  /** Annex mode with XMPP: the peers' edges and ours (app/map-service.ts); else null. */
+  map: MapService | null;
 }
 
 export interface SurfaceDeps {

@@ -132,6 +132,7 @@ export function renderStatus(st: StatusJson, columns: number, now = Date.now()):
       ? `signal      ${st.signal.transport}, ${st.signal.state}, ${st.signal.peers.length} peer(s), ${st.signal.rejected} rejected`
       : `signal      ${st.signal.transport}, unknown (no agent running)`,
   );
+  if (st.map) lines.push(mapLine(st.map));
   if (st.remotes.length === 0) lines.push('remotes     none (committing locally only)');
   for (const r of st.remotes) lines.push(remoteLine(r, st.running, now));
   if (st.mode === 'annex') lines.push(...renderProgress(st.transfers as TransferStatus, columns));
@@ -164,4 +165,14 @@ export function syncSummary(
         : `synced with ${ok.join(', ')}`;
   const skipped = paused.length > 0 ? `; paused, not synced: ${paused.join(', ')}` : '';
   return `git-autosync: ${what}; ${where}${skipped}`;
+}
+
+/** The network map as a running agent knows it: the counts, and each peer's edge report. */
+export function mapLine(m: NonNullable<StatusJson['map']>): string {
+  const peers = m.peers.map(
+    (p) =>
+      `${p.node} (${p.edges} link${p.edges === 1 ? '' : 's'}, ${p.ageSeconds} s ago${p.stale ? ', stale' : ''})`,
+  );
+  const stale = m.stale > 0 ? `, ${m.stale} stale` : '';
+  return `map         ${m.nodes} repositories, ${m.edges} links${stale}; peers told: ${peers.join(', ') || 'none yet'}`;
 }

@@ -10,6 +10,7 @@ import type { PauseState } from '../agent/pause.js';
 import type { GitSync } from '../git/sync.js';
 import type { TransferService } from '../transfer/service.js';
 import type { StatusJson } from '../status/types.js';
+import type { PeerReport } from '../map/store.js';
 
 /** What the handlers ask; the composition root (app/Agent.ts) builds it once. */
 export interface ControlDeps {
@@ -25,6 +26,8 @@ export interface ControlDeps {
   transfers: Pick<TransferService, 'cancel'> | null;
   /** Paths committed since start (every own commit), so `sync` can say what it committed. */
   filesCommitted: () => number;
+  /** The peers' edge reports (app/map-service.ts); null without XMPP or outside annex mode. */
+  map: { reports(): { reports: PeerReport[]; staleMs: number } } | null;
 }
 
 export async function handleControl(d: ControlDeps, req: ControlRequest): Promise<unknown> {
@@ -57,6 +60,8 @@ export async function handleControl(d: ControlDeps, req: ControlRequest): Promis
       return { head: await d.sync.head() };
     case 'sync':
       return syncNow(d, Boolean(req.report));
+    case 'map':
+      return d.map?.reports() ?? { reports: [], staleMs: 0 };
     default:
       throw new Error('unknown command');
   }

@@ -13,7 +13,9 @@ export type ControlRequest =
   /** report: answer { remotes, committed, paused } (files committed, remotes skipped), not just the remotes. */
   | { cmd: 'sync'; report?: boolean }
   | { cmd: 'cancel'; key: string }
-  | { cmd: 'flush' };
+  | { cmd: 'flush' }
+  /** The peers' edge reports the agent holds (map/store.ts PeerReport[]) and its stale bound. */
+  | { cmd: 'map' };
 
 /** The answer line: the handler's result, or the message of what it threw. */
 export type ControlResponse<T = unknown> = { ok: true; result: T } | { ok: false; error: string };

@@ -48,12 +48,12 @@ export class SignalEncodeError extends Error {
 }
 
 /** Byte-order comparison, so the canonical order does not depend on the locale. */
-function byteOrder(a: string, b: string): number {
+export function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** One canonical line: name, then the value's length, then the value. Unambiguous for any value. */
-function line(name: string, value: string | number): string {
+export function line(name: string, value: string | number): string {
   const v = String(value);
   return `${name}=${Buffer.byteLength(v, 'utf8')}:${v}\n`;
 }

@@ -2,6 +2,10 @@
 // and hands the agent what peers said. It owns no git work: inbound announcements go to the
 // `onPeerRefs` callback, which only enqueues (collapsing) fetch work and returns at once.
 import type { Service } from '../core/service.js';
+import type { PeerEdges, WireEdge } from './edges-codec.js';
+import type { KeyPlan } from '../map/tree-plan.js';
+
+export type { PeerEdges, WireEdge, KeyPlan };
 
 export type TransportKind = 'xmpp-room' | 'xmpp-account' | 'refs-watch';
 export type SignalState = 'online' | 'connecting' | 'offline';
@@ -42,6 +46,8 @@ export interface SignalStatus {
   sent?: number;
   /** Verified signals from peers accepted since start. */
   accepted?: number;
+  /** Verified edge messages (edges-codec.ts) accepted from peers since start. */
+  edgesAccepted?: number;
 }
 
 export interface SignalHandlers {
@@ -49,11 +55,28 @@ export interface SignalHandlers {
   onPeerRefs(a: PeerAnnouncement): void;
   /** Called after every (re)connect: the agent catches up (fetch all, merge, announce). */
   onConnected(): void;
+  /** A peer's verified links (edges-codec.ts). Must not block. Absent: edges are not listened to. */
+  onPeerEdges?(e: PeerEdges): void;
+  /** A key's tree from the clone that added it (plan-codec.ts). Must not block. */
+  onPeerPlan?(node: string, plan: KeyPlan): void;
+}
+
+/** Our own links as we tell them to peers: our repository's annex UUID and one edge per remote. */
+export interface OwnEdges {
+  self: string;
+  edges: WireEdge[];
 }
 
 export interface SignalTransport extends Service {
   readonly kind: TransportKind;
   /** Queue an announcement. Never blocks; while offline, announcements coalesce into the latest. */
   announce(a: RefsAnnouncement): void;
+  /**
+   * Tell peers our links (XMPP only): sent now, again after every reconnect, and on each call
+   * with the same value (the refresh that keeps them from going stale at the peers).
+   */
+  announceEdges?(e: OwnEdges): void;
+  /** Send a key's tree to the peers (XMPP only), once; a plan lost on the way means a flooded key. */
+  announcePlan?(p: KeyPlan): void;
   status(): SignalStatus;
 }

@@ -8,6 +8,8 @@ import type { XmlElement } from '@xmpp/client';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { CLOCK_WINDOW_MS, SIGNAL_NS, SignalVerifier } from './codec.js';
+import { EDGES_NS, EdgesVerifier } from './edges-codec.js';
+import { PLAN_NS, PlanVerifier } from './plan-codec.js';
 import type { PeerInfo, SignalHandlers, TransportKind } from './types.js';
 
 /** Senders tracked in status().peers; bounded so a flood of valid node ids cannot grow memory. */
@@ -25,7 +27,7 @@ const MAX_HINTED_PEERS = 32;
 const MAX_PEER_LABEL = 64;
 
 /** Where an incoming stanza goes: a keepalive answer, a signal for the inbox, or the session. */
-export type StanzaRoute = 'keepalive' | 'signal' | 'other';
+export type StanzaRoute = 'keepalive' | 'signal' | 'edges' | 'plan' | 'other';
 
 /**
  * The route of one stanza on the current connection (pure; table-tested). `pingId` is the id of
@@ -35,6 +37,8 @@ export type StanzaRoute = 'keepalive' | 'signal' | 'other';
 export function routeStanza(st: XmlElement, pingId: string | null): StanzaRoute {
   if (st.name === 'iq' && pingId !== null && st.attrs.id === pingId) return 'keepalive';
   if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('signal', SIGNAL_NS)) return 'signal';
+  if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('edges', EDGES_NS)) return 'edges';
+  if (st.name === 'message' && st.attrs.type !== 'error' && st.getChild('plan', PLAN_NS)) return 'plan';
   return 'other';
 }
 
@@ -94,6 +98,8 @@ export interface InboxDeps {
   handlers: SignalHandlers;
   /** Whether a message comes through the route signals use (the room / our own account). */
   routable: (st: XmlElement) => boolean;
+  /** A verified sender not heard from before (a peer joined): it is told our edges. */
+  newPeer?: () => void;
 }
 
 /** The inbox's part of status(). */
@@ -103,10 +109,14 @@ export interface InboxStatus {
   rejectedWhy: string | null;
   hint: string | null;
   accepted: number;
+  edgesAccepted: number;
 }
 
 export class Inbox {
   private readonly verifier: SignalVerifier;
+  private readonly edgesVerifier: EdgesVerifier;
+  private readonly planVerifier: PlanVerifier;
+  private edgesAccepted = 0;
   private rejected = 0;
   private accepted = 0;
   /** Node id -> when its last accepted signal arrived; oldest first. */
@@ -121,6 +131,8 @@ export class Inbox {
 
   constructor(private readonly deps: InboxDeps) {
     this.verifier = new SignalVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
+    this.edgesVerifier = new EdgesVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
+    this.planVerifier = new PlanVerifier({ repoId: deps.repoId, nodeId: deps.nodeId, key: deps.key });
   }
 
   status(): InboxStatus {
@@ -133,7 +145,75 @@ export class Inbox {
       rejectedWhy: this.rejectedWhy,
       hint: this.hint,
       accepted: this.accepted,
+      edgesAccepted: this.edgesAccepted,
     };
+  }
+
+  /**
+   * A message stanza that carries a peer's edges (see routeStanza): the same route rule and the
+   * same rejection counts and hints as a signal, then handlers.onPeerEdges.
+   */
+  receiveEdges(st: XmlElement): void {
+    if (!this.deps.routable(st)) {
+      this.count('wrong-route', 'edges from outside the room / account', st);
+      return;
+    }
+    let verdict;
+    try {
+      verdict = this.edgesVerifier.check(st);
+    } catch (e) {
+      this.count('malformed', `edges verifier error: ${String(e)}`, st);
+      return;
+    }
+    if (verdict.kind === 'ignore') return;
+    if (verdict.kind === 'reject') {
+      this.count(verdict.reason, `edges: ${verdict.detail}`, st);
+      return;
+    }
+    this.notePeer(verdict.edges.node);
+    this.edgesAccepted++;
+    try {
+      this.deps.handlers.onPeerEdges?.(verdict.edges);
+    } catch (e) {
+      this.deps.log.warn({ err: String(e) }, 'onPeerEdges handler threw');
+    }
+  }
+
+  /** A message stanza that carries a key's tree (see routeStanza), checked as edges are. */
+  receivePlan(st: XmlElement): void {
+    if (!this.deps.routable(st)) {
+      this.count('wrong-route', 'plan from outside the room / account', st);
+      return;
+    }
+    let verdict;
+    try {
+      verdict = this.planVerifier.check(st);
+    } catch (e) {
+      this.count('malformed', `plan verifier error: ${String(e)}`, st);
+      return;
+    }
+    if (verdict.kind === 'ignore') return;
+    if (verdict.kind === 'reject') {
+      this.count(verdict.reason, `plan: ${verdict.detail}`, st);
+      return;
+    }
+    this.notePeer(verdict.node);
+    try {
+      this.deps.handlers.onPeerPlan?.(verdict.node, verdict.plan);
+    } catch (e) {
+      this.deps.log.warn({ err: String(e) }, 'onPeerPlan handler threw');
+    }
+  }
+
+  /** A verified sender, newest last; at most MAX_PEERS remembered. */
+  private notePeer(node: string): void {
+    if (!this.peers.has(node)) this.deps.newPeer?.();
+    this.peers.delete(node);
+    this.peers.set(node, Date.now());
+    if (this.peers.size > MAX_PEERS) {
+      const oldest = this.peers.keys().next().value;
+      if (oldest !== undefined) this.peers.delete(oldest);
+    }
   }
 
   /** A message stanza that carries a signal (see routeStanza). */
@@ -155,13 +235,7 @@ export class Inbox {
       this.count(verdict.reason, verdict.detail, st);
       return;
     }
-    const now = Date.now();
-    this.peers.delete(verdict.announcement.from);
-    this.peers.set(verdict.announcement.from, now);
-    if (this.peers.size > MAX_PEERS) {
-      const oldest = this.peers.keys().next().value;
-      if (oldest !== undefined) this.peers.delete(oldest);
-    }
+    this.notePeer(verdict.announcement.from);
     this.accepted++;
     this.deps.bus?.emit('signalled', { direction: 'in', transport: this.deps.kind(), accepted: true });
     try {

@@ -8,7 +8,15 @@ import { xml, type XmlElement } from '@xmpp/client';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
-import type { RefsAnnouncement, TransportKind } from './types.js';
+import { encodeEdges } from './edges-codec.js';
+import { encodePlan } from './plan-codec.js';
+import type { KeyPlan, OwnEdges, RefsAnnouncement, TransportKind } from './types.js';
+
+/**
+ * Plans waiting to go out at most. A burst of new files makes one plan each; past this, new plans
+ * are not sent (their keys are flooded at the peers: nothing is lost, only the saving).
+ */
+const MAX_PENDING_PLANS = 256;
 import { isSha } from '../git/sha.js';
 import { isId, refNameProblem } from './validate.js';
 import type { Conn } from './xmpp-connection.js';
@@ -71,6 +79,14 @@ export class Outbox {
   private flushing = false;
   /** Message stanzas sent since start (benchmarks count per change). */
   private sentCount = 0;
+  /** Our links as last given (announceEdges), and whether they are still to be sent. */
+  private edges: OwnEdges | null = null;
+  private edgesDue = false;
+  /** The edges' own sequence numbers: the receiver tracks them apart from the signals'. */
+  private readonly edgesSeq = new SequenceCounter();
+  private readonly planSeq = new SequenceCounter();
+  /** Plans not sent yet, oldest first. */
+  private readonly plans: KeyPlan[] = [];
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -84,10 +100,41 @@ export class Outbox {
     background(this.flush(), this.deps.log, 'sending the refs announcement');
   }
 
+  /**
+   * Our links, to be sent now (at most one edges message waits: only the newest matters). Also
+   * sent after every reconnect, so a peer that joined while we were away hears them.
+   */
+  announceEdges(e: OwnEdges): void {
+    this.edges = { self: e.self, edges: e.edges.map((x) => ({ ...x })) };
+    this.edgesDue = true;
+    background(this.flush(), this.deps.log, 'sending our edges');
+  }
+
+  /** A key's tree, sent once (not again after a reconnect: a late plan is worth little). */
+  announcePlan(p: KeyPlan): void {
+    if (this.plans.length >= MAX_PENDING_PLANS) {
+      this.deps.log.warn(
+        { key: p.key.slice(0, 100) },
+        'too many plans waiting to be sent; this key is flooded',
+      );
+      return;
+    }
+    this.plans.push(p);
+    background(this.flush(), this.deps.log, 'sending a key plan');
+  }
+
+  /** A peer we had not heard from: it may not know our edges yet. */
+  peerJoined(): void {
+    if (!this.edges) return;
+    this.edgesDue = true;
+    background(this.flush(), this.deps.log, 'sending our edges');
+  }
+
   /** A new session: a batch the server never acknowledged may be lost, so it goes again. */
   reconnected(): void {
     if (this.unacked && !this.pending) this.pending = this.unacked.announcement;
     this.unacked = null;
+    if (this.edges) this.edgesDue = true;
   }
 
   /** Stream management acknowledged `st`; the batch is safe once all of it is. */
@@ -104,8 +151,12 @@ export class Outbox {
     try {
       for (;;) {
         const conn = this.deps.conn();
+        if (!conn || !conn.online || conn.dead) return;
         const a = this.pending;
-        if (!a || !conn || !conn.online || conn.dead) return;
+        if (!a) {
+          if (!(await this.flushEdges(conn)) && !(await this.flushPlans(conn))) return;
+          continue;
+        }
         this.pending = null;
         let signals: XmlElement[];
         try {
@@ -129,6 +180,66 @@ export class Outbox {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /** Sends the plans waiting, in one write; false when there were none or sending failed. */
+  private async flushPlans(conn: Conn): Promise<boolean> {
+    if (this.plans.length === 0) return false;
+    const batch = this.plans.splice(0, this.plans.length);
+    const els: XmlElement[] = [];
+    for (const plan of batch) {
+      try {
+        els.push(
+          encodePlan(
+            {
+              repo: this.deps.repoId,
+              node: this.deps.nodeId,
+              seq: this.planSeq.next(),
+              ts: Date.now(),
+              plan,
+            },
+            this.deps.key,
+          ),
+        );
+      } catch (err) {
+        this.deps.log.warn(
+          { err: String(err), key: plan.key.slice(0, 100) },
+          'a key plan could not be encoded; not sent',
+        );
+      }
+    }
+    try {
+      if (els.length > 0) await this.wrapAndDeliver(conn, els);
+      return els.length > 0;
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'sending key plans failed; those keys are flooded');
+      return false;
+    }
+  }
+
+  /** Sends our edges when due; false when there was nothing to send or sending failed. */
+  private async flushEdges(conn: Conn): Promise<boolean> {
+    const e = this.edges;
+    if (!e || !this.edgesDue) return false;
+    this.edgesDue = false;
+    let el: XmlElement;
+    try {
+      el = encodeEdges(
+        { repo: this.deps.repoId, node: this.deps.nodeId, seq: this.edgesSeq.next(), ts: Date.now(), ...e },
+        this.deps.key,
+      );
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'our edges could not be encoded; not sent');
+      return false;
+    }
+    try {
+      await this.wrapAndDeliver(conn, [el]);
+      return true;
+    } catch (err) {
+      // Sent again after reconnecting (reconnected() marks them due).
+      this.deps.log.warn({ err: String(err) }, 'sending our edges failed; will resend after reconnecting');
+      return false;
     }
   }
 

@@ -18,6 +18,8 @@ import type { Logger } from '../core/log.js';
 import { MIN_KEY_BYTES } from './codec.js';
 import { parseService, type ServiceEndpoint } from './credentials.js';
 import type {
+  KeyPlan,
+  OwnEdges,
   RefsAnnouncement,
   SignalHandlers,
   SignalStatus,
@@ -144,6 +146,7 @@ export abstract class XmppTransport implements SignalTransport {
       bus,
       handlers: opts.handlers,
       routable: (st) => this.routable(st),
+      newPeer: () => this.outbox.peerJoined(),
     });
   }
 
@@ -163,6 +166,14 @@ export abstract class XmppTransport implements SignalTransport {
     this.outbox.announce(a);
   }
 
+  announceEdges(e: OwnEdges): void {
+    this.outbox.announceEdges(e);
+  }
+
+  announcePlan(p: KeyPlan): void {
+    this.outbox.announcePlan(p);
+  }
+
   status(): SignalStatus {
     const inbox = this.inbox.status();
     return {
@@ -175,6 +186,7 @@ export abstract class XmppTransport implements SignalTransport {
       error: this.connection.error,
       sent: this.outbox.sent,
       accepted: inbox.accepted,
+      edgesAccepted: inbox.edgesAccepted,
     };
   }
 
@@ -249,6 +261,12 @@ export abstract class XmppTransport implements SignalTransport {
         return;
       case 'signal':
         this.inbox.receive(st);
+        return;
+      case 'edges':
+        this.inbox.receiveEdges(st);
+        return;
+      case 'plan':
+        this.inbox.receivePlan(st);
         return;
       case 'other':
         this.onOtherStanza(conn, st);

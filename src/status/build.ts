@@ -30,6 +30,8 @@ export interface StatusSources {
   /** The mount watcher (agent/mounts.ts): whether each remote can be used now. Absent: read from
    * the remote's path at each status, as the offline status does. */
   mounts?: { isAvailable(remote: string): boolean };
+  /** The network map service (app/map-service.ts), when there is one. */
+  map?: { status(): NonNullable<StatusJson['map']> } | null;
 }
 
 export async function buildStatus(s: StatusSources): Promise<StatusJson> {
@@ -68,5 +70,6 @@ export async function buildStatus(s: StatusSources): Promise<StatusJson> {
     warnings: s.largeFiles().map((f) => ({ path: f.path, size: f.size, message: f.message })),
     node: nodeId(s.info),
     host: hostname(),
+    map: s.map?.status() ?? null,
   };
 }

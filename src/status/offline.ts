@@ -81,6 +81,7 @@ export async function offlineStatus(
           hint: null,
           sent: 0,
           accepted: 0,
+          edgesAccepted: 0,
         };
   const ahead = await Promise.all(remotes.map((r) => sync.ahead(r.name)));
   const links = await remoteLinkFacts(runner, place.workTree);
@@ -113,6 +114,8 @@ export async function offlineStatus(
     checkedOut: checkedOutBranch(place.gitDir),
     node: nodeId(info),
     host: hostname(),
+    // Only a running agent hears its peers' edges; `map` reads the rest without one.
+    map: null,
   };
 }
 

@@ -62,6 +62,15 @@ export interface StatusJson {
   warnings: LargeFileWarning[];
   node: string;
   host: string;
+  /** The network map as the agent knows it (interface.md: nodes, edges, stale), with each peer's
+   * edge report, its age and whether it is stale (map/store.ts). Null with no agent, or without
+   * XMPP in annex mode (nobody reports edges then: `map` reads them from the config). */
+  map?: {
+    nodes: number;
+    edges: number;
+    stale: number;
+    peers: Array<{ node: string; repo: string; edges: number; ageSeconds: number; stale: boolean }>;
+  } | null;
 }
 
 /** The transfers part with nothing to move (git mode, or no agent). */

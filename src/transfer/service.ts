@@ -18,7 +18,9 @@ import type { EventBus } from '../core/bus.js';
 import type { Runner } from '../git/runner.js';
 import type { Logger } from '../core/log.js';
 import { InventoryReader } from '../map/inventory.js';
-import { plan } from '../map/planner.js';
+import { plan, type KeyInfo, type Plan, type RepoInfo } from '../map/planner.js';
+import type { PlanStore } from '../map/plan-store.js';
+import { narrowToTree } from '../map/tree-plan.js';
 import { dropGroups, runDrops } from './drops.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize } from '../annex/keys.js';
 import { readRemoteUuids } from '../annex/remotes.js';
@@ -35,6 +37,21 @@ export interface TransferStatus {
   active: ActiveTransfer[];
   failed: number;
 }
+
+/**
+ * Tree routing (autosync.planner=tree, app/map-service.ts): the plans this clone follows, and the
+ * hook that plans our own new keys. Absent: flood alone.
+ */
+export interface TreeRouting {
+  store: PlanStore;
+  /** Our own new keys, as the scan found them: compute their trees, keep and announce them. */
+  originate(keys: KeyInfo[]): Promise<void>;
+  /** A transfer of `key` with the repository `uuid` failed for good. */
+  failed(key: string, uuid: string): void;
+}
+
+/** New keys remembered until a scan plans them; a burst beyond this is flooded (none is lost). */
+const MAX_NEW_KEYS = 4096;
 
 export interface TransferServiceOptions {
   runner: Runner;
@@ -63,6 +80,8 @@ export interface TransferServiceOptions {
   annexBinary?: string;
   /** Kill a transfer with no output from git-annex for this long (default 10 min). */
   stallMs?: number;
+  /** Tree routing; read at each scan (null or absent: flood). */
+  routing?: () => TreeRouting | null;
 }
 
 export class TransferService implements Service {
@@ -80,6 +99,8 @@ export class TransferService implements Service {
   private scans = 0;
   private lastScanError: string | null = null;
   private readonly bw: Record<string, string> = {};
+  /** The committer's new keys not planned yet (tree routing plans them at the next scan). */
+  private readonly newKeys = new Set<string>();
 
   /** Concurrent lanes (autosync.transferSlots); setSlots changes it while we run. */
   private slots: number | undefined;
@@ -160,6 +181,7 @@ export class TransferService implements Service {
     for (const k of keys) {
       if (!isValidKey(k)) continue;
       this.queue?.unhold(k);
+      if (this.newKeys.size < MAX_NEW_KEYS) this.newKeys.add(k);
       n++;
     }
     if (n === 0) return;
@@ -287,6 +309,26 @@ export class TransferService implements Service {
     }
   }
 
+  /** The flood plan narrowed to our part of each key's tree (tree routing), else as it is. */
+  private async routed(flood: Plan, inv: { repos: RepoInfo[]; keys: KeyInfo[] }): Promise<Plan> {
+    const r = this.o.routing?.() ?? null;
+    const here = inv.repos.find((x) => x.here);
+    if (!r || !here) return flood;
+    const fresh = inv.keys.filter((k) => this.newKeys.has(k.key));
+    for (const k of fresh) this.newKeys.delete(k.key);
+    // A map that cannot be read costs only the saving: those keys are flooded, the scan goes on.
+    if (fresh.length > 0)
+      await r
+        .originate(fresh)
+        .catch((err: unknown) =>
+          this.o.log.warn({ err: String(err) }, 'could not plan new keys along the tree; flooding them'),
+        );
+    const { plans, leftTree } = r.store.inTree(inv.keys, Date.now());
+    for (const l of leftTree) this.o.log.info({ key: l.key, why: l.why }, 'key left its tree; flooding it');
+    const remotes = new Map(inv.repos.filter((x) => x.remote !== undefined).map((x) => [x.uuid, x.remote!]));
+    return narrowToTree(flood, plans, here.uuid, (id) => remotes.get(id) ?? null);
+  }
+
   private async refreshRemoteUuids(): Promise<void> {
     for (const [remote, uuid] of await readRemoteUuids(this.o.runner)) this.remoteUuids.set(remote, uuid);
   }
@@ -304,7 +346,7 @@ export class TransferService implements Service {
     // stop() waits for a running scan; do not start work for a service that is going away.
     if (this.stopping) return;
     for (const [r, u] of inv.remoteUuids) this.remoteUuids.set(r, u);
-    const p = plan(inv.repos, inv.keys);
+    const p = await this.routed(plan(inv.repos, inv.keys), inv);
     // Keys whose location log has not arrived yet: planned again as soon as it does.
     this.scansWanted.awaitLocations(unlocatedFiles(inv.keys));
     const now = Date.now();

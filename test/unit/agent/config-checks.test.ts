@@ -30,6 +30,8 @@ const RIGHT: Array<[string, string]> = [
   ['autosync.pollInterval', '300'],
   ['autosync.largeFileWarning', '0'],
   ['autosync.largeFileWarning', '52428800'],
+  ['autosync.planner', 'tree'],
+  ['autosync.planner', 'Flood'],
   ['autosync.retryMaxInterval', '1800'],
   ['autosync.notifyCommand', ''], // not checked: any shell command
   ['autosync.somethingNew', 'x'], // keys we do not know are left alone
@@ -72,6 +74,7 @@ const WRONG: Array<[string, string, RegExp]> = [
   ['autosync.pollInterval', '1e3', /whole number/],
   ['autosync.largeFileWarning', '50M', /whole number of bytes/],
   ['autosync.largeFileWarning', '', /whole number of bytes/],
+  ['autosync.planner', 'mesh', /must be tree or flood/],
   ['autosync.retryMaxInterval', '0', /from 1 to 604800/],
   ['autosync.retryMaxInterval', '0x10', /whole number/],
 ];

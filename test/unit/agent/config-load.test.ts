@@ -63,6 +63,7 @@ const DEFAULTS: AgentConfig = {
   transferSlots: 2,
   pollMs: 5 * 60_000,
   largeFileWarning: 50 * 1024 * 1024,
+  planner: 'tree',
   ignore: [],
 };
 
@@ -90,6 +91,7 @@ test('every key set: its value, numbers in ms, paths resolved against the work t
     ['autosync.transferslots', '4'],
     ['autosync.pollinterval', '0'],
     ['autosync.largefilewarning', '1024'],
+    ['autosync.planner', 'flood'],
     ['autosync.ignore', '*.bak'],
     ['autosync.ignore', '!*.tmp'],
     ['autosync.somethingnew', 'left alone'],
@@ -110,6 +112,7 @@ test('every key set: its value, numbers in ms, paths resolved against the work t
     transferSlots: 4,
     pollMs: 0,
     largeFileWarning: 1024,
+    planner: 'flood',
     ignore: ['*.bak', '!*.tmp'],
   } satisfies AgentConfig);
 });

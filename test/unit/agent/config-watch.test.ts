@@ -14,6 +14,7 @@ const base: AgentConfig = {
   transferSlots: 2,
   pollMs: 300_000,
   largeFileWarning: 50 * 1024 * 1024,
+  planner: 'tree',
   ignore: [],
 };
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StatusJson } from '../../../src/status/types.js';
-import { reasons, renderStatus, syncSummary } from '../../../src/cli/render.js';
+import { mapLine, reasons, renderStatus, syncSummary } from '../../../src/cli/render.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -223,4 +223,20 @@ test('syncSummary says what sync did', () => {
     syncSummary(1, { origin: null }, ['gone']),
     'git-autosync: committed 1 file; synced with origin; paused, not synced: gone',
   );
+});
+
+test('status: the map line counts the map and names each peer report, its age and a stale flag', () => {
+  assert.equal(
+    mapLine({
+      nodes: 6,
+      edges: 9,
+      stale: 2,
+      peers: [
+        { node: 'laptop-b1', repo: 'r', edges: 2, ageSeconds: 34, stale: false },
+        { node: 'laptop-b2', repo: 's', edges: 1, ageSeconds: 1000, stale: true },
+      ],
+    }),
+    'map         6 repositories, 9 links, 2 stale; peers told: laptop-b1 (2 links, 34 s ago), laptop-b2 (1 link, 1000 s ago, stale)',
+  );
+  assert.match(mapLine({ nodes: 1, edges: 0, stale: 0, peers: [] }), /peers told: none yet$/);
 });

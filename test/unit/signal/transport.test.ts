@@ -72,6 +72,7 @@ test('never started: status is offline, announce() queues without throwing, stop
     hint: null,
     sent: 0,
     accepted: 0,
+    edgesAccepted: 0,
     error: null,
   });
   t.announce({ refs: { 'refs/heads/main': 'a'.repeat(40), '--evil': 'b'.repeat(40) }, pushedTo: ['x', 'x'] });
