@@ -131,7 +131,8 @@ function common<S>(
 ): Step<S | Failed> | Message {
   if (input.kind === 'channel') {
     const f = input.failure;
-    if (f === 'timeout') return fail(s, waitingFirst, '', null);
+    // Midway, the other side may still be there to hear that we gave up; before it came, nobody is.
+    if (f === 'timeout') return fail(s, waitingFirst, '', waitingFirst === 'timeout' ? 'timeout' : null);
     if (f === 'oversized') return fail(s, 'oversized', '', 'oversized');
     return fail(s, f, '', null);
   }
