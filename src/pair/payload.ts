@@ -70,7 +70,10 @@ export function open(key: Uint8Array, aad: Uint8Array, sealed: Uint8Array): unkn
   }
 }
 
+/** Control, format (bidi overrides) and line/paragraph separators: never in a value we show or write. */
 const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/** The repository's name may name the new clone's directory: one path component, not hidden, not an option. */
+const REPO_NAME = /^[A-Za-z0-9_][A-Za-z0-9._ -]*$/;
 /** ssh://, https://, http://, git:// URLs with a host not looking like an option. */
 const ALLOWED_SCHEMES = new Set(['ssh:', 'https:', 'http:', 'git:']);
 /** scp-like ssh, [user@]host:path: user and host start with a letter or digit (never "-"). */
@@ -78,6 +81,7 @@ const SCP_LIKE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*@)?[A-Za-z0-9][A-Za-z0-9.-]*:(?!
 /** One known_hosts line: host patterns, a key type, base64 key data, an optional comment. */
 const KNOWN_HOST =
   /^[A-Za-z0-9.,:[\]_*?!-]+ (?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+=*(?: [^\r\n]*)?$/;
+/** A git-annex group name as `git annex group` takes it: a word, never an option. */
 const GROUP = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 /**
@@ -88,7 +92,8 @@ export function urlProblem(url: string): string | null {
   if (url.length === 0 || url.length > MAX_URL) return 'is empty or too long';
   if (CONTROL.test(url) || /\s/.test(url)) return 'has spaces or control characters';
   if (url.startsWith('-')) return 'starts with "-"';
-  if (url.includes('::')) return 'names a git transport helper';
+  // git reads "<transport>::<address>" as a remote helper ("ext::" runs a command).
+  if (/^[A-Za-z0-9][A-Za-z0-9+.-]*::/.test(url)) return 'names a git transport helper';
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) {
     let u: URL;
     try {
@@ -101,6 +106,13 @@ export function urlProblem(url: string): string | null {
     return null;
   }
   return SCP_LIKE.test(url) ? null : 'is neither a URL nor host:path';
+}
+
+/** The host a checked remote URL names: the URL's host, or the host of scp-like [user@]host:path. */
+function urlHost(url: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const hostPart = url.slice(0, url.indexOf(':'));
+  return hostPart.slice(hostPart.indexOf('@') + 1);
 }
 
 function str(v: unknown, max: number): v is string {
@@ -125,7 +137,7 @@ export function validateSettings(v: unknown): PairSettings {
   const { repo, remote, key, xmpp, annex } = v;
   if (!isObj(repo) || !onlyKeys(repo, ['id', 'name', 'root'])) return bad('repo');
   if (typeof repo.id !== 'string' || !isId(repo.id)) return bad('repo.id');
-  if (!str(repo.name, MAX_NAME)) return bad('repo.name');
+  if (!str(repo.name, MAX_NAME) || !REPO_NAME.test(repo.name)) return bad('repo.name');
   if (typeof repo.root !== 'string' || !isSha(repo.root)) return bad('repo.root');
   if (!isObj(remote) || !onlyKeys(remote, ['name', 'urls', 'knownHosts'])) return bad('remote');
   if (!isValidRemoteName(remote.name)) return bad('remote.name');
@@ -135,9 +147,15 @@ export function validateSettings(v: unknown): PairSettings {
   const kh = remote.knownHosts;
   if (kh !== undefined) {
     if (!Array.isArray(kh) || kh.length > MAX_KNOWN_HOSTS) return bad('remote.knownHosts');
-    for (const l of kh as unknown[])
+    const hosts = new Set((urls as string[]).map(urlHost));
+    for (const l of kh as unknown[]) {
       if (typeof l !== 'string' || l.length > MAX_KNOWN_HOST_LINE || !KNOWN_HOST.test(l))
         return bad('remote.knownHosts');
+      // Host keys for the shared remote's own hosts only, never for any other host.
+      const patterns = l.split(' ')[0]!.split(',');
+      if (!patterns.every((h) => hosts.has(h.replace(/^\[(.*)\]:[0-9]+$/, '$1'))))
+        return bad('remote.knownHosts');
+    }
   }
   if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) return bad('key');
   if (!isObj(xmpp) || !onlyKeys(xmpp, ['jid', 'room', 'service'])) return bad('xmpp');

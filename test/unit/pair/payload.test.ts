@@ -26,6 +26,10 @@ test('validateSettings: the fixture passes, and each bad field is named', () => 
   assert.deepEqual(validateSettings(structuredClone(SETTINGS)), SETTINGS);
   const { annex: _annex, ...plain } = structuredClone(SETTINGS);
   assert.deepEqual(validateSettings(plain), plain);
+  const ported = structuredClone(SETTINGS);
+  ported.remote.urls = ['ssh://git@[::1]:2222/srv/notes.git', 'git@example.org:notes.git'];
+  ported.remote.knownHosts = ['[::1]:2222,example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mple'];
+  assert.deepEqual(validateSettings(ported), ported);
   const rows: Array<[string, (s: Record<string, any>) => void]> = [
     ['not the settings object', (s) => (s.extra = 1)],
     ['repo.id', (s) => (s.repo.id = '-rf')],
@@ -37,6 +41,14 @@ test('validateSettings: the fixture passes, and each bad field is named', () => 
     ['remote.urls', (s) => (s.remote.urls = ['ext::sh -c touch% /tmp/pwned'])],
     ['remote.urls', (s) => (s.remote.urls = Array(17).fill('https://example.org/x.git'))],
     ['remote.knownHosts', (s) => (s.remote.knownHosts = ['example.org ssh-ed25519 AAAA\nevil'])],
+    [
+      'remote.knownHosts',
+      (s) => (s.remote.knownHosts = ['github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mple']),
+    ],
+    ['remote.knownHosts', (s) => (s.remote.knownHosts = ['example.org,github.com ssh-ed25519 AAAAC3Nza'])],
+    ['repo.name', (s) => (s.repo.name = '..')],
+    ['repo.name', (s) => (s.repo.name = 'a/b')],
+    ['repo.name', (s) => (s.repo.name = '-notes')],
     ['key', (s) => (s.key = 'AB'.repeat(32))],
     ['key', (s) => (s.key = 'ab'.repeat(31))],
     ['xmpp', (s) => (s.xmpp.password = 'x')],
@@ -69,6 +81,7 @@ test('urlProblem: network URLs pass; helpers, local paths, options, odd schemes 
     'git://example.org/notes',
     'git@example.org:notes.git',
     'example.org:notes',
+    'ssh://git@[::1]:2222/srv/notes.git',
   ])
     assert.equal(urlProblem(u), null, u);
   for (const u of [
@@ -77,6 +90,8 @@ test('urlProblem: network URLs pass; helpers, local paths, options, odd schemes 
     './notes',
     'file:///srv/notes.git',
     'ext::sh -c evil',
+    'ext::sh%20-c%20evil',
+    'transport::example.org/x',
     'fd::3',
     '-oProxyCommand=evil:x',
     'ssh://-oProxyCommand=evil/x',

@@ -261,12 +261,28 @@ test('an honest run: both paired, the same verifier, the settings arrive whole',
   assert.deepEqual(acc.settings, SETTINGS);
 });
 
-test('no message of the run carries the code words or the repository key', () => {
+test('no message of the run carries the code words or the repository key, in any common encoding', () => {
+  const secrets: Array<[string, Buffer]> = [];
+  for (const w of [...CODE.words, CODE.words.join('-'), CODE.words.join(' ')]) {
+    const b = Buffer.from(w, 'utf8');
+    secrets.push(
+      [w, b],
+      [`${w} upper`, Buffer.from(w.toUpperCase())],
+      [`${w} utf16`, Buffer.from(w, 'utf16le')],
+    );
+    secrets.push(
+      [`${w} hex`, Buffer.from(b.toString('hex'))],
+      [`${w} base64`, Buffer.from(b.toString('base64'))],
+    );
+  }
+  const key = Buffer.from(SETTINGS.key, 'hex');
+  secrets.push(['key hex', Buffer.from(SETTINGS.key)], ['key bytes', key.subarray(0, 8)]);
+  secrets.push(['key base64', Buffer.from(key.toString('base64').slice(0, 12))]);
+  secrets.push(['key base64url', Buffer.from(key.toString('base64url').slice(0, 12))]);
   for (const [name, b] of Object.entries(R.messages)) {
-    const s = Buffer.from(b);
-    for (const secret of [...CODE.words, CODE.words.join('-'), SETTINGS.key, 'ab'.repeat(8)])
-      assert.equal(s.includes(secret), false, `${name} holds ${secret}`);
-    assert.equal(s.includes(Buffer.from(SETTINGS.key, 'hex')), false, `${name} holds the key's bytes`);
+    const m = Buffer.from(b);
+    for (const [what, secret] of secrets)
+      assert.equal(m.includes(secret), false, `${name} holds the ${what}`);
   }
 });
 
