@@ -15,6 +15,7 @@ export type PairFailure =
   | 'unexpected' // a message out of order, duplicated or replayed
   | 'peer-aborted' // the other side stopped, for a reason of its own
   | 'apply-failed' // paired, but the new device could not set itself up
+  | 'bad-settings' // this repository's own settings cannot be offered (invalid, or too large)
   | 'closed' // the other side left the rendezvous
   | 'login' // the XMPP server refused the login
   | 'unreachable'; // the XMPP server could not be reached
@@ -47,6 +48,8 @@ export function failureMessage(f: PairFailure, detail = ''): string {
       return `the other device stopped the pairing${d}; ${NEW_OFFER}`;
     case 'apply-failed':
       return `the devices paired, but setting up the new clone failed${d}; fix that, then ${NEW_OFFER}`;
+    case 'bad-settings':
+      return `this repository's settings cannot be offered${d}; fix the shared remote's configuration, then ${NEW_OFFER}`;
     case 'closed':
       return `the other device left before the pairing finished${d}; ${NEW_OFFER}`;
     case 'login':

@@ -30,6 +30,8 @@ export type ApplyOutcome = { ok: true } | { ok: false; step: string; reason: str
 const AUTH_TAG = 16;
 /** Each key seals exactly one message (one per direction), so a fixed nonce of zeros never repeats under a key. */
 const NONCE = new Uint8Array(12);
+/** Version and type bytes, and a LEB128 length of up to 3 bytes, around the sealed settings. */
+const FRAME_OVERHEAD = 5;
 /** A remote with more URLs than this is not one a person set up; it bounds what we pass to git. */
 const MAX_URLS = 16;
 /** Long enough for any real URL, short enough to bound the config we write. */
@@ -172,6 +174,20 @@ export function validateSettings(v: unknown): PairSettings {
     if (!str(annex.wanted, MAX_WANTED) || annex.wanted.startsWith('-')) return bad('annex.wanted');
   }
   return v as unknown as PairSettings;
+}
+
+/** Whether our own settings can be offered: valid as a receiver checks them, and small enough to send. */
+export function settingsProblem(s: PairSettings): string | null {
+  try {
+    validateSettings(JSON.parse(JSON.stringify(s)));
+  } catch (e) {
+    return (e as Error).message.replace('the settings received are not valid: ', '');
+  }
+  // The sealed settings, their frame header and length prefix must fit one message.
+  const sealedBytes = Buffer.byteLength(JSON.stringify(s)) + AUTH_TAG;
+  if (sealedBytes + FRAME_OVERHEAD > PAIR_MESSAGE_MAX)
+    return `they take ${sealedBytes} bytes, more than one pairing message holds (remove unused URLs of the shared remote)`;
+  return null;
 }
 
 /** The new device's answer as received, checked. */

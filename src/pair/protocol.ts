@@ -11,7 +11,7 @@
 // Anything else ends the run: a typed PairError in the 'failed' state, and an abort sent so the
 // other side learns why. An offer takes one hello only: it is single use, so an attacker gets one
 // online guess of the code, and a second hello (a third participant) burns it.
-import type { ChannelFailure } from './channel.js';
+import { PAIR_MESSAGE_MAX, type ChannelFailure } from './channel.js';
 import { codeSecret, type PairCode } from './code.js';
 import {
   checkTag,
@@ -169,11 +169,13 @@ export function offererStep(cfg: OffererConfig, s: OffererState, input: Input): 
   if (m.type === 'confirm' && s.phase === 'waiting-confirm') {
     if (!checkTag(s.keys, 'A', m.tag))
       return fail(s, 'wrong-code', `${s.peer} typed another code`, 'wrong-code');
-    const sealed = seal(s.keys.sealB, aad('settings', s.sid), cfg.settings);
-    return {
-      state: { phase: 'waiting-done', keys: s.keys, sid: s.sid, peer: s.peer },
-      send: [encode({ type: 'settings', sealed })],
-    };
+    const frame = encode({
+      type: 'settings',
+      sealed: seal(s.keys.sealB, aad('settings', s.sid), cfg.settings),
+    });
+    if (frame.length > PAIR_MESSAGE_MAX)
+      return fail(s, 'bad-settings', 'they do not fit one pairing message', 'cancelled');
+    return { state: { phase: 'waiting-done', keys: s.keys, sid: s.sid, peer: s.peer }, send: [frame] };
   }
   if (m.type === 'done' && s.phase === 'waiting-done') {
     const v = open(s.keys.sealA, aad('done', s.sid), m.sealed);

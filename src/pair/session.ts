@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ChannelError, type ChannelFailure, type PairChannel } from './channel.js';
 import type { PairCode } from './code.js';
 import { PairError } from './errors.js';
-import type { ApplyOutcome, PairSettings } from './payload.js';
+import { settingsProblem, type ApplyOutcome, type PairSettings } from './payload.js';
 import {
   accepterStep,
   offererStep,
@@ -99,8 +99,8 @@ async function drive<S extends { phase: string }>(
     for (let receives = 0; !isDone(state);) {
       const wait = m.waitMs(state);
       if (wait === null) {
-        const input = await turn(state);
-        if (input) await feed(input);
+        // Our turn (the accepter applying): its input, or a timeout should there be nothing to do.
+        await feed((await turn(state)) ?? { kind: 'timeout', now: now() });
         continue;
       }
       if (wait <= 0 || receives++ >= MAX_RECEIVES) {
@@ -141,6 +141,12 @@ export async function runOffer(channel: PairChannel, o: OfferOptions): Promise<P
     expiresAt: o.expiresAt,
     random: o.random ?? defaultRandom,
   };
+  // Found before the code is shown, so nobody spends an attempt on an offer that cannot complete.
+  const problem = settingsProblem(o.settings);
+  if (problem) {
+    await channel.close().catch(() => undefined);
+    throw new PairError('bad-settings', problem);
+  }
   const step = o.stepTimeoutMs ?? DEFAULT_STEP_MS;
   const apply = o.applyTimeoutMs ?? DEFAULT_APPLY_MS;
   const machine: Machine<OffererState, AccepterInput> = {

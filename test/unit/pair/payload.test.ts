@@ -3,7 +3,14 @@
 // could run a command, read a local file or pass as an option refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, seal, urlProblem, validateOutcome, validateSettings } from '../../../src/pair/payload.js';
+import {
+  open,
+  seal,
+  settingsProblem,
+  urlProblem,
+  validateOutcome,
+  validateSettings,
+} from '../../../src/pair/payload.js';
 import { decode, encode, isLabel } from '../../../src/pair/wire.js';
 import { SETTINGS } from './fixtures.js';
 
@@ -134,4 +141,15 @@ test('wire: labels; a hello with a bad label or a short share is malformed', () 
     Uint8Array.from([1]),
   ];
   for (const b of bad) assert.deepEqual((decode(b) as { failure?: string }).failure, 'malformed');
+});
+
+test('settingsProblem: our own settings are checked as a receiver would, and must fit one message', () => {
+  assert.equal(settingsProblem(SETTINGS), null);
+  assert.match(settingsProblem({ ...SETTINGS, key: 'nope' }) ?? '', /^key$/);
+  const big = structuredClone(SETTINGS);
+  big.remote.urls = Array.from(
+    { length: 16 },
+    (_, i) => `https://example.org/${String(i).padStart(2000, 'x')}`,
+  );
+  assert.match(settingsProblem(big) ?? '', /more than one pairing message holds/);
 });

@@ -360,3 +360,18 @@ test('driver inputs out of place are ignored', () => {
   check(accepterStep(R.acc, R.accStates['waiting-settings']!, applied), 'ignored', 'applied early');
   check(accepterStep(R.acc, R.accStates.paired!, applied), 'ignored', 'applied after');
 });
+
+test('the offerer refuses to send settings that do not fit one message', () => {
+  const big = structuredClone(SETTINGS);
+  big.remote.urls = Array.from(
+    { length: 16 },
+    (_, i) => `https://example.org/${String(i).padStart(2000, 'x')}`,
+  );
+  const cfg = { ...offCfg(), settings: big };
+  const s1 = offererStep(cfg, { phase: 'waiting-hello' }, msg(R.messages.hello!));
+  check(
+    offererStep(cfg, s1.state, msg(R.messages.confirm!)),
+    ['failed', 'bad-settings', 'cancelled'],
+    'too large',
+  );
+});

@@ -199,3 +199,15 @@ test('the new device fails to set up: both sides say so, the offerer with the st
   assert.ok('err' in o2 && 'err' in n2);
   assert.match(o2.err.message, /apply: boom second line/);
 });
+
+test('settings that cannot be offered fail before any message, with pair-bad-settings', async () => {
+  const [a] = channelPair();
+  const o = await settle(
+    runOffer(a, offer({ settings: { ...SETTINGS, remote: { ...SETTINGS.remote, urls: ['/srv/local'] } } })),
+  );
+  assert.ok('err' in o);
+  assert.equal(o.err.code, 'pair-bad-settings');
+  assert.match(o.err.message, /remote\.urls/);
+  assert.equal(a.sent.length, 0);
+  assert.equal(a.closed, true);
+});
