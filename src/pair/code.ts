@@ -74,7 +74,10 @@ export function newCode(nameplate: number, random: Uint8Array): PairCode {
   if (!Number.isInteger(nameplate) || nameplate < 1 || nameplate > MAX_NAMEPLATE)
     throw new PairCodeError(`a nameplate is a number from 1 to ${MAX_NAMEPLATE}`, 'nameplate');
   if (random.length < MIN_WORDS || random.length > MAX_WORDS)
-    throw new PairCodeError(`a code has ${MIN_WORDS} to ${MAX_WORDS} words`, 'too-few-words');
+    throw new PairCodeError(
+      `a code has ${MIN_WORDS} to ${MAX_WORDS} words`,
+      random.length < MIN_WORDS ? 'too-few-words' : 'too-many-words',
+    );
   return { nameplate, words: [...random].map((b, i) => listAt(i)[b]!) };
 }
 
@@ -126,7 +129,9 @@ function suggest(typed: string, list: readonly string[]): string | null {
   return tie ? null : best;
 }
 
+/** Word positions named in errors, up to MAX_WORDS. */
 const ORDINAL = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth'];
+/** The code errors show as a model: a real code of the lists (brave, lucky: odd; otter: even). */
 const EXAMPLE = '7-brave-otter-lucky';
 
 /** Shown for words that cannot be placed: a typo, or a code from somewhere else. */
