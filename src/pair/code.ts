@@ -4,8 +4,10 @@
 // - The nameplate (a number) is public: it names the rendezvous (the room), so the server sees it.
 //   It is never derived from the words.
 // - The words are the secret, one byte each (src/pair/words.ts), and the PAKE's password. They
-//   alternate between two lists, which is the parity that catches a dropped, doubled or swapped word
-//   locally; a typo gives an unknown word, with the word meant suggested.
+//   alternate between two lists, and a code has an odd number of words (3, 5 or 7), so it starts and
+//   ends with a word of the first list. That is the parity, checked locally: a dropped or doubled
+//   word makes the count even, a swapped one puts a word where its list does not belong; a typo
+//   gives an unknown word, with the word meant suggested.
 // - The long form, `autosync-pair:<short code>:<address>`, adds the rendezvous address as base64url
 //   JSON. Every field of it is checked here (an XMPP address, a room address, an xmpp(s):// service)
 //   before anything uses it, so nothing in a pasted code becomes a path, an option or a URL unchecked.
@@ -17,8 +19,8 @@ import { EVEN_WORDS, ODD_WORDS } from './words.js';
 export const DEFAULT_WORDS = 3;
 /** Fewer than 2 words (16 bits) is too easy to guess even once per offer; 3 is the floor we accept. */
 export const MIN_WORDS = 3;
-/** 8 words are 64 bits, far past what one online guess can threaten; more is only harder to type. */
-export const MAX_WORDS = 8;
+/** 7 words are 56 bits, far past what one online guess can threaten; more is only harder to type. */
+export const MAX_WORDS = 7;
 /** Nameplates are short numbers to say aloud; 4 digits leave room for many open offers at once. */
 export const MAX_NAMEPLATE = 9999;
 /** The long form's prefix: names what the text is when it is pasted somewhere unexpected. */
@@ -45,7 +47,14 @@ export interface PairCode {
 }
 
 export type CodeProblem =
-  'empty' | 'nameplate' | 'too-few-words' | 'too-many-words' | 'unknown-word' | 'word-order' | 'long-form';
+  | 'empty'
+  | 'nameplate'
+  | 'too-few-words'
+  | 'too-many-words'
+  | 'word-count'
+  | 'unknown-word'
+  | 'word-order'
+  | 'long-form';
 
 /** A code that cannot be right, found before any attempt is spent: the message says what to do. */
 export class PairCodeError extends AutosyncError {
@@ -73,10 +82,14 @@ function indexAt(pos: number): Map<string, number> {
 export function newCode(nameplate: number, random: Uint8Array): PairCode {
   if (!Number.isInteger(nameplate) || nameplate < 1 || nameplate > MAX_NAMEPLATE)
     throw new PairCodeError(`a nameplate is a number from 1 to ${MAX_NAMEPLATE}`, 'nameplate');
-  if (random.length < MIN_WORDS || random.length > MAX_WORDS)
+  if (random.length < MIN_WORDS || random.length > MAX_WORDS || random.length % 2 === 0)
     throw new PairCodeError(
-      `a code has ${MIN_WORDS} to ${MAX_WORDS} words`,
-      random.length < MIN_WORDS ? 'too-few-words' : 'too-many-words',
+      `a code has 3, 5 or 7 words`,
+      random.length < MIN_WORDS
+        ? 'too-few-words'
+        : random.length > MAX_WORDS
+          ? 'too-many-words'
+          : 'word-count',
     );
   return { nameplate, words: [...random].map((b, i) => listAt(i)[b]!) };
 }
@@ -130,7 +143,7 @@ function suggest(typed: string, list: readonly string[]): string | null {
 }
 
 /** Word positions named in errors, up to MAX_WORDS. */
-const ORDINAL = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth'];
+const ORDINAL = ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh'];
 /** The code errors show as a model: a real code of the lists (brave, lucky: odd; otter: even). */
 const EXAMPLE = '7-brave-otter-lucky';
 
@@ -174,6 +187,11 @@ function parseShort(text: string): PairCode {
     throw new PairCodeError(
       `the code has ${parts.length} words after the number, and a code has at most ${MAX_WORDS}: type only the code the other device shows`,
       'too-many-words',
+    );
+  if (parts.length % 2 === 0)
+    throw new PairCodeError(
+      `the code has ${parts.length} words after the number, and a code has 3, 5 or 7: a word is missing or doubled; compare the code with the other screen (nothing was sent, the code is still good)`,
+      'word-count',
     );
   parts.forEach((w, pos) => {
     if (indexAt(pos).has(w)) return;

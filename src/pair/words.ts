@@ -1,12 +1,13 @@
 // The pairing word lists, written for this project. Two lists of 256 words: a code's words alternate
 // between them (a quality at odd positions, a thing at even ones, so a code reads "brave otter lucky"),
-// and that alternation is the code's parity: a dropped, doubled or swapped word puts a word where
-// its list does not belong, and is caught before the one online attempt is spent (as the PGP word
-// list's even/odd lists do).
+// and that alternation, with an odd number of words (3, 5 or 7: a code starts and ends with a
+// quality), is the code's parity: a dropped or doubled word makes the count even, a swapped one puts
+// a word where its list does not belong, and either is caught before the one online attempt is
+// spent (the PGP word list's even/odd lists work alike).
 //
 // Why 256 a list: one word is one byte of secret, 8 bits, so the default three words are 24 bits,
-// a 1 in 16,777,216 chance for the one guess an attacker gets per offer, and each word more
-// (--code-length) multiplies that by 256. A longer list would give more bits a word but harder
+// a 1 in 16,777,216 chance for the one guess an attacker gets per offer, and each two words more
+// (--code-length 5 or 7) divide that by 65,536. A longer list would give more bits a word but harder
 // words; 256 short, common English words (3 to 8 letters) stay easy to say and to spell.
 //
 // Rules the lists keep (test/unit/pair/code.test.ts checks them): lower-case a-z only, 512 distinct

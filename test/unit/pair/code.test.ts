@@ -40,10 +40,12 @@ test('newCode: one word per byte, alternating lists; format and parse round trip
   assert.equal(text, `7-${ODD_WORDS[0]}-${EVEN_WORDS[255]}-${ODD_WORDS[17]}`);
   assert.deepEqual(parseCode(text), code);
   assert.deepEqual(Buffer.from(codeSecret(code)).toString(), code.words.join('-'));
-  const long = newCode(42, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+  const long = newCode(42, Uint8Array.from([1, 2, 3, 4, 5, 6, 7]));
   assert.deepEqual(parseCode(formatCode(long)), long);
   assert.throws(() => newCode(0, Uint8Array.from([1, 2, 3])), { code: 'pair-code-nameplate' });
   assert.throws(() => newCode(7, Uint8Array.from([1, 2])), { code: 'pair-code-too-few-words' });
+  assert.throws(() => newCode(7, Uint8Array.from([1, 2, 3, 4])), { code: 'pair-code-word-count' });
+  assert.throws(() => newCode(7, new Uint8Array(9)), { code: 'pair-code-too-many-words' });
 });
 
 const [o0, e0, o1] = [ODD_WORDS[10]!, EVEN_WORDS[20]!, ODD_WORDS[30]!];
@@ -78,7 +80,10 @@ test('parseCode: each wrong code gives its own problem and says what to do', () 
     [`12345-${o0}-${e0}-${o1}`, 'nameplate', /starts with the number/],
     [`7-${o0}-${e0}`, 'too-few-words', /has 2 words .* at least 3/],
     ['7', 'too-few-words', /has 0 words/],
-    [`7-${[o0, e0, o1, e0, o1, e0, o1, e0, o1].join('-')}`, 'too-many-words', /at most 8/],
+    [`7-${[o0, e0, o1, e0, o1, e0, o1, e0, o1].join('-')}`, 'too-many-words', /at most 7/],
+    [`7-${o0}-${e0}-${o1}-${e0}`, 'word-count', /has 4 words .* 3, 5 or 7: a word is missing or doubled/],
+    [`7-${o0}-${e0}-${e0}-${o1}`, 'word-count', /a word is missing or doubled/],
+    [`7-${[o0, e0, o1, e0, o1, e0].join('-')}`, 'word-count', /has 6 words/],
     [`7-${typo(o0)}-${e0}-${o1}`, 'unknown-word', new RegExp(`did you mean "${o0}"`)],
     [`7-${o0}-${e0.slice(0, -1)}-${o1}`, 'unknown-word', /second word\) is not a pairing word/],
     [`7-${o0}-${e0}-zzzzzzzzz`, 'unknown-word', /is not a pairing word\. Check .*still good/],
@@ -90,8 +95,8 @@ test('parseCode: each wrong code gives its own problem and says what to do', () 
       /cannot be the first word: a word is missing, doubled or two words are swapped/,
     ],
     [`7-${o0}-${o1}-${e0}`, 'word-order', /cannot be the second word/],
-    [`7-${o0}-${e0}-${e0}-${o1}`, 'word-order', /third word/],
-    [`7-${o0}-${o1}-${e0}-${o1}`, 'word-order', /second word/],
+    [`7-${o0}-${e0}-${o1}-${o1}-${e0}`, 'word-order', /fourth word/],
+    [`7-${o0}-${e0}-${e0}-${o1}-${o1}`, 'word-order', /third word/],
     [`${LONG_PREFIX}7-${o0}-${e0}-${o1}`, 'long-form', /no address part/],
     [`${LONG_PREFIX}7-${o0}-${e0}-${o1}:not base64!`, 'long-form', /not base64url/],
     [`${LONG_PREFIX}7-${o0}-${e0}-${o1}:${b64('[1]')}`, 'long-form', /not an object/],
