@@ -139,7 +139,12 @@ test('wire: labels; a hello with a bad label or a short share is malformed', () 
     encode({ type: 'abort', reason: 'Not A Token' }),
     Uint8Array.from([1, 1, 0x80, 0x80, 0x80, 0x80, 0x01]),
     Uint8Array.from([1]),
+    // A confirmation whose length (64) is written in 2 bytes, not 1: one frame, one encoding.
+    Uint8Array.from([1, 3, 0xc0, 0x00, ...new Uint8Array(64)]),
+    // A 4-byte length prefix (non-shortest, as any 4-byte length under 2 MiB must be).
+    Uint8Array.from([1, 3, 0xc0, 0x80, 0x80, 0x00, ...new Uint8Array(64)]),
   ];
+  assert.equal(decode(Uint8Array.from([1, 3, 0x40, ...new Uint8Array(64)])).ok, true);
   for (const b of bad) assert.deepEqual((decode(b) as { failure?: string }).failure, 'malformed');
 });
 
