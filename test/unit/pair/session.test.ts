@@ -219,3 +219,22 @@ test('settings that cannot be offered fail before any message, with pair-bad-set
   assert.equal(a.sent.length, 0);
   assert.equal(a.closed, true);
 });
+
+test('a done that cannot be sent: the new device does not report success, and the offerer fails too', async () => {
+  const [a, b] = channelPair();
+  // The new device's channel fails as it sends its last message (type 5, done).
+  const flaky = {
+    receive: (ms: number) => b.receive(ms),
+    close: () => b.close(),
+    send: (m: Uint8Array) => (m[1] === 5 ? Promise.reject(new Error('the server went away')) : b.send(m)),
+  };
+  const acc = accept();
+  const [o, n] = await Promise.all([settle(runOffer(a, offer())), settle(runAccept(flaky, acc))]);
+  assert.deepEqual(acc.applied, [SETTINGS]);
+  assert.ok('err' in n, 'the new device must not report success');
+  assert.equal(n.err.code, 'pair-closed');
+  assert.match(n.err.message, /this device is set up, but could not tell the other device/);
+  assert.equal((n.err as PairError).peer, 'desktop');
+  assert.ok('err' in o);
+  assert.equal(o.err.code, 'pair-closed');
+});
