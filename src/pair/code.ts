@@ -8,6 +8,9 @@
 //   ends with a word of the first list. That is the parity, checked locally: a dropped or doubled
 //   word makes the count even, a swapped one puts a word where its list does not belong; a typo
 //   gives an unknown word, with the word meant suggested.
+// - An error's message never holds what was typed (a word of it is, or is near, a secret word) and
+//   may reach a log or JSON; what was typed and the word suggested go in `terminalHint`, for the
+//   terminal the user typed on only.
 // - The long form, `autosync-pair:<short code>:<address>`, adds the rendezvous address as base64url
 //   JSON. Every field of it is checked here (an XMPP address, a room address, an xmpp(s):// service)
 //   before anything uses it, so nothing in a pasted code becomes a path, an option or a URL unchecked.
@@ -27,6 +30,11 @@ export const MAX_NAMEPLATE = 9999;
 export const LONG_PREFIX = 'autosync-pair:';
 /** A JID is at most 3071 bytes (RFC 7622); two addresses and a service in base64 fit in 8 KiB. */
 const MAX_LONG_ADDRESS = 8 * 1024;
+/** A short code is under 70 characters (4 digits, 7 words of 8 letters); 256 leaves room for blanks
+ * and bounds the work a pasted blob can cause (the suggestion search is quadratic in a word). */
+export const MAX_CODE_TEXT = 256;
+/** The longest input parseCode reads: the long form's prefix, short code, address, and blanks around. */
+const MAX_INPUT = LONG_PREFIX.length + MAX_CODE_TEXT + 1 + MAX_LONG_ADDRESS + MAX_CODE_TEXT;
 
 /** Where the two devices meet (src/pair/rendezvous*.ts reads it): one of `jid` (same account) or `room`. */
 export interface RendezvousAddress {
@@ -54,16 +62,25 @@ export type CodeProblem =
   | 'word-count'
   | 'unknown-word'
   | 'word-order'
+  | 'too-long'
   | 'long-form';
 
 /** A code that cannot be right, found before any attempt is spent: the message says what to do. */
 export class PairCodeError extends AutosyncError {
+  /**
+   * What was typed, and the word meant when one is near: for the terminal the code was typed on
+   * only, never a log, status or JSON (it holds, or is near, a secret word). Not enumerable, so
+   * JSON.stringify and object spreads leave it out.
+   */
+  declare readonly terminalHint: string | undefined;
   constructor(
     message: string,
     readonly problem: CodeProblem,
+    terminalHint?: string,
   ) {
     super(message, `pair-code-${problem}`);
     this.name = 'PairCodeError';
+    Object.defineProperty(this, 'terminalHint', { value: terminalHint, enumerable: false });
   }
 }
 
@@ -129,8 +146,12 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** The longest word of either list: a typed word longer by more than 2 is no 2 edits from any. */
+const LONGEST_WORD = Math.max(...[...ODD_WORDS, ...EVEN_WORDS].map((w) => w.length));
+
 /** The word of `list` closest to `typed`, when it is within 2 edits and no other word is as close. */
 function suggest(typed: string, list: readonly string[]): string | null {
+  if (typed.length > LONGEST_WORD + 2) return null;
   let best: string | null = null;
   let bestD = 3;
   let tie = false;
@@ -157,6 +178,7 @@ function shown(s: string): string {
  * ignored; or the long form. Throws PairCodeError, one cause and what to do, for anything else.
  */
 export function parseCode(input: string): PairCode {
+  if (input.length > MAX_INPUT) throw tooLong();
   const text = input.trim();
   if (text === '')
     throw new PairCodeError(
@@ -167,7 +189,15 @@ export function parseCode(input: string): PairCode {
   return parseShort(text);
 }
 
+function tooLong(): PairCodeError {
+  return new PairCodeError(
+    `that is far longer than a pairing code (at most ${MAX_CODE_TEXT} characters, the long form its address more): type only the code the other device shows`,
+    'too-long',
+  );
+}
+
 function parseShort(text: string): PairCode {
+  if (text.length > MAX_CODE_TEXT) throw tooLong();
   const parts = text
     .toLowerCase()
     .split(/[\s-]+/)
@@ -175,8 +205,9 @@ function parseShort(text: string): PairCode {
   const first = parts.shift() ?? '';
   if (!/^[1-9][0-9]{0,3}$/.test(first))
     throw new PairCodeError(
-      `a code starts with the number the other device shows (the 7 of ${EXAMPLE}), not ${shown(first)}`,
+      `a code starts with the number the other device shows (the 7 of ${EXAMPLE})`,
       'nameplate',
+      `it starts with ${shown(first)}`,
     );
   if (parts.length < MIN_WORDS)
     throw new PairCodeError(
@@ -198,13 +229,15 @@ function parseShort(text: string): PairCode {
     const where = ORDINAL[pos]!;
     if (indexAt(pos + 1).has(w))
       throw new PairCodeError(
-        `${shown(w)} cannot be the ${where} word: a word is missing, doubled or two words are swapped; compare the code with the other screen (nothing was sent, the code is still good)`,
+        `the ${where} word belongs at another place: a word is missing, doubled or two words are swapped; compare the code with the other screen (nothing was sent, the code is still good)`,
         'word-order',
+        `${shown(w)} cannot be the ${where} word`,
       );
     const near = /^[a-z]+$/.test(w) ? suggest(w, listAt(pos)) : null;
     throw new PairCodeError(
-      `${shown(w)} (the ${where} word) is not a pairing word${near ? `; did you mean "${near}"?` : '.'} Check the code on the other screen (nothing was sent, the code is still good)`,
+      `the ${where} word is not a pairing word. Check the code on the other screen (nothing was sent, the code is still good)`,
       'unknown-word',
+      `${shown(w)} is not a pairing word${near ? `; did you mean "${near}"?` : ''}`,
     );
   });
   return { nameplate: Number(first), words: parts };

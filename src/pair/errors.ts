@@ -5,6 +5,7 @@ import { AutosyncError } from '../core/errors.js';
 
 export type PairFailure =
   | 'wrong-code' // the confirmation failed: the codes differ (or an attacker guessed wrong)
+  | 'unconfirmed' // we proved the code, the other side stopped before it did: a guess may have been tested
   | 'expired' // the offer's time ran out
   | 'crowded' // a third participant: someone else answered first, or joined the room
   | 'no-offer' // the accepter heard nothing back: no device offers that code now
@@ -28,6 +29,8 @@ export function failureMessage(f: PairFailure, detail = ''): string {
   switch (f) {
     case 'wrong-code':
       return `the code did not match${d}: this code is burned now, do not retype it; ${NEW_OFFER}`;
+    case 'unconfirmed':
+      return `the pairing stopped after this device proved the code and before the other device did${d}: someone posing as that device may have tested a guess of the code, so the offer is burned; do not retype the code: stop the offer on the other device, then ${NEW_OFFER}`;
     case 'expired':
       return `the code expired before a device used it${d}; ${NEW_OFFER}`;
     case 'crowded':
@@ -60,6 +63,8 @@ export function failureMessage(f: PairFailure, detail = ''): string {
 }
 
 export class PairError extends AutosyncError {
+  /** What only the moment knew (already in the message). */
+  readonly detail: string;
   constructor(
     readonly failure: PairFailure,
     detail = '',
@@ -68,11 +73,17 @@ export class PairError extends AutosyncError {
   ) {
     super(failureMessage(failure, detail), `pair-${failure}`);
     this.name = 'PairError';
+    this.detail = detail;
   }
 }
 
-/** What an abort from the other side means here: its reason, when ours too, else peer-aborted. */
+/**
+ * What an abort from the other side means here: its reason, when ours too, else peer-aborted. An
+ * abort is not authenticated, so it only picks the wording, and never says wrong-code: each side
+ * finds a wrong code itself, from a tag. After this side sent its tag, protocol.ts reports any abort
+ * as unconfirmed whatever its reason.
+ */
 export function failureOfAbort(reason: string): PairFailure {
-  const mirrored: PairFailure[] = ['wrong-code', 'expired', 'crowded', 'version', 'timeout'];
+  const mirrored: PairFailure[] = ['expired', 'crowded', 'version', 'timeout'];
   return (mirrored as string[]).includes(reason) ? (reason as PairFailure) : 'peer-aborted';
 }

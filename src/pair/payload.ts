@@ -3,6 +3,7 @@
 // CPace's ISK gave (cpace.ts); every field is validated on receipt before anything uses it, because a
 // sealed message proves who sent it, not that its content is sane.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { isValidRemoteName, isValidUuid } from '../annex/keys.js';
 import { isSha } from '../git/sha.js';
 import { isId, roomProblem, jidProblem, serviceProblem } from '../signal/validate.js';
@@ -78,6 +79,12 @@ const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const REPO_NAME = /^[A-Za-z0-9_][A-Za-z0-9._ -]*$/;
 /** ssh://, https://, http://, git:// URLs with a host not looking like an option. */
 const ALLOWED_SCHEMES = new Set(['ssh:', 'https:', 'http:', 'git:']);
+/** One DNS label (RFC 1123): letters, digits, inner hyphens, at most 63; never "-" first, never "*". */
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** A DNS name's longest text form (RFC 1035). */
+const MAX_HOST = 253;
+/** The port ssh uses when a URL names none: a bare known_hosts pattern is for this port only. */
+const SSH_PORT = 22;
 /** scp-like ssh, [user@]host:path: user and host start with a letter or digit (never "-"). */
 const SCP_LIKE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*@)?[A-Za-z0-9][A-Za-z0-9.-]*:(?!\/\/)[^\s:][^\s]*$/;
 /** One known_hosts line: host patterns, a key type, base64 key data, an optional comment. */
@@ -104,17 +111,61 @@ export function urlProblem(url: string): string | null {
       return 'is not a URL';
     }
     if (!ALLOWED_SCHEMES.has(u.protocol)) return `has scheme ${u.protocol} (only ssh, https, http, git)`;
-    if (!u.hostname || u.hostname.startsWith('-')) return 'has no host, or one starting with "-"';
+    // The host as git hands it to ssh or curl: a DNS name or an IP literal, nothing else (no "*",
+    // "%2d…", "-o…"); an IPv6 literal only in brackets.
+    const h = u.hostname;
+    if (!(h.startsWith('[') ? h.endsWith(']') && isIPv6(h.slice(1, -1)) : isHost(h)))
+      return 'has no host, or one that is not a DNS name or an IP address';
+    if (u.port === '0') return 'has port 0';
+    // git passes "user@host" to ssh as one argument: a user starting with "-" would be an option.
+    let user: string;
+    try {
+      user = decodeURIComponent(u.username);
+    } catch {
+      return 'has a user name that does not decode';
+    }
+    if (user.startsWith('-') || CONTROL.test(user)) return 'has a user name starting with "-"';
     return null;
   }
-  return SCP_LIKE.test(url) ? null : 'is neither a URL nor host:path';
+  if (!SCP_LIKE.test(url)) return 'is neither a URL nor host:path';
+  return isHost(scpHost(url)) ? null : 'has a host that is not a DNS name or an IP address';
 }
 
-/** The host a checked remote URL names: the URL's host, or the host of scp-like [user@]host:path. */
-function urlHost(url: string): string {
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) return new URL(url).hostname.replace(/^\[|\]$/g, '');
+/** A DNS name (labels of RFC 1123, not all digits) or an IPv4 address: no wildcard, "%", "!" or ",". */
+function isHost(h: string): boolean {
+  if (isIPv4(h)) return true;
+  if (h.length === 0 || h.length > MAX_HOST || /^[0-9.]+$/.test(h)) return false;
+  return h.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+function scpHost(url: string): string {
   const hostPart = url.slice(0, url.indexOf(':'));
   return hostPart.slice(hostPart.indexOf('@') + 1);
+}
+
+/** "host port" (lower case) of each checked ssh remote URL: the hosts whose keys may come along. */
+function sshHostPorts(urls: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const url of urls) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) {
+      const u = new URL(url);
+      if (u.protocol !== 'ssh:') continue;
+      out.add(`${u.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase()} ${u.port || SSH_PORT}`);
+    } else out.add(`${scpHost(url).toLowerCase()} ${SSH_PORT}`);
+  }
+  return out;
+}
+
+/**
+ * The "host port" a known_hosts pattern names, or null: `host` (port 22) or `[host]:port`, with
+ * `host` a DNS name or an IP address. Wildcards (`*`, `?`), negation (`!`), lists and any other
+ * bracket form are refused: they would trust the key for hosts beyond the shared remote's own.
+ */
+function knownHostPattern(p: string): string | null {
+  const m = /^\[([^\]]+)\]:([1-9][0-9]{0,4})$/.exec(p);
+  const [host, port] = m ? [m[1]!, Number(m[2])] : [p, SSH_PORT];
+  if (port > 65535 || !(isHost(host) || isIPv6(host)) || host.includes('%')) return null;
+  return `${host.toLowerCase()} ${port}`;
 }
 
 function str(v: unknown, max: number): v is string {
@@ -149,14 +200,13 @@ export function validateSettings(v: unknown): PairSettings {
   const kh = remote.knownHosts;
   if (kh !== undefined) {
     if (!Array.isArray(kh) || kh.length > MAX_KNOWN_HOSTS) return bad('remote.knownHosts');
-    const hosts = new Set((urls as string[]).map(urlHost));
+    const hosts = sshHostPorts(urls as string[]);
     for (const l of kh as unknown[]) {
       if (typeof l !== 'string' || l.length > MAX_KNOWN_HOST_LINE || !KNOWN_HOST.test(l))
         return bad('remote.knownHosts');
-      // Host keys for the shared remote's own hosts only, never for any other host.
+      // Host keys for the shared remote's own ssh hosts and ports only, never for any other host.
       const patterns = l.split(' ')[0]!.split(',');
-      if (!patterns.every((h) => hosts.has(h.replace(/^\[(.*)\]:[0-9]+$/, '$1'))))
-        return bad('remote.knownHosts');
+      if (!patterns.every((h) => hosts.has(knownHostPattern(h) ?? ''))) return bad('remote.knownHosts');
     }
   }
   if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) return bad('key');

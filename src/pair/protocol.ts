@@ -5,9 +5,14 @@
 // no randomness of its own (cfg.random): the table tests drive every message in every state.
 //
 // The flow (docs/pairing.md):
-//   accepter -> hello(sid, Ya, label)      offerer -> reply(Yb, label, tag B)
-//   accepter -> confirm(tag A)             offerer -> settings (sealed)
+//   accepter -> hello(sid, Ya, label)      offerer -> reply(Yb, label)
+//   accepter -> confirm(tag A)             offerer -> settings(tag B, sealed)
 //   accepter -> done (sealed)
+// The new device proves the code first: the reply carries nothing keyed by the code, so a device
+// posing as the new one learns nothing it could test a guess against offline, and tag B goes only to a
+// device whose tag A verified. The accepter, once its tag A is out, cannot tell a wrong code, a silent
+// peer or a forged abort from someone who tested a guess against tag A: until tag B verifies, every
+// failure there is 'unconfirmed' (the offer is burned, whatever the other side says).
 // Anything else ends the run: a typed PairError in the 'failed' state, and an abort sent so the
 // other side learns why. An offer takes one hello only: it is single use, so an attacker gets one
 // online guess of the code, and a second hello (a third participant) burns it.
@@ -163,7 +168,7 @@ export function offererStep(cfg: OffererConfig, s: OffererState, input: Input): 
     } catch {
       return fail({ peer: m.label }, 'malformed', 'its key share is not a group element', 'malformed');
     }
-    const reply = encode({ type: 'reply', Y: share.Y, label: cfg.label, tag: confirmationTag(keys, 'B') });
+    const reply = encode({ type: 'reply', Y: share.Y, label: cfg.label });
     return { state: { phase: 'waiting-confirm', keys, sid: m.sid, peer: m.label }, send: [reply] };
   }
   if (m.type === 'confirm' && s.phase === 'waiting-confirm') {
@@ -171,6 +176,7 @@ export function offererStep(cfg: OffererConfig, s: OffererState, input: Input): 
       return fail(s, 'wrong-code', `${s.peer} typed another code`, 'wrong-code');
     const frame = encode({
       type: 'settings',
+      tag: confirmationTag(s.keys, 'B'),
       sealed: seal(s.keys.sealB, aad('settings', s.sid), cfg.settings),
     });
     if (frame.length > PAIR_MESSAGE_MAX)
@@ -225,7 +231,7 @@ export function accepterStep(
     };
   }
   const m = common(s, input, s.phase === 'waiting-reply' ? 'no-offer' : 'timeout');
-  if (!('type' in m)) return m;
+  if (!('type' in m)) return s.phase === 'waiting-settings' ? unconfirmed(s, m) : m;
   if (m.type === 'reply' && s.phase === 'waiting-reply') {
     let keys: SessionKeys;
     try {
@@ -233,14 +239,15 @@ export function accepterStep(
     } catch {
       return fail({ peer: m.label }, 'malformed', 'its key share is not a group element', 'malformed');
     }
-    if (!checkTag(keys, 'B', m.tag))
-      return fail({ peer: m.label }, 'wrong-code', `${m.label} offers another code`, 'wrong-code');
     return {
       state: { phase: 'waiting-settings', keys, sid: s.sid, peer: m.label },
       send: [encode({ type: 'confirm', tag: confirmationTag(keys, 'A') })],
     };
   }
   if (m.type === 'settings' && s.phase === 'waiting-settings') {
+    if (!checkTag(s.keys, 'B', m.tag))
+      return fail(s, 'wrong-code', `${s.peer} offers another code`, 'wrong-code');
+    // Tag B verified: the other device knows the code, so what follows is its own word.
     const v = open(s.keys.sealB, aad('settings', s.sid), m.sealed);
     if (v === null) return fail(s, 'malformed', 'its settings do not authenticate', 'malformed');
     let settings: PairSettings;
@@ -251,5 +258,17 @@ export function accepterStep(
     }
     return { state: { phase: 'applying', keys: s.keys, sid: s.sid, peer: s.peer, settings }, send: [] };
   }
-  return unexpected(s, m);
+  return s.phase === 'waiting-settings' ? unconfirmed(s, unexpected(s, m)) : unexpected(s, m);
+}
+
+/**
+ * The accepter sent tag A and the other side has not proved the code: a timeout, a channel gone, an
+ * abort (its reason unauthenticated) or a stray message all look alike to one who tested a guess
+ * against tag A and stopped. The cause is kept as detail; what is sent back stays as it was.
+ */
+function unconfirmed(s: { peer: string }, r: Step<AccepterState>): Step<AccepterState> {
+  if (r.state.phase !== 'failed') return r;
+  const e = r.state.error;
+  const error = new PairError('unconfirmed', e.detail ? `${e.failure}: ${e.detail}` : e.failure, s.peer);
+  return { state: { phase: 'failed', error }, send: r.send };
 }

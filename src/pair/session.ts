@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ChannelError, type ChannelFailure, type PairChannel } from './channel.js';
 import type { PairCode } from './code.js';
 import { PairError } from './errors.js';
+import { MSG } from './wire.js';
 import { settingsProblem, type ApplyOutcome, type PairSettings } from './payload.js';
 import {
   accepterStep,
@@ -88,9 +89,13 @@ async function drive<S extends { phase: string }>(
       try {
         await channel.send(msg);
       } catch (e) {
-        // An abort that cannot be sent changes nothing; a protocol message that cannot ends the run.
-        if (isDone(state)) continue;
-        state = m.step(state, { kind: 'channel', failure: failureOf(e), now: now() }).state;
+        // An abort that cannot be sent changes nothing; a protocol message that cannot ends the run,
+        // the last one too: a new device set up whose "done" never left must not report success
+        // while the offerer waits and fails.
+        if (msg[1] === MSG.abort) continue;
+        if (state.phase === 'paired') state = unsent(state, failureOf(e));
+        else if (!isDone(state))
+          state = m.step(state, { kind: 'channel', failure: failureOf(e), now: now() }).state;
       }
     }
   };
@@ -120,6 +125,13 @@ async function drive<S extends { phase: string }>(
   } finally {
     await channel.close().catch(() => undefined);
   }
+}
+
+/** A run that reached 'paired' but could not send its last message: failed, with what was done. */
+function unsent<S extends { phase: string }>(s: S, failure: ChannelFailure): S {
+  const peer = 'peer' in s && typeof s.peer === 'string' ? s.peer : null;
+  const detail = 'this device is set up, but could not tell the other device so';
+  return { phase: 'failed', error: new PairError(failure, detail, peer) } as unknown as S;
 }
 
 function failureOf(e: unknown): ChannelFailure {

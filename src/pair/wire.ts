@@ -10,9 +10,9 @@ export const PAIR_VERSION = 1;
 
 export const MSG = {
   hello: 1, // accepter -> offerer: sid, Ya, the accepter's label
-  reply: 2, // offerer -> accepter: Yb, the offerer's label, the offerer's confirmation tag
-  confirm: 3, // accepter -> offerer: the accepter's confirmation tag
-  settings: 4, // offerer -> accepter: the sealed settings
+  reply: 2, // offerer -> accepter: Yb, the offerer's label (no tag: nothing to test a guess against)
+  confirm: 3, // accepter -> offerer: the accepter's confirmation tag, the first proof of the code
+  settings: 4, // offerer -> accepter: the offerer's confirmation tag, the sealed settings
   done: 5, // accepter -> offerer: the sealed outcome of applying them
   abort: 6, // either way: why this side stopped (not secret, not authenticated: informative only)
 } as const;
@@ -24,14 +24,16 @@ export const SID_BYTES = 16;
 export const TAG_BYTES = 64;
 /** A device label as people name machines ("laptop", "Anna's phone"); 64 characters is plenty. */
 export const MAX_LABEL = 64;
+/** A length prefix of at most 3 LEB128 bytes (21 bits, 2 MiB): any frame's field fits, PAIR_MESSAGE_MAX is 16 KiB. */
+const LEN_BYTES_MAX = 3;
 /** Abort reasons are short tokens from our own list. */
 const MAX_REASON = 32;
 
 export type Message =
   | { type: 'hello'; sid: Uint8Array; Y: Uint8Array; label: string }
-  | { type: 'reply'; Y: Uint8Array; label: string; tag: Uint8Array }
+  | { type: 'reply'; Y: Uint8Array; label: string }
   | { type: 'confirm'; tag: Uint8Array }
-  | { type: 'settings'; sealed: Uint8Array }
+  | { type: 'settings'; tag: Uint8Array; sealed: Uint8Array }
   | { type: 'done'; sealed: Uint8Array }
   | { type: 'abort'; reason: string };
 
@@ -58,11 +60,11 @@ export function encode(m: Message): Uint8Array {
     case 'hello':
       return frame('hello', m.sid, m.Y, utf8.encode(m.label));
     case 'reply':
-      return frame('reply', m.Y, utf8.encode(m.label), m.tag);
+      return frame('reply', m.Y, utf8.encode(m.label));
     case 'confirm':
       return frame('confirm', m.tag);
     case 'settings':
-      return frame('settings', m.sealed);
+      return frame('settings', m.tag, m.sealed);
     case 'done':
       return frame('done', m.sealed);
     case 'abort':
@@ -75,18 +77,21 @@ export function header(type: MsgType): Uint8Array {
   return Uint8Array.from([PAIR_VERSION, MSG[type]]);
 }
 
-/** Splits length-prefixed fields; null when a length is malformed or runs past the end. */
+/** Splits length-prefixed fields; null when a length is malformed (not shortest, over 3 bytes) or runs past the end. */
 function fields(b: Uint8Array, at: number): Uint8Array[] | null {
   const out: Uint8Array[] = [];
   while (at < b.length) {
     let len = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= b.length || shift > 21) return null; // 3 LEB128 bytes cover 2 MiB, past any frame
+    for (let i = 0; ; i++) {
+      // 3 LEB128 bytes cover 2 MiB, past any frame; a 4th is refused.
+      if (at >= b.length || i >= LEN_BYTES_MAX) return null;
       const byte = b[at++]!;
-      len += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-      if ((byte & 0x80) === 0) break;
+      len += (byte & 0x7f) * 2 ** (7 * i);
+      if ((byte & 0x80) === 0) {
+        // Shortest form only: a last byte of 0 after others pads the length, one field two encodings.
+        if (byte === 0 && i > 0) return null;
+        break;
+      }
     }
     if (at + len > b.length) return null;
     out.push(b.subarray(at, at + len));
@@ -126,17 +131,18 @@ export function decode(b: Uint8Array): Decoded {
     }
     case MSG.reply: {
       const l = label(f[1]);
-      if (!n(3) || f[0]!.length !== ELEMENT_BYTES || !l || f[2]!.length !== TAG_BYTES)
-        return bad('a bad reply');
-      return { ok: true, msg: { type: 'reply', Y: f[0]!, label: l, tag: f[2]! } };
+      if (!n(2) || f[0]!.length !== ELEMENT_BYTES || !l) return bad('a bad reply');
+      return { ok: true, msg: { type: 'reply', Y: f[0]!, label: l } };
     }
     case MSG.confirm:
       if (!n(1) || f[0]!.length !== TAG_BYTES) return bad('a bad confirmation');
       return { ok: true, msg: { type: 'confirm', tag: f[0]! } };
     case MSG.settings:
+      if (!n(2) || f[0]!.length !== TAG_BYTES || f[1]!.length === 0) return bad('a bad settings message');
+      return { ok: true, msg: { type: 'settings', tag: f[0]!, sealed: f[1]! } };
     case MSG.done:
       if (!n(1) || f[0]!.length === 0) return bad('a bad sealed message');
-      return { ok: true, msg: { type: type === MSG.settings ? 'settings' : 'done', sealed: f[0]! } };
+      return { ok: true, msg: { type: 'done', sealed: f[0]! } };
     case MSG.abort: {
       const r = n(1) ? text(f[0]!) : null;
       if (!r || r.length > MAX_REASON || !/^[a-z-]+$/.test(r)) return bad('a bad abort');

@@ -10,6 +10,8 @@ import {
   newCode,
   parseCode,
   LONG_PREFIX,
+  MAX_CODE_TEXT,
+  PairCodeError,
   type CodeProblem,
 } from '../../../src/pair/code.js';
 import { EVEN_WORDS, ODD_WORDS } from '../../../src/pair/words.js';
@@ -72,10 +74,10 @@ function typo(w: string): string {
 }
 
 test('parseCode: each wrong code gives its own problem and says what to do', () => {
-  const rows: Array<[string, CodeProblem, RegExp]> = [
+  const rows: Array<[string, CodeProblem, RegExp, RegExp?]> = [
     ['', 'empty', /type the code the other device shows/],
     ['   ', 'empty', /no code/],
-    [`${o0}-${e0}-${o1}`, 'nameplate', /starts with the number/],
+    [`${o0}-${e0}-${o1}`, 'nameplate', /starts with the number/, new RegExp(`starts with "${o0}"`)],
     [`07-${o0}-${e0}-${o1}`, 'nameplate', /starts with the number/],
     [`12345-${o0}-${e0}-${o1}`, 'nameplate', /starts with the number/],
     [`7-${o0}-${e0}`, 'too-few-words', /has 2 words .* at least 3/],
@@ -84,17 +86,28 @@ test('parseCode: each wrong code gives its own problem and says what to do', () 
     [`7-${o0}-${e0}-${o1}-${e0}`, 'word-count', /has 4 words .* 3, 5 or 7: a word is missing or doubled/],
     [`7-${o0}-${e0}-${e0}-${o1}`, 'word-count', /a word is missing or doubled/],
     [`7-${[o0, e0, o1, e0, o1, e0].join('-')}`, 'word-count', /has 6 words/],
-    [`7-${typo(o0)}-${e0}-${o1}`, 'unknown-word', new RegExp(`did you mean "${o0}"`)],
-    [`7-${o0}-${e0.slice(0, -1)}-${o1}`, 'unknown-word', /second word\) is not a pairing word/],
-    [`7-${o0}-${e0}-zzzzzzzzz`, 'unknown-word', /is not a pairing word\. Check .*still good/],
+    [
+      `7-${typo(o0)}-${e0}-${o1}`,
+      'unknown-word',
+      /the first word is not a pairing word/,
+      new RegExp(`^"${typo(o0)}" is not a pairing word; did you mean "${o0}"\\?$`),
+    ],
+    [`7-${o0}-${e0.slice(0, -1)}-${o1}`, 'unknown-word', /the second word is not a pairing word/],
+    [
+      `7-${o0}-${e0}-zzzzzzzzz`,
+      'unknown-word',
+      /is not a pairing word\. Check .*still good/,
+      /^"zzzzzzzzz" is not a pairing word$/,
+    ],
     [`7-${o0}-${e0}-${o1}3`, 'unknown-word', /not a pairing word/],
     [`7-${o0}-${e0}-${o1}/../x`, 'unknown-word', /not a pairing word/],
     [
       `7-${e0}-${o0}-${o1}`,
       'word-order',
-      /cannot be the first word: a word is missing, doubled or two words are swapped/,
+      /the first word belongs at another place: a word is missing, doubled or two words are swapped/,
+      new RegExp(`"${e0}" cannot be the first word`),
     ],
-    [`7-${o0}-${o1}-${e0}`, 'word-order', /cannot be the second word/],
+    [`7-${o0}-${o1}-${e0}`, 'word-order', /the second word belongs at another place/],
     [`7-${o0}-${e0}-${o1}-${o1}-${e0}`, 'word-order', /fourth word/],
     [`7-${o0}-${e0}-${e0}-${o1}-${o1}`, 'word-order', /third word/],
     [`${LONG_PREFIX}7-${o0}-${e0}-${o1}`, 'long-form', /no address part/],
@@ -114,18 +127,39 @@ test('parseCode: each wrong code gives its own problem and says what to do', () 
     ],
     [`${LONG_PREFIX}7-${o0}-${e0}:${b64('{"jid":"a@b.org"}')}`, 'too-few-words', /at least 3/],
   ];
-  for (const [typed, problem, message] of rows) {
+  // What was typed (the code's words, a typo of one, a word cut short) never reaches the message.
+  const typedWords = new Set([o0, e0, o1, typo(o0), e0.slice(0, -1), 'zzzzzzzzz']);
+  for (const [typed, problem, message, hint] of rows) {
     assert.throws(
       () => parseCode(typed),
-      (e: Error & { code?: string }) => {
+      (e: PairCodeError) => {
         assert.equal(e.code, `pair-code-${problem}`, `${JSON.stringify(typed)}: ${e.message}`);
         assert.match(e.message, message, JSON.stringify(typed));
         assert.doesNotMatch(e.message, /\n/);
+        if (hint) assert.match(e.terminalHint ?? '', hint, JSON.stringify(typed));
+        // Nor does it reach the error's JSON: the hint is not enumerable.
+        for (const t of [e.message, JSON.stringify(e), JSON.stringify({ ...e })])
+          for (const w of t.toLowerCase().split(/[^a-z]+/)) assert.ok(!typedWords.has(w), `${w} in ${t}`);
         return true;
       },
       JSON.stringify(typed),
     );
   }
+});
+
+test('input far longer than a code is refused at once, short or long form; no suggestion for a long word', () => {
+  for (const typed of [
+    `7-${o0}-${e0}-${'x'.repeat(MAX_CODE_TEXT)}`,
+    `7 ${'brave '.repeat(60)}`,
+    'a'.repeat(200_000),
+    `${LONG_PREFIX}7-${o0}-${e0}-${'x'.repeat(MAX_CODE_TEXT)}:${b64('{"jid":"a@b.org"}')}`,
+  ])
+    assert.throws(() => parseCode(typed), { code: 'pair-code-too-long', message: /type only the code/ });
+  // Just under the bound: an unknown word, with no suggestion searched for (it is far from any word).
+  assert.throws(
+    () => parseCode(`7-${o0}-${e0}-${'q'.repeat(MAX_CODE_TEXT - 20)}`),
+    (e: PairCodeError) => e.code === 'pair-code-unknown-word' && !/did you mean/.test(e.terminalHint ?? ''),
+  );
 });
 
 function b64(s: string): string {

@@ -37,6 +37,11 @@ test('validateSettings: the fixture passes, and each bad field is named', () => 
   ported.remote.urls = ['ssh://git@[::1]:2222/srv/notes.git', 'git@example.org:notes.git'];
   ported.remote.knownHosts = ['[::1]:2222,example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mple'];
   assert.deepEqual(validateSettings(ported), ported);
+  // Ports are compared, host names without regard to case; port 22 needs no brackets.
+  const cased = structuredClone(SETTINGS);
+  cased.remote.urls = ['ssh://git@Example.org:22/srv/notes.git', 'ssh://git@example.org:2222/x'];
+  cased.remote.knownHosts = ['EXAMPLE.org,[example.org]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mple'];
+  assert.deepEqual(validateSettings(cased), cased);
   const rows: Array<[string, (s: Record<string, any>) => void]> = [
     ['not the settings object', (s) => (s.extra = 1)],
     ['repo.id', (s) => (s.repo.id = '-rf')],
@@ -53,6 +58,34 @@ test('validateSettings: the fixture passes, and each bad field is named', () => 
       (s) => (s.remote.knownHosts = ['github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mple']),
     ],
     ['remote.knownHosts', (s) => (s.remote.knownHosts = ['example.org,github.com ssh-ed25519 AAAAC3Nza'])],
+    // Wildcards, negation and other ports trust keys beyond the shared remote's own host.
+    ...[
+      '* ssh-ed25519 AAAAC3Nza',
+      '*.org ssh-ed25519 AAAAC3Nza',
+      'example.or? ssh-ed25519 AAAAC3Nza',
+      '!a,example.org ssh-ed25519 AAAAC3Nza',
+      '[example.org]:2222 ssh-ed25519 AAAAC3Nza',
+      '[example.org] ssh-ed25519 AAAAC3Nza',
+      '[*]:22 ssh-ed25519 AAAAC3Nza',
+    ].map((l): [string, (s: Record<string, any>) => void] => [
+      'remote.knownHosts',
+      (s) => (s.remote.knownHosts = [l]),
+    ]),
+    // A wildcard host in the URL makes no pattern of it.
+    [
+      'remote.urls',
+      (s) => {
+        s.remote.urls = ['ssh://*/r'];
+        s.remote.knownHosts = ['* ssh-ed25519 AAAAC3Nza'];
+      },
+    ],
+    // The keys of an https remote's host are no ssh host keys of the shared remote.
+    [
+      'remote.knownHosts',
+      (s) => {
+        s.remote.urls = ['https://example.org/notes.git'];
+      },
+    ],
     ['repo.name', (s) => (s.repo.name = '..')],
     ['repo.name', (s) => (s.repo.name = 'a/b')],
     ['repo.name', (s) => (s.repo.name = '-notes')],
@@ -89,6 +122,8 @@ test('urlProblem: network URLs pass; helpers, local paths, options, odd schemes 
     'git@example.org:notes.git',
     'example.org:notes',
     'ssh://git@[::1]:2222/srv/notes.git',
+    'ssh://git@192.0.2.7/srv/notes.git',
+    'https://user%40corp@example.org/notes.git',
   ])
     assert.equal(urlProblem(u), null, u);
   for (const u of [
@@ -103,6 +138,22 @@ test('urlProblem: network URLs pass; helpers, local paths, options, odd schemes 
     '-oProxyCommand=evil:x',
     'ssh://-oProxyCommand=evil/x',
     'git@-oProxyCommand=evil:x',
+    // A host ssh or a known_hosts file would read as a pattern, an option, or not a host at all.
+    'ssh://*/r',
+    'ssh://*.example.org/r',
+    'ssh://a!b/r',
+    'ssh://a,b/r',
+    'ssh://%2doProxyCommand=x/r',
+    'ssh://ex%61mple.org/r',
+    'ssh://1.2.3/r',
+    'ssh://example.org:0/r',
+    'git@*:x',
+    'git@a..b:x',
+    // A user that git would hand to ssh as an option, plain or percent-encoded.
+    'ssh://-oProxyCommand=x@example.org/r',
+    'ssh://%2doProxyCommand=x@example.org/r',
+    'ssh://%2DoProxyCommand=x@example.org/r',
+    'ssh://%E0%A4%A@example.org/r',
     'https://example.org/a b',
     'ftp://example.org/x',
     'x'.repeat(3000),
@@ -139,7 +190,12 @@ test('wire: labels; a hello with a bad label or a short share is malformed', () 
     encode({ type: 'abort', reason: 'Not A Token' }),
     Uint8Array.from([1, 1, 0x80, 0x80, 0x80, 0x80, 0x01]),
     Uint8Array.from([1]),
+    // A confirmation whose length (64) is written in 2 bytes, not 1: one frame, one encoding.
+    Uint8Array.from([1, 3, 0xc0, 0x00, ...new Uint8Array(64)]),
+    // A 4-byte length prefix (non-shortest, as any 4-byte length under 2 MiB must be).
+    Uint8Array.from([1, 3, 0xc0, 0x80, 0x80, 0x00, ...new Uint8Array(64)]),
   ];
+  assert.equal(decode(Uint8Array.from([1, 3, 0x40, ...new Uint8Array(64)])).ok, true);
   for (const b of bad) assert.deepEqual((decode(b) as { failure?: string }).failure, 'malformed');
 });
 
@@ -151,5 +207,6 @@ test('settingsProblem: our own settings are checked as a receiver would, and mus
     { length: 16 },
     (_, i) => `https://example.org/${String(i).padStart(2000, 'x')}`,
   );
+  delete big.remote.knownHosts; // no ssh URL is left for them
   assert.match(settingsProblem(big) ?? '', /more than one pairing message holds/);
 });

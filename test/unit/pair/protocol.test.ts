@@ -56,6 +56,9 @@ function honestRun() {
   // Wrong variants of each message.
   const wrongReply = one(offererStep(offCfg(OTHER_CODE), o0, msg(hello)));
   const badConfirm = encode({ type: 'confirm', tag: new Uint8Array(64).fill(9) });
+  const d4 = decode(settings);
+  assert.ok(d4.ok && d4.msg.type === 'settings');
+  const badSettingsTag = encode({ ...d4.msg, tag: new Uint8Array(64).fill(9) });
   const tamper = (b: Uint8Array) => {
     const c = Uint8Array.from(b);
     c[c.length - 1] = c[c.length - 1]! ^ 1;
@@ -96,6 +99,7 @@ function honestRun() {
       'reply, other code': wrongReply,
       'confirm, bad tag': badConfirm,
       'settings, tampered': tamper(settings),
+      'settings, bad tag': badSettingsTag,
       'done, tampered': tamper(done),
       'done, apply failed': failedDone,
       'abort wrong-code': encode({ type: 'abort', reason: 'wrong-code' }),
@@ -138,7 +142,8 @@ function check(step: Step<{ phase: string }>, want: Want | 'ignored', row: strin
 
 const U: Want = ['failed', 'unexpected', 'unexpected'];
 const COMMON: Record<string, Want> = {
-  'abort wrong-code': ['failed', 'wrong-code', null],
+  // An abort is not authenticated: its reason never makes a wrong-code.
+  'abort wrong-code': ['failed', 'peer-aborted', null],
   'abort cancelled': ['failed', 'peer-aborted', null],
   'version 2': ['failed', 'version', 'version'],
   oversized: ['failed', 'oversized', 'oversized'],
@@ -158,6 +163,7 @@ const OFFERER_TABLE: Record<string, Record<string, Want | 'ignored'>> = {
     'reply, other code': U,
     'confirm, bad tag': U,
     'settings, tampered': U,
+    'settings, bad tag': U,
     'done, tampered': U,
     'done, apply failed': U,
     ...COMMON,
@@ -171,6 +177,7 @@ const OFFERER_TABLE: Record<string, Record<string, Want | 'ignored'>> = {
     'reply, other code': U,
     'confirm, bad tag': ['failed', 'wrong-code', 'wrong-code'],
     'settings, tampered': U,
+    'settings, bad tag': U,
     'done, tampered': U,
     'done, apply failed': U,
     ...COMMON,
@@ -185,6 +192,7 @@ const OFFERER_TABLE: Record<string, Record<string, Want | 'ignored'>> = {
     'reply, other code': U,
     'confirm, bad tag': U,
     'settings, tampered': U,
+    'settings, bad tag': U,
     'done, tampered': ['failed', 'malformed', 'malformed'],
     'done, apply failed': ['failed', 'apply-failed', null],
     ...COMMON,
@@ -201,26 +209,25 @@ const ACCEPTER_TABLE: Record<string, Record<string, Want | 'ignored'>> = {
     confirm: U,
     settings: U,
     done: U,
-    'reply, other code': ['failed', 'wrong-code', 'wrong-code'],
+    // The reply carries no tag: a wrong code shows only once tag A (or tag B) is checked.
+    'reply, other code': ['waiting-settings', null, 'msg'],
     'confirm, bad tag': U,
     'settings, tampered': U,
+    'settings, bad tag': U,
     'done, tampered': U,
     'done, apply failed': U,
     ...COMMON,
   },
-  'waiting-settings': {
-    hello: U,
-    reply: U, // a duplicated reply
-    confirm: U,
-    settings: ['applying', null, null],
-    done: U,
-    'reply, other code': U,
-    'confirm, bad tag': U,
-    'settings, tampered': ['failed', 'malformed', 'malformed'],
-    'done, tampered': U,
-    'done, apply failed': U,
-    ...COMMON,
-  },
+  // Tag A is out and the other side has not proved the code: every failure but a bad tag B is
+  // unconfirmed, whatever it says, and the same is sent back as in any other state.
+  'waiting-settings': Object.fromEntries(
+    Object.keys(R.messages).map((k): [string, Want] => {
+      if (k === 'settings') return [k, ['applying', null, null]];
+      if (k === 'settings, bad tag') return [k, ['failed', 'wrong-code', 'wrong-code']];
+      if (k === 'settings, tampered') return [k, ['failed', 'malformed', 'malformed']];
+      return [k, ['failed', 'unconfirmed', (COMMON[k] ?? U)[2]]];
+    }),
+  ),
   applying: Object.fromEntries(Object.keys(R.messages).map((k) => [k, COMMON[k] ?? U])),
   paired: {},
   failed: {},
@@ -286,18 +293,48 @@ test('no message of the run carries the code words or the repository key, in any
   }
 });
 
-test('a wrong code is seen on both sides, and a second hello burns the offer', () => {
+test('a wrong code: the offerer sees it from tag A; the new device, which cannot tell, says unconfirmed', () => {
   const acc = accCfg(OTHER_CODE);
   const a1 = accepterStep(acc, { phase: 'start' }, { kind: 'start', now: NOW });
   const o1 = offererStep(R.off, { phase: 'waiting-hello' }, msg(one(a1)));
   const a2 = accepterStep(acc, a1.state, msg(one(o1)));
-  check(a2, ['failed', 'wrong-code', 'wrong-code'], 'accepter sees the wrong code');
+  check(a2, ['waiting-settings', null, 'msg'], 'the accepter proves its code first');
   const o2 = offererStep(R.off, o1.state, msg(one(a2)));
-  check(o2, ['failed', 'wrong-code', null], 'offerer hears of it');
-  if (a2.state.phase === 'failed') assert.equal(a2.state.error.peer, 'desktop');
+  check(o2, ['failed', 'wrong-code', 'wrong-code'], 'the offerer sees the wrong code');
   if (o2.state.phase === 'failed') assert.equal(o2.state.error.peer, 'laptop');
+  const a3 = accepterStep(acc, a2.state, msg(one(o2)));
+  check(a3, ['failed', 'unconfirmed', null], 'the accepter hears of it, unauthenticated');
+  if (a3.state.phase === 'failed') {
+    assert.equal(a3.state.error.peer, 'desktop');
+    assert.match(a3.state.error.message, /it said wrong-code.*may have tested a guess.*do not retype/);
+  }
   // The burned offer answers nothing more, the right code included.
   check(offererStep(R.off, o2.state, msg(R.messages.hello!)), 'ignored', 'burned offer');
+});
+
+test('a device posing as the new one gets nothing to test a guess against; one posing as the offerer is unconfirmed', () => {
+  // The reply holds the share and the label only: no tag, nothing keyed by the code.
+  const d = decode(R.messages.reply!);
+  assert.ok(d.ok && d.msg.type === 'reply');
+  assert.deepEqual(Object.keys(d.msg).sort(), ['Y', 'label', 'type']);
+  // The offerer's tag goes out only with the settings, after tag A verified.
+  const s = decode(R.messages.settings!);
+  assert.ok(s.ok && s.msg.type === 'settings' && s.msg.tag.length === 64);
+  // After tag A, a peer that falls silent, leaves, or sends a forged abort: unconfirmed, never a
+  // plain timeout or the reason it gave.
+  const w = R.accStates['waiting-settings']!;
+  const rows: Array<[string, Parameters<typeof accepterStep>[2], string | null, RegExp]> = [
+    ['silent', { kind: 'timeout', now: NOW }, 'timeout', /\(timeout\)/],
+    ['channel timeout', { kind: 'channel', failure: 'timeout', now: NOW }, 'timeout', /\(timeout\)/],
+    ['gone', { kind: 'channel', failure: 'closed', now: NOW }, null, /\(closed\)/],
+    ['forged abort timeout', msg(encode({ type: 'abort', reason: 'timeout' })), null, /it said timeout/],
+    ['forged abort crowded', msg(encode({ type: 'abort', reason: 'crowded' })), null, /it said crowded/],
+  ];
+  for (const [row, input, sent, detail] of rows) {
+    const r = accepterStep(R.acc, w, input);
+    check(r, ['failed', 'unconfirmed', sent], row);
+    if (r.state.phase === 'failed') assert.match(r.state.error.message, detail, row);
+  }
 });
 
 test('timeouts, expiry and channel failures, per waiting state', () => {
@@ -318,7 +355,7 @@ test('timeouts, expiry and channel failures, per waiting state', () => {
   check(accepterStep(R.acc, R.accStates['waiting-reply']!, t), ['failed', 'no-offer', null], 'nobody offers');
   check(
     accepterStep(R.acc, R.accStates['waiting-settings']!, t),
-    ['failed', 'timeout', 'timeout'],
+    ['failed', 'unconfirmed', 'timeout'],
     'no settings',
   );
   const rows: Array<[ChannelFailure, string, string | null]> = [

@@ -57,17 +57,22 @@ test('a whole pairing: both sides name each other, show the same verifier; the s
   assert.equal(a.sent.length + b.sent.length, 5);
 });
 
-test('a wrong code: both sides fail with pair-wrong-code, and nothing is applied', async () => {
+test('a wrong code: the offerer fails with pair-wrong-code, the new device with pair-unconfirmed; nothing is applied', async () => {
   const [a, b] = channelPair();
   const acc = accept({ code: OTHER_CODE });
   const [o, n] = await Promise.all([settle(runOffer(a, offer())), settle(runAccept(b, acc))]);
   assert.ok('err' in o && 'err' in n);
   assert.equal(o.err.code, 'pair-wrong-code');
-  assert.equal(n.err.code, 'pair-wrong-code');
   assert.match(o.err.message, /burned now, do not retype it/);
+  // The new device sent its tag first and only hears an unauthenticated abort back.
+  assert.equal(n.err.code, 'pair-unconfirmed');
+  assert.match(n.err.message, /it said wrong-code/);
   assert.deepEqual(acc.applied, []);
-  // The offerer never sent the settings.
-  assert.equal(a.sent.length, 1);
+  // The offerer never sent the settings: its reply, then its abort.
+  assert.deepEqual(
+    a.sent.map((m) => m[1]),
+    [2, 6],
+  );
 });
 
 test('an offer nobody takes expires; an accepter nobody answers gives no-offer', async () => {
@@ -93,7 +98,7 @@ test('an offer already expired answers a hello with expired, and the accepter sa
   assert.ok(['pair-expired', 'pair-closed'].includes(n.err.code!), n.err.code);
 });
 
-test('a peer that stops answering midway: the waiting side times out and tells the other', async () => {
+test('a peer that stops answering midway: the waiting side times out (unconfirmed, once its tag is out) and tells the other', async () => {
   // The offerer waits for a confirmation that never comes (the accepter is played by hand). The
   // channel's timeouts fire when the test says, so no clock decides which wait runs out.
   const [a, b] = channelPair();
@@ -135,7 +140,8 @@ test('a peer that stops answering midway: the waiting side times out and tells t
   d.expire();
   const n = await accepting;
   assert.ok('err' in n);
-  assert.equal(n.err.code, 'pair-timeout');
+  // The silent "offerer" holds tag A and may have tested a guess of the code against it.
+  assert.equal(n.err.code, 'pair-unconfirmed');
   assert.equal((n.err as PairError).peer, 'desktop');
 });
 
@@ -172,7 +178,9 @@ test('a third participant burns the offer: a second hello, or the rendezvous rep
   const [o, n] = await Promise.all([settle(runOffer(spied, offer())), settle(runAccept(b, acc))]);
   assert.ok('err' in o && 'err' in n);
   assert.equal(o.err.code, 'pair-crowded');
-  assert.equal(n.err.code, 'pair-crowded');
+  // The new device had sent its tag: an unauthenticated "crowded" does not tell it who holds it.
+  assert.equal(n.err.code, 'pair-unconfirmed');
+  assert.match(n.err.message, /it said crowded/);
   assert.deepEqual(acc.applied, []);
 
   const [c] = channelPair();
@@ -210,4 +218,23 @@ test('settings that cannot be offered fail before any message, with pair-bad-set
   assert.match(o.err.message, /remote\.urls/);
   assert.equal(a.sent.length, 0);
   assert.equal(a.closed, true);
+});
+
+test('a done that cannot be sent: the new device does not report success, and the offerer fails too', async () => {
+  const [a, b] = channelPair();
+  // The new device's channel fails as it sends its last message (type 5, done).
+  const flaky = {
+    receive: (ms: number) => b.receive(ms),
+    close: () => b.close(),
+    send: (m: Uint8Array) => (m[1] === 5 ? Promise.reject(new Error('the server went away')) : b.send(m)),
+  };
+  const acc = accept();
+  const [o, n] = await Promise.all([settle(runOffer(a, offer())), settle(runAccept(flaky, acc))]);
+  assert.deepEqual(acc.applied, [SETTINGS]);
+  assert.ok('err' in n, 'the new device must not report success');
+  assert.equal(n.err.code, 'pair-closed');
+  assert.match(n.err.message, /this device is set up, but could not tell the other device/);
+  assert.equal((n.err as PairError).peer, 'desktop');
+  assert.ok('err' in o);
+  assert.equal(o.err.code, 'pair-closed');
 });
