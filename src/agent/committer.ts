@@ -8,6 +8,7 @@
 //   committer-own.ts      files the agent wrote itself (not an edit)
 //   committer-open.ts     files held while a process has them open for writing
 //   committer-folders.ts  new folders: their scans, and the burst that fills them
+//   committer-scan.ts     the scans for what the watcher missed: first, before a pass, after a burst
 //
 // A path is committed only once its size and mtime have held still (a file still being written
 // waits), except on flush, which commits everything: before a merge and on a clean stop. A file that
@@ -33,7 +34,7 @@ import { RawNames, isRawKey, shown } from './committer-raw.js';
 import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held.js';
 import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
-import { NewFolders } from './committer-folders.js';
+import { TreeScans } from './committer-scan.js';
 import { commitSplitting, stuckShown, type SplitContext } from './committer-split.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
@@ -45,10 +46,6 @@ const RETRY_MAX_MS = 60_000;
 const MAX_FLUSH_PASSES = 100;
 /** status shows at most this many stuck paths (the count says how many there are). */
 const MAX_STUCK_SHOWN = 20;
-/** After a commit into new folders, the scan for events the kernel dropped waits this long: the
- * burst's own passes scan its folders meanwhile, and a whole-tree scan beside each of them only
- * competed with the writer and the push for the CPU. */
-const AFTER_BURST_SCAN_MS = 2_000;
 
 export interface CommitterDeps {
   sync: GitSync;
@@ -85,16 +82,14 @@ export class Committer implements Service {
   /** Paths GitSync left out of a commit since the pass began (being written, raw content staged). */
   private readonly leftOut = new Set<string>();
   private readonly open: OpenHolds;
-  private readonly folders: NewFolders;
+  /** The scans for what the watcher missed, and the new folders (committer-scan.ts). */
+  private readonly scans: TreeScans;
   /** What the commit of a batch needs (committer-split.ts). */
   private readonly split: SplitContext;
-  private afterBurstTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  /** The first scan of the work tree, while it runs (see start). */
-  private firstScan: Promise<void> | null = null;
   private failures = 0;
-  /** Commit passes finished (see reconcile). */
+  /** Commit passes finished (TreeScans.reconcile asks). */
   private passesDone = 0;
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
@@ -129,11 +124,15 @@ export class Committer implements Service {
       ignores: (p) => d.sync.ignore.ignores(p),
       stat: (k) => this.raw.stat(k),
     });
-    this.folders = new NewFolders(
-      (dirs) => this.reconcile(dirs, true),
-      () => this.pending.size > 0,
-      d.log,
-    );
+    this.scans = new TreeScans({
+      raw: this.raw,
+      pending: this.pending,
+      held: this.held,
+      committedAs: this.committedAs,
+      log: d.log,
+      note: (rel, seenAt) => this.note(rel, seenAt),
+      passes: () => ({ running: this.running !== null, done: this.passesDone }),
+    });
     this.split = {
       sync: d.sync,
       raw: this.raw,
@@ -158,29 +157,13 @@ export class Committer implements Service {
 
   /** True while the first scan of the work tree (start) runs; the agent already answers then. */
   get scanning(): boolean {
-    return this.firstScan !== null;
+    return this.scans.scanning;
   }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
-    this.folders.start();
-    // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
-    // The scan runs while the agent answers and the watcher (started before us) reports: a change
-    // made during it is an event, and a path an event already noted keeps its own timing. At
-    // 100,000 files this git status takes seconds, which `ready` must not wait for. A failed scan
-    // is a crash like a failed start: the supervisor restarts us and the scan runs again.
-    const scan = (async () => {
-      for (const p of await this.scan([], true)) if (!this.pending.has(p)) this.note(p);
-    })();
-    this.firstScan = scan.then(
-      () => {
-        this.firstScan = null;
-      },
-      (e: unknown) => {
-        this.firstScan = null;
-        ctx.fail(e);
-      },
-    );
+    // The first scan runs while the agent answers (committer-scan.ts): `ready` does not wait for it.
+    this.scans.start((e) => ctx.fail(e));
   }
 
   async stop(): Promise<void> {
@@ -196,9 +179,7 @@ export class Committer implements Service {
     } finally {
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
-      this.folders.stop();
-      if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
-      this.afterBurstTimer = null;
+      this.scans.stop();
       this.timer = null;
       for (const t of this.retryTimers) clearTimeout(t);
       this.retryTimers.clear();
@@ -212,47 +193,7 @@ export class Committer implements Service {
    */
   noteDir(rel: string): void {
     if (this.stopped) return;
-    this.folders.note(rel);
-  }
-
-  /**
-   * Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs, a name
-   * the watcher could not decode). '' among the directories means the whole tree. retryStuck: see scan.
-   */
-  private async reconcile(under: string[] = [], retryStuck = false): Promise<number> {
-    try {
-      const racing = this.running !== null;
-      const done = this.passesDone;
-      const found = await this.scan(under.includes('') ? [] : under, retryStuck);
-      // A scan beside a commit read the index before that commit staged its batch: a file of the
-      // batch still exactly as committed is no change (a settle scan found 2,816 such, and a pass
-      // went over them again). Otherwise a scan's find is the truth (a reset moves HEAD back).
-      const overlapped = racing || this.passesDone !== done;
-      const missed = found.filter(
-        (p) =>
-          !this.pending.has(p) &&
-          !this.pending.stuck.has(p) &&
-          !(overlapped && this.committedAs.unchanged(p, this.raw.stat(p))),
-      );
-      if (missed.length > 0) {
-        this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
-        for (const p of missed) this.note(p, this.raw.stat(p).mtimeMs ?? undefined);
-      }
-      return missed.length;
-    } catch (e) {
-      this.log.warn({ err: String(e) }, 'reconciliation scan failed');
-      return 0;
-    }
-  }
-
-  /** Paths that differ from HEAD below some directories; raw names found are noted (RawNames.scan). */
-  private async scan(under: string[], retryStuck: boolean): Promise<string[]> {
-    const { paths, fresh } = await this.raw.scan(under, retryStuck, {
-      isPending: (k) => this.pending.has(k),
-      stuck: this.pending.stuck,
-    });
-    for (const key of fresh) this.note(key, this.raw.stat(key).mtimeMs ?? undefined);
-    return paths;
+    this.scans.folders.note(rel);
   }
 
   /**
@@ -307,8 +248,8 @@ export class Committer implements Service {
     if (this.pending.size === 0) this.pending.firstAt = now;
     // Inside new folders the pass scans for itself, so the watcher's lag (seconds under load) need
     // not hold it back: the write happened when the file's ctime says, not when its event came.
-    const inNew = this.folders.covers(rel);
-    if (inNew) this.folders.touched(now);
+    const inNew = this.scans.folders.covers(rel);
+    if (inNew) this.scans.folders.touched(now);
     const at = inNew && st.ctimeMs !== null ? Math.min(now, st.ctimeMs) : now;
     this.pending.lastAt = Math.max(this.pending.lastAt, at);
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
@@ -321,7 +262,7 @@ export class Committer implements Service {
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
     // What the first scan finds is pending too: a flush (sync, a merge, stop) commits it first.
-    if (this.firstScan) await this.firstScan;
+    await this.scans.firstDone();
     // Another caller's pass may fail (a flush rethrows); that failure is theirs, ours comes below.
     while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
@@ -344,7 +285,7 @@ export class Committer implements Service {
         firstAt: p.firstAt,
         lastAt: p.lastAt,
         deletes: p.deleted.size,
-        newFolders: this.folders.active(now),
+        newFolders: this.scans.folders.active(now),
       },
       now,
       this.policy,
@@ -409,25 +350,8 @@ export class Committer implements Service {
   }
 
   private async commitBatch(all: boolean): Promise<number> {
-    // Directories that just appeared may hold files the watcher has not reported: find them first,
-    // so a file moved into a new directory is committed together with its deletion (a rename).
-    // A delete may be half of a rename whose new name the watcher has not reported yet (events lag
-    // under load). One look at the whole tree finds it, so git records a rename, not delete + add.
-    // Deletes are rare next to edits, so this costs one git call now and then. It covers the new
-    // directories too; looking only in those missed a partner elsewhere (a rename racing a merge
-    // that created directories was committed as delete, then add).
-    // A file found in a new directory before its event may be the new half of a rename whose
-    // delete has not been reported either (both events lag under load): then the whole tree once.
-    // A flush (before a merge, at stop) commits everything at once, whatever the watcher has
-    // reported so far: the whole tree too, or a rename racing a merge is split in two commits.
-    // Held deletions are not news: only other deletes call for a look at the tree.
-    // A burst into new folders: after their settle scan, one scan of them holds every file written
-    // there so far (the watcher's events lag); a file found there is the burst, not a rename.
-    await this.folders.idle();
-    const fresh = this.folders.unscanned();
-    if (all || [...this.pending.deleted].some((p) => !this.held.has(p))) await this.reconcile();
-    else if (fresh.length > 0 && (await this.reconcile(fresh)) > 0) await this.reconcile();
-    else if (this.folders.active()) await this.reconcile(this.folders.roots());
+    // New folders, a delete that may be half of a rename, a flush: look at the tree first.
+    await this.scans.beforePass(all);
     this.leftOut.clear();
     const now = Date.now();
     const { batch, missing } = this.pending.ready(all, now, this.policy.quietMs, this.policy.maxBatch, (k) =>
@@ -467,12 +391,11 @@ export class Committer implements Service {
       await commitSplitting(this.split, batch, 0);
       this.failures = 0;
       this.lastError = null;
-      // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
-      // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
       // What the commit did not take is no commit of that write (see CommittedAs).
       for (const p of taken.keys())
         if (this.leftOut.has(p) || this.pending.stuck.has(p)) this.committedAs.forget(p);
-      if (batch.length > this.policy.burstThreshold) this.scanAfterBurst();
+      // A burst may have overflowed the kernel's event queue: one scan finds what it dropped.
+      if (batch.length > this.policy.burstThreshold) this.scans.afterBurst();
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
       for (const [p, seen] of taken) {
@@ -493,19 +416,6 @@ export class Committer implements Service {
       if (all) throw e;
     }
     return batch.length;
-  }
-
-  /** The whole-tree scan after a burst: at once, or once a burst into new folders is over. */
-  private scanAfterBurst(): void {
-    if (!this.folders.active()) {
-      background(this.reconcile(), this.log, 'the scan after a burst');
-      return;
-    }
-    if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
-    this.afterBurstTimer = setTimeout(() => {
-      this.afterBurstTimer = null;
-      if (!this.stopped) background(this.reconcile(), this.log, 'the scan after a burst');
-    }, AFTER_BURST_SCAN_MS);
   }
 
   /** Paths git refused to stage, with git's reason (for status). */
