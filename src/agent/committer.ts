@@ -65,6 +65,9 @@ export interface CommitterDeps {
   openPolicy?: OpenWritePolicy;
   /** Which of these absolute paths are open for writing (a /proc sweep; tests may stand in). */
   openLookup?: (abs: string[]) => Set<string>;
+  /** The record of files git-annex filled, shared with the transfers that report them (annex
+   * mode; committer-own.ts). Absent: a record of its own, filled through ownWrite. */
+  ownWrites?: OwnWrites;
 }
 
 export class Committer implements Service {
@@ -77,7 +80,7 @@ export class Committer implements Service {
   private readonly pending = new PendingSet();
   private readonly raw: RawNames;
   private readonly held: HeldDeletions;
-  private readonly own = new OwnWrites();
+  private readonly own: OwnWrites;
   private readonly committedAs = new CommittedAs();
   /** Paths GitSync left out of a commit since the pass began (being written, raw content staged). */
   private readonly leftOut = new Set<string>();
@@ -115,6 +118,7 @@ export class Committer implements Service {
     this.onCommitted = d.onCommitted;
     this.policy = d.policy ?? DEFAULT_POLICY;
     this.raw = new RawNames(d.sync, d.log);
+    this.own = d.ownWrites ?? new OwnWrites(d.sync.info.workTree);
     this.held = new HeldDeletions(d.holdDeletions ?? null, d.holdMaxMs ?? HOLD_MAX_MS, d.log);
     this.open = new OpenHolds({
       workTree: d.sync.info.workTree,
@@ -196,22 +200,9 @@ export class Committer implements Service {
     this.scans.folders.note(rel);
   }
 
-  /**
-   * The agent itself just wrote this file (see committer-own.ts). size: the content's size (the
-   * key's), when known. A file of another size is not what git-annex wrote but a write that came
-   * after it, before its lane answered (demo --annex wrote notes.txt the moment its content
-   * appeared): taken for git-annex's, that edit was never committed.
-   */
+  /** The agent itself just wrote this file (OwnWrites.filled; size: the content's, when known). */
   ownWrite(rel: string, size: number | null = null): void {
-    const st = this.raw.stat(rel);
-    if (st.size === null || (size !== null && st.size !== size)) return;
-    this.own.remember(rel, st);
-    const seen = this.pending.get(rel);
-    // Pending as it is now, or held while git-annex put it back (see holdBack): nothing to commit.
-    if (seen && ((seen.size === st.size && seen.mtimeMs === st.mtimeMs) || this.held.has(rel))) {
-      this.pending.take(rel);
-      this.held.forget(rel);
-    }
+    this.own.filled(rel, size);
   }
 
   /**
@@ -350,6 +341,7 @@ export class Committer implements Service {
   }
 
   private async commitBatch(all: boolean): Promise<number> {
+    this.dropFilled();
     // New folders, a delete that may be half of a rename, a flush: look at the tree first.
     await this.scans.beforePass(all);
     this.leftOut.clear();
@@ -416,6 +408,20 @@ export class Committer implements Service {
       if (all) throw e;
     }
     return batch.length;
+  }
+
+  /**
+   * Files git-annex filled since the last pass (OwnWrites.filled) that are pending as they are now,
+   * or held while git-annex put them back (see holdAbsent): nothing to commit.
+   */
+  private dropFilled(): void {
+    for (const [rel, st] of this.own.takeFilled()) {
+      const seen = this.pending.get(rel);
+      if (seen && ((seen.size === st.size && seen.mtimeMs === st.mtimeMs) || this.held.has(rel))) {
+        this.pending.take(rel);
+        this.held.forget(rel);
+      }
+    }
   }
 
   /** Paths git refused to stage, with git's reason (for status). */

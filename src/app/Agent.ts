@@ -12,6 +12,7 @@ import { Wakeup } from '../core/queue.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import { Committer } from '../agent/committer.js';
+import { OwnWrites } from '../agent/committer-own.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
 import { loadConfig, type AgentConfig } from '../agent/config.js';
@@ -20,7 +21,6 @@ import { PausedRemotes, PauseState } from '../agent/pause.js';
 import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
-import type { TransferService } from '../transfer/service.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
@@ -114,20 +114,25 @@ export class Agent {
     const remoteNames = () => remotes.names();
     // Created first, shared by the services below: the pusher's requests (anyone asks, the pusher
     // alone waits), the remotes paused now and those whose drive is away (the pusher skips them,
-    // the merger does not fetch them).
+    // the merger does not fetch them), the files git-annex filled (the transfers report them, the
+    // committer takes them for no edit: agent/committer-own.ts).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
     const away = new AvailableRemotes();
-    // What follows our commits and merges. Annex mode: the transfers are built after the committer
-    // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
-    let transfers: TransferService | null = null;
-    const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
+    const ownWrites = new OwnWrites(info.workTree);
 
-    // The services, in dependency order.
+    // The services, in dependency order. The transfers (annex mode) first: what follows a commit
+    // (a push request, its new keys) and the committer's held deletions ask them.
+    const transfers =
+      info.mode === 'annex'
+        ? annexTransfers({ ...base, slots: config.transferSlots, pushWanted, ownWrites })
+        : null;
+    const after = new AfterWork({ runner, log, pushWanted, transfers });
     const committer = new Committer({
       ...base,
+      ownWrites,
       onCommitted: (c) => after.committed(c),
-      holdDeletions: info.mode === 'annex' ? annexHeldDeletions(info, () => transfers) : null,
+      holdDeletions: transfers ? annexHeldDeletions(info, transfers) : null,
     });
     const merger = new Merger({
       ...base,
@@ -142,10 +147,6 @@ export class Agent {
     const { watcher, scanPoll } = treeWatch({ ...base, committer });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
-    transfers =
-      info.mode === 'annex'
-        ? annexTransfers({ ...base, slots: config.transferSlots, pushWanted, committer })
-        : null;
     if (config.xmpp.jid) await peers.loadRemoteUuids();
     const jid = config.xmpp.jid;
     const xmpp = jid
