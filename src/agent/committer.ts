@@ -30,7 +30,7 @@ import { backoffDelay } from '../core/backoff.js';
 import { transientCause } from '../git/errors.js';
 import { background } from '../core/background.js';
 import { PendingSet, sameWrite, without } from './committer-pending.js';
-import { RawNames, isRawKey, shown } from './committer-raw.js';
+import { RawNames, isRawKey, shown, type Stat } from './committer-raw.js';
 import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held.js';
 import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
@@ -222,12 +222,15 @@ export class Committer implements Service {
     }
   }
 
-  /** Called by the watcher for every changed path. Never blocks. */
-  note(rel: string, seenAt?: number): void {
+  /**
+   * Called by the watcher for every changed path. Never blocks. seenAt: a scan's find, last written
+   * then. known: the path's lstat just taken (the watcher's, with its event; see statFrom).
+   */
+  note(rel: string, seenAt?: number, known?: Stat): void {
     const now = Date.now();
     this.log.debug({ path: shown(rel) }, 'changed');
     this.pending.stuck.delete(rel); // changed again: worth another try
-    const st = this.raw.stat(rel);
+    const st = known ?? this.raw.stat(rel);
     if (this.own.stillOurs(rel, st)) return; // still what git-annex wrote
     // An event (not a scan: a scan reads the index) for a file exactly as we committed it.
     if (seenAt === undefined && this.committedAs.unchanged(rel, st)) return;
