@@ -2,7 +2,7 @@
 // hands them to the supervisor in the order they start. Which service waits on what and what each
 // produces, with the data-flow picture: docs/architecture.md, "The agent". Work moves only along
 // its arrows (queues and wake-ups, each with one owner); the event bus carries status, never work.
-import { join } from 'node:path';
+import { statePaths } from '../git/state-paths.js';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import { GitSync } from '../git/sync.js';
@@ -65,7 +65,7 @@ export class Agent {
     private readonly opts: AgentOptions,
   ) {
     this.log = createLogger({
-      file: join(info.stateDir, 'agent.log'),
+      file: statePaths(info.stateDir).log,
       stderr: opts.foreground === true,
       level: opts.debug ? 'debug' : undefined,
     });
@@ -95,7 +95,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    this.lock = acquirePidLock(join(this.info.stateDir, 'agent.pid'));
+    this.lock = acquirePidLock(statePaths(this.info.stateDir).pid);
     try {
       await this.startLocked(this.lock);
     } catch (e) {
