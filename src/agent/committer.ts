@@ -349,15 +349,19 @@ export class Committer implements Service {
     await this.scans.beforePass(all);
     this.leftOut.clear();
     const now = Date.now();
-    const { batch, missing } = this.pending.ready(all, now, this.policy.quietMs, this.policy.maxBatch, (k) =>
-      this.raw.stat(k),
+    const { batch, missing, stats } = this.pending.ready(
+      all,
+      now,
+      this.policy.quietMs,
+      this.policy.maxBatch,
+      (k) => this.raw.stat(k),
     );
     // Deletions git-annex is filling, then files a writer has open, stay pending (see holdAbsent).
     if (this.held.enabled) {
       this.held.prune((p) => this.pending.has(p));
       without(batch, this.holdAbsent(missing, now));
     }
-    const open = this.open.hold(batch, now, (p) => this.pending.has(p));
+    const open = this.open.hold(batch, now, (p) => this.pending.has(p), stats);
     without(batch, open);
     // Nothing else to do until a held file is due for another look (a new event ends the wait).
     if (open.size > 0 && batch.length === 0 && [...this.pending.keys()].every((p) => this.open.has(p)))
