@@ -9,17 +9,15 @@ import { join } from 'node:path';
 import { tmpDir, initRepo, write, git, GIT_ENV } from '../helpers/repos.js';
 import { cli, CLI } from '../helpers/agents.js';
 import { waitFor } from '../helpers/wait.js';
+import { isAlive } from '../../src/core/pidfile.js';
 
 /** No log level from the caller's environment: what the verbs themselves choose is under test. */
 const ENV = { GIT_AUTOSYNC_LOG_LEVEL: '' };
 
+/** Whether the process runs: a zombie has stopped (where no init reaps it, as in some containers,
+ * kill(pid, 0) still succeeds on it after the agent exited). */
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isAlive(pid);
 }
 
 /** A clone with one commit and a bare `origin`, and a cleanup that stops any agent left on it. */
