@@ -32,7 +32,7 @@ import { LiveConfig, RemoteList } from './live.js';
 import { Reload } from './reload.js';
 import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
-import { startUp, traceGit } from './process.js';
+import { startUp, gitTrace } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
 
@@ -69,8 +69,7 @@ export class Agent {
       stderr: opts.foreground === true,
       level: opts.debug ? 'debug' : undefined,
     });
-    this.runner = new Runner(info.workTree);
-    traceGit(this.runner, this.log);
+    this.runner = new Runner(info.workTree, { trace: gitTrace(this.log) });
     this.live = new LiveConfig(config);
     this.sync = new GitSync({
       info,
