@@ -9,6 +9,7 @@
 //   committer-open.ts     files held while a process has them open for writing
 //   committer-folders.ts  new folders: their scans, and the burst that fills them
 //   committer-scan.ts     the scans for what the watcher missed: first, before a pass, after a burst
+//   committer-timer.ts    the one timer of the next pass
 //
 // A path is committed only once its size and mtime have held still (a file still being written
 // waits), except on flush, which commits everything: before a merge and on a clean stop. A file that
@@ -35,6 +36,7 @@ import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held
 import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
 import { TreeScans } from './committer-scan.js';
+import { PassTimer } from './committer-timer.js';
 import { commitSplitting, stuckShown, type SplitContext } from './committer-split.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
@@ -89,7 +91,8 @@ export class Committer implements Service {
   private readonly scans: TreeScans;
   /** What the commit of a batch needs (committer-split.ts). */
   private readonly split: SplitContext;
-  private timer: NodeJS.Timeout | null = null;
+  /** When the next pass runs (committer-timer.ts). */
+  private readonly passTimer: PassTimer;
   private running: Promise<unknown> | null = null;
   private failures = 0;
   /** Commit passes finished (TreeScans.reconcile asks). */
@@ -137,6 +140,11 @@ export class Committer implements Service {
       note: (rel, seenAt) => this.note(rel, seenAt),
       passes: () => ({ running: this.running !== null, done: this.passesDone }),
     });
+    this.passTimer = new PassTimer({
+      dueIn: (now) => this.dueIn(now),
+      free: () => !this.stopped && this.running === null,
+      run: () => background(this.runOnce(false), this.log, 'committing'),
+    });
     this.split = {
       sync: d.sync,
       raw: this.raw,
@@ -182,9 +190,8 @@ export class Committer implements Service {
         );
     } finally {
       this.stopped = true;
-      if (this.timer) clearTimeout(this.timer);
+      this.passTimer.stop();
       this.scans.stop();
-      this.timer = null;
       for (const t of this.retryTimers) clearTimeout(t);
       this.retryTimers.clear();
     }
@@ -267,12 +274,9 @@ export class Committer implements Service {
       if ((await this.runOnce(true)) === 0) break;
   }
 
-  private schedule(): void {
-    if (this.stopped || this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  /** How long until the next pass is due (null: nothing pending, no pass). */
+  private dueIn(now: number): number | null {
     const p = this.pending;
-    const now = Date.now();
     const d = decide(
       {
         count: p.size,
@@ -284,16 +288,12 @@ export class Committer implements Service {
       now,
       this.policy,
     );
-    if (d.kind === 'idle') return;
-    const ms = Math.max(
-      d.kind === 'wait' ? d.ms : 0,
-      this.retryAt - Date.now(),
-      this.openWaitUntil - Date.now(),
-    );
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      background(this.runOnce(false), this.log, 'committing');
-    }, ms);
+    if (d.kind === 'idle') return null;
+    return Math.max(d.kind === 'wait' ? d.ms : 0, this.retryAt - now, this.openWaitUntil - now);
+  }
+
+  private schedule(): void {
+    this.passTimer.schedule();
   }
 
   /** One commit pass; resolves with how many paths it took (a pass it joined counts as one). */
