@@ -8,8 +8,8 @@
 //   every file written there so far, whatever the watcher has reported.
 // A burst ends when nothing new has been seen in its folders for BURST_TTL_MS.
 //
-// Waits on noteDir calls and its settle timer; produces scans (through the committer's reconcile)
-// and the answer to "is a burst into new folders going on, and where".
+// Waits on noteDir calls and its settle timer; produces scans (through TreeScans.reconcile in
+// committer-scan.ts) and the answer to "is a burst into new folders going on, and where".
 import type { Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 

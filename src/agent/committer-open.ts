@@ -91,7 +91,13 @@ export class OpenHolds {
    * The files of a batch that a writer still has open (see openWriteVerdict): held, they are
    * looked at again after openRecheckDelay; after maxHoldMs they are committed as they are.
    */
-  hold(batch: string[], now: number, isPending: (p: string) => boolean): Set<string> {
+  hold(
+    batch: string[],
+    now: number,
+    isPending: (p: string) => boolean,
+    /** The batch's stats, when the caller just took them (PendingSet.ready). */
+    known?: Map<string, Stat>,
+  ): Set<string> {
     for (const p of this.held.keys()) if (!isPending(p)) this.held.delete(p);
     const held = new Set<string>();
     const ask: string[] = [];
@@ -99,7 +105,7 @@ export class OpenHolds {
       if (!this.lookable(p)) continue;
       const h = this.held.get(p);
       if (h && h.checkAt > now) held.add(p);
-      else if (needsOpenCheck(this.d.stat(p), now, this.d.policy)) ask.push(p);
+      else if (needsOpenCheck(known?.get(p) ?? this.d.stat(p), now, this.d.policy)) ask.push(p);
     }
     if (ask.length === 0) return held;
     const open = this.sweep(ask) ?? new Set<string>();

@@ -5,8 +5,14 @@
 // are kept: while both still match, the file is what git-annex wrote; any later write changes them
 // and is committed as usual. git-annex refreshes the index entry itself when its lane closes.
 //
-// Waits on nothing (the committer calls it); produces "still ours" answers for the committer's note.
-import type { Stat } from './committer-raw.js';
+// The record is its own object, built before the committer and the transfers and handed to both
+// (app/Agent.ts): the transfers report each fill (filled), the committer asks it. So neither is
+// built waiting for the other.
+//
+// Waits on fills reported by the transfers (annex mode); produces "still ours" answers for the
+// committer's note, and the fills its next pass has not looked at yet (takeFilled).
+import { join } from 'node:path';
+import { statOf, type Stat } from './committer-raw.js';
 
 /** Own writes remembered at once; the oldest are forgotten first, which only means such a file is
  * staged once more (a no-op commit), never that an edit is missed. */
@@ -14,8 +20,45 @@ const MAX_OWN_WRITES = 20_000;
 
 export class OwnWrites {
   private readonly writes = new Map<string, Stat>();
+  /** Fills reported since the committer's last pass (bounded like writes: see takeFilled). */
+  private readonly unseen = new Set<string>();
 
-  remember(rel: string, st: Stat): void {
+  /** workTree: where the reported paths are (the committer's work tree). */
+  constructor(private readonly workTree: string) {}
+
+  /**
+   * git-annex just filled this work-tree file. size: the content's size (the key's), when known.
+   * A file of another size is not what git-annex wrote but a write that came after it, before its
+   * lane answered (demo --annex wrote notes.txt the moment its content appeared): taken for
+   * git-annex's, that edit was never committed.
+   */
+  filled(rel: string, size: number | null = null): void {
+    const st = statOf(join(this.workTree, rel));
+    if (st.size === null || (size !== null && st.size !== size)) return;
+    this.remember(rel, st);
+    if (this.unseen.size >= MAX_OWN_WRITES) {
+      const oldest = this.unseen.values().next().value;
+      if (oldest !== undefined) this.unseen.delete(oldest);
+    }
+    this.unseen.add(rel);
+  }
+
+  /**
+   * The fills reported since the last call, with the stat they were filled with; one a later write
+   * changed is left out (stillOurs forgot it). The committer's pass takes those it has pending out of
+   * its pending set. One forgotten (the bound) is only staged once more, a no-op commit.
+   */
+  takeFilled(): Array<[string, Stat]> {
+    const out: Array<[string, Stat]> = [];
+    for (const rel of this.unseen) {
+      const st = this.writes.get(rel);
+      if (st) out.push([rel, st]);
+    }
+    this.unseen.clear();
+    return out;
+  }
+
+  private remember(rel: string, st: Stat): void {
     if (this.writes.size >= MAX_OWN_WRITES) {
       const oldest = this.writes.keys().next().value;
       if (oldest !== undefined) this.writes.delete(oldest);

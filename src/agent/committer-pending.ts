@@ -63,19 +63,22 @@ export class PendingSet {
     quietMs: number,
     max: number,
     stat: (key: string) => Stat,
-  ): { batch: string[]; missing: string[] } {
+  ): { batch: string[]; missing: string[]; stats: Map<string, Stat> } {
     const batch: string[] = [];
     const missing: string[] = [];
+    // The batch's stats as taken here: the open-for-write check that follows needs no second lstat.
+    const stats = new Map<string, Stat>();
     for (const [path, seen] of this.seen) {
       if (batch.length >= max) break;
       const st = stat(path);
       if (all || isStable(seen, st, now, quietMs)) {
         batch.push(path);
+        stats.set(path, st);
         if (st.size === null && !isRawKey(path)) missing.push(path);
       } else if (seen.size !== st.size || seen.mtimeMs !== st.mtimeMs)
         this.seen.set(path, { eventAt: now, ...st });
     }
-    return { batch, missing };
+    return { batch, missing, stats };
   }
 }
 

@@ -5,7 +5,7 @@
 //
 // Waits on nothing (the committer calls it); produces the paths a scan found (mangled strings taken
 // out) and the keys of the raw names it found, and the lstat of any pending key.
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { GitSync } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
@@ -34,11 +34,16 @@ export interface Stat {
 
 export function statOf(abs: string | Buffer): Stat {
   try {
-    const st = lstatSync(abs);
-    return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, file: !st.isDirectory() };
+    return statFrom(lstatSync(abs));
   } catch {
     return { size: null, mtimeMs: null, ctimeMs: null };
   }
+}
+
+/** The Stat of an lstat taken already (the watcher's, with its event); null: the path is gone. */
+export function statFrom(st: Stats | null): Stat {
+  if (st === null) return { size: null, mtimeMs: null, ctimeMs: null };
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, file: !st.isDirectory() };
 }
 
 /** What a scan needs to know of the committer's own sets. */

@@ -8,6 +8,8 @@
 //   committer-own.ts      files the agent wrote itself (not an edit)
 //   committer-open.ts     files held while a process has them open for writing
 //   committer-folders.ts  new folders: their scans, and the burst that fills them
+//   committer-scan.ts     the scans for what the watcher missed: first, before a pass, after a burst
+//   committer-timer.ts    the one timer of the next pass
 //
 // A path is committed only once its size and mtime have held still (a file still being written
 // waits), except on flush, which commits everything: before a merge and on a clean stop. A file that
@@ -29,11 +31,12 @@ import { backoffDelay } from '../core/backoff.js';
 import { transientCause } from '../git/errors.js';
 import { background } from '../core/background.js';
 import { PendingSet, sameWrite, without } from './committer-pending.js';
-import { RawNames, isRawKey, shown } from './committer-raw.js';
+import { RawNames, isRawKey, shown, type Stat } from './committer-raw.js';
 import { HeldDeletions, HOLD_MAX_MS, type HoldDeletions } from './committer-held.js';
 import { CommittedAs, OwnWrites } from './committer-own.js';
 import { OpenHolds } from './committer-open.js';
-import { NewFolders } from './committer-folders.js';
+import { TreeScans } from './committer-scan.js';
+import { PassTimer } from './committer-timer.js';
 import { commitSplitting, stuckShown, type SplitContext } from './committer-split.js';
 
 /** A commit that failed (disk full, an I/O error, a lock held for long) is retried, backing off
@@ -45,10 +48,6 @@ const RETRY_MAX_MS = 60_000;
 const MAX_FLUSH_PASSES = 100;
 /** status shows at most this many stuck paths (the count says how many there are). */
 const MAX_STUCK_SHOWN = 20;
-/** After a commit into new folders, the scan for events the kernel dropped waits this long: the
- * burst's own passes scan its folders meanwhile, and a whole-tree scan beside each of them only
- * competed with the writer and the push for the CPU. */
-const AFTER_BURST_SCAN_MS = 2_000;
 
 export interface CommitterDeps {
   sync: GitSync;
@@ -68,6 +67,9 @@ export interface CommitterDeps {
   openPolicy?: OpenWritePolicy;
   /** Which of these absolute paths are open for writing (a /proc sweep; tests may stand in). */
   openLookup?: (abs: string[]) => Set<string>;
+  /** The record of files git-annex filled, shared with the transfers that report them (annex
+   * mode; committer-own.ts). Absent: a record of its own, filled through ownWrite. */
+  ownWrites?: OwnWrites;
 }
 
 export class Committer implements Service {
@@ -80,21 +82,20 @@ export class Committer implements Service {
   private readonly pending = new PendingSet();
   private readonly raw: RawNames;
   private readonly held: HeldDeletions;
-  private readonly own = new OwnWrites();
+  private readonly own: OwnWrites;
   private readonly committedAs = new CommittedAs();
   /** Paths GitSync left out of a commit since the pass began (being written, raw content staged). */
   private readonly leftOut = new Set<string>();
   private readonly open: OpenHolds;
-  private readonly folders: NewFolders;
+  /** The scans for what the watcher missed, and the new folders (committer-scan.ts). */
+  private readonly scans: TreeScans;
   /** What the commit of a batch needs (committer-split.ts). */
   private readonly split: SplitContext;
-  private afterBurstTimer: NodeJS.Timeout | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** When the next pass runs (committer-timer.ts). */
+  private readonly passTimer: PassTimer;
   private running: Promise<unknown> | null = null;
-  /** The first scan of the work tree, while it runs (see start). */
-  private firstScan: Promise<void> | null = null;
   private failures = 0;
-  /** Commit passes finished (see reconcile). */
+  /** Commit passes finished (TreeScans.reconcile asks). */
   private passesDone = 0;
   /** After a failed commit, nothing is tried before this time (backoff). */
   private retryAt = 0;
@@ -120,6 +121,7 @@ export class Committer implements Service {
     this.onCommitted = d.onCommitted;
     this.policy = d.policy ?? DEFAULT_POLICY;
     this.raw = new RawNames(d.sync, d.log);
+    this.own = d.ownWrites ?? new OwnWrites(d.sync.info.workTree);
     this.held = new HeldDeletions(d.holdDeletions ?? null, d.holdMaxMs ?? HOLD_MAX_MS, d.log);
     this.open = new OpenHolds({
       workTree: d.sync.info.workTree,
@@ -129,11 +131,20 @@ export class Committer implements Service {
       ignores: (p) => d.sync.ignore.ignores(p),
       stat: (k) => this.raw.stat(k),
     });
-    this.folders = new NewFolders(
-      (dirs) => this.reconcile(dirs, true),
-      () => this.pending.size > 0,
-      d.log,
-    );
+    this.scans = new TreeScans({
+      raw: this.raw,
+      pending: this.pending,
+      held: this.held,
+      committedAs: this.committedAs,
+      log: d.log,
+      note: (rel, seenAt) => this.note(rel, seenAt),
+      passes: () => ({ running: this.running !== null, done: this.passesDone }),
+    });
+    this.passTimer = new PassTimer({
+      dueIn: (now) => this.dueIn(now),
+      free: () => !this.stopped && this.running === null,
+      run: () => background(this.runOnce(false), this.log, 'committing'),
+    });
     this.split = {
       sync: d.sync,
       raw: this.raw,
@@ -158,29 +169,13 @@ export class Committer implements Service {
 
   /** True while the first scan of the work tree (start) runs; the agent already answers then. */
   get scanning(): boolean {
-    return this.firstScan !== null;
+    return this.scans.scanning;
   }
 
   async start(ctx: ServiceContext): Promise<void> {
     this.stopped = false;
-    this.folders.start();
-    // Changes made while no agent ran (or lost to a kill -9) are whatever differs from HEAD now.
-    // The scan runs while the agent answers and the watcher (started before us) reports: a change
-    // made during it is an event, and a path an event already noted keeps its own timing. At
-    // 100,000 files this git status takes seconds, which `ready` must not wait for. A failed scan
-    // is a crash like a failed start: the supervisor restarts us and the scan runs again.
-    const scan = (async () => {
-      for (const p of await this.scan([], true)) if (!this.pending.has(p)) this.note(p);
-    })();
-    this.firstScan = scan.then(
-      () => {
-        this.firstScan = null;
-      },
-      (e: unknown) => {
-        this.firstScan = null;
-        ctx.fail(e);
-      },
-    );
+    // The first scan runs while the agent answers (committer-scan.ts): `ready` does not wait for it.
+    this.scans.start((e) => ctx.fail(e));
   }
 
   async stop(): Promise<void> {
@@ -195,11 +190,8 @@ export class Committer implements Service {
         );
     } finally {
       this.stopped = true;
-      if (this.timer) clearTimeout(this.timer);
-      this.folders.stop();
-      if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
-      this.afterBurstTimer = null;
-      this.timer = null;
+      this.passTimer.stop();
+      this.scans.stop();
       for (const t of this.retryTimers) clearTimeout(t);
       this.retryTimers.clear();
     }
@@ -212,65 +204,12 @@ export class Committer implements Service {
    */
   noteDir(rel: string): void {
     if (this.stopped) return;
-    this.folders.note(rel);
+    this.scans.folders.note(rel);
   }
 
-  /**
-   * Notes every path that differs from HEAD and is not pending yet (after a burst, new dirs, a name
-   * the watcher could not decode). '' among the directories means the whole tree. retryStuck: see scan.
-   */
-  private async reconcile(under: string[] = [], retryStuck = false): Promise<number> {
-    try {
-      const racing = this.running !== null;
-      const done = this.passesDone;
-      const found = await this.scan(under.includes('') ? [] : under, retryStuck);
-      // A scan beside a commit read the index before that commit staged its batch: a file of the
-      // batch still exactly as committed is no change (a settle scan found 2,816 such, and a pass
-      // went over them again). Otherwise a scan's find is the truth (a reset moves HEAD back).
-      const overlapped = racing || this.passesDone !== done;
-      const missed = found.filter(
-        (p) =>
-          !this.pending.has(p) &&
-          !this.pending.stuck.has(p) &&
-          !(overlapped && this.committedAs.unchanged(p, this.raw.stat(p))),
-      );
-      if (missed.length > 0) {
-        this.log.info({ paths: missed.length }, 'found changes the watcher missed; committing them');
-        for (const p of missed) this.note(p, this.raw.stat(p).mtimeMs ?? undefined);
-      }
-      return missed.length;
-    } catch (e) {
-      this.log.warn({ err: String(e) }, 'reconciliation scan failed');
-      return 0;
-    }
-  }
-
-  /** Paths that differ from HEAD below some directories; raw names found are noted (RawNames.scan). */
-  private async scan(under: string[], retryStuck: boolean): Promise<string[]> {
-    const { paths, fresh } = await this.raw.scan(under, retryStuck, {
-      isPending: (k) => this.pending.has(k),
-      stuck: this.pending.stuck,
-    });
-    for (const key of fresh) this.note(key, this.raw.stat(key).mtimeMs ?? undefined);
-    return paths;
-  }
-
-  /**
-   * The agent itself just wrote this file (see committer-own.ts). size: the content's size (the
-   * key's), when known. A file of another size is not what git-annex wrote but a write that came
-   * after it, before its lane answered (demo --annex wrote notes.txt the moment its content
-   * appeared): taken for git-annex's, that edit was never committed.
-   */
+  /** The agent itself just wrote this file (OwnWrites.filled; size: the content's, when known). */
   ownWrite(rel: string, size: number | null = null): void {
-    const st = this.raw.stat(rel);
-    if (st.size === null || (size !== null && st.size !== size)) return;
-    this.own.remember(rel, st);
-    const seen = this.pending.get(rel);
-    // Pending as it is now, or held while git-annex put it back (see holdBack): nothing to commit.
-    if (seen && ((seen.size === st.size && seen.mtimeMs === st.mtimeMs) || this.held.has(rel))) {
-      this.pending.take(rel);
-      this.held.forget(rel);
-    }
+    this.own.filled(rel, size);
   }
 
   /**
@@ -290,12 +229,15 @@ export class Committer implements Service {
     }
   }
 
-  /** Called by the watcher for every changed path. Never blocks. */
-  note(rel: string, seenAt?: number): void {
+  /**
+   * Called by the watcher for every changed path. Never blocks. seenAt: a scan's find, last written
+   * then. known: the path's lstat just taken (the watcher's, with its event; see statFrom).
+   */
+  note(rel: string, seenAt?: number, known?: Stat): void {
     const now = Date.now();
     this.log.debug({ path: shown(rel) }, 'changed');
     this.pending.stuck.delete(rel); // changed again: worth another try
-    const st = this.raw.stat(rel);
+    const st = known ?? this.raw.stat(rel);
     if (this.own.stillOurs(rel, st)) return; // still what git-annex wrote
     // An event (not a scan: a scan reads the index) for a file exactly as we committed it.
     if (seenAt === undefined && this.committedAs.unchanged(rel, st)) return;
@@ -307,8 +249,8 @@ export class Committer implements Service {
     if (this.pending.size === 0) this.pending.firstAt = now;
     // Inside new folders the pass scans for itself, so the watcher's lag (seconds under load) need
     // not hold it back: the write happened when the file's ctime says, not when its event came.
-    const inNew = this.folders.covers(rel);
-    if (inNew) this.folders.touched(now);
+    const inNew = this.scans.folders.covers(rel);
+    if (inNew) this.scans.folders.touched(now);
     const at = inNew && st.ctimeMs !== null ? Math.min(now, st.ctimeMs) : now;
     this.pending.lastAt = Math.max(this.pending.lastAt, at);
     // A file found by a scan (not an event) was last written at its mtime; it need not wait again.
@@ -321,7 +263,7 @@ export class Committer implements Service {
   /** Commits everything pending now, stable or not. Resolves when committed. */
   async flush(): Promise<void> {
     // What the first scan finds is pending too: a flush (sync, a merge, stop) commits it first.
-    if (this.firstScan) await this.firstScan;
+    await this.scans.firstDone();
     // Another caller's pass may fail (a flush rethrows); that failure is theirs, ours comes below.
     while (this.running) await this.running.catch(() => undefined);
     // One pass commits at most maxBatch paths: keep going until nothing is pending (bounded, since
@@ -332,33 +274,26 @@ export class Committer implements Service {
       if ((await this.runOnce(true)) === 0) break;
   }
 
-  private schedule(): void {
-    if (this.stopped || this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  /** How long until the next pass is due (null: nothing pending, no pass). */
+  private dueIn(now: number): number | null {
     const p = this.pending;
-    const now = Date.now();
     const d = decide(
       {
         count: p.size,
         firstAt: p.firstAt,
         lastAt: p.lastAt,
         deletes: p.deleted.size,
-        newFolders: this.folders.active(now),
+        newFolders: this.scans.folders.active(now),
       },
       now,
       this.policy,
     );
-    if (d.kind === 'idle') return;
-    const ms = Math.max(
-      d.kind === 'wait' ? d.ms : 0,
-      this.retryAt - Date.now(),
-      this.openWaitUntil - Date.now(),
-    );
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      background(this.runOnce(false), this.log, 'committing');
-    }, ms);
+    if (d.kind === 'idle') return null;
+    return Math.max(d.kind === 'wait' ? d.ms : 0, this.retryAt - now, this.openWaitUntil - now);
+  }
+
+  private schedule(): void {
+    this.passTimer.schedule();
   }
 
   /** One commit pass; resolves with how many paths it took (a pass it joined counts as one). */
@@ -409,36 +344,24 @@ export class Committer implements Service {
   }
 
   private async commitBatch(all: boolean): Promise<number> {
-    // Directories that just appeared may hold files the watcher has not reported: find them first,
-    // so a file moved into a new directory is committed together with its deletion (a rename).
-    // A delete may be half of a rename whose new name the watcher has not reported yet (events lag
-    // under load). One look at the whole tree finds it, so git records a rename, not delete + add.
-    // Deletes are rare next to edits, so this costs one git call now and then. It covers the new
-    // directories too; looking only in those missed a partner elsewhere (a rename racing a merge
-    // that created directories was committed as delete, then add).
-    // A file found in a new directory before its event may be the new half of a rename whose
-    // delete has not been reported either (both events lag under load): then the whole tree once.
-    // A flush (before a merge, at stop) commits everything at once, whatever the watcher has
-    // reported so far: the whole tree too, or a rename racing a merge is split in two commits.
-    // Held deletions are not news: only other deletes call for a look at the tree.
-    // A burst into new folders: after their settle scan, one scan of them holds every file written
-    // there so far (the watcher's events lag); a file found there is the burst, not a rename.
-    await this.folders.idle();
-    const fresh = this.folders.unscanned();
-    if (all || [...this.pending.deleted].some((p) => !this.held.has(p))) await this.reconcile();
-    else if (fresh.length > 0 && (await this.reconcile(fresh)) > 0) await this.reconcile();
-    else if (this.folders.active()) await this.reconcile(this.folders.roots());
+    this.dropFilled();
+    // New folders, a delete that may be half of a rename, a flush: look at the tree first.
+    await this.scans.beforePass(all);
     this.leftOut.clear();
     const now = Date.now();
-    const { batch, missing } = this.pending.ready(all, now, this.policy.quietMs, this.policy.maxBatch, (k) =>
-      this.raw.stat(k),
+    const { batch, missing, stats } = this.pending.ready(
+      all,
+      now,
+      this.policy.quietMs,
+      this.policy.maxBatch,
+      (k) => this.raw.stat(k),
     );
     // Deletions git-annex is filling, then files a writer has open, stay pending (see holdAbsent).
     if (this.held.enabled) {
       this.held.prune((p) => this.pending.has(p));
       without(batch, this.holdAbsent(missing, now));
     }
-    const open = this.open.hold(batch, now, (p) => this.pending.has(p));
+    const open = this.open.hold(batch, now, (p) => this.pending.has(p), stats);
     without(batch, open);
     // Nothing else to do until a held file is due for another look (a new event ends the wait).
     if (open.size > 0 && batch.length === 0 && [...this.pending.keys()].every((p) => this.open.has(p)))
@@ -467,12 +390,11 @@ export class Committer implements Service {
       await commitSplitting(this.split, batch, 0);
       this.failures = 0;
       this.lastError = null;
-      // A burst can overflow the kernel's inotify queue, which drops events without telling anyone.
-      // After a burst, one `git status` finds whatever the watcher missed. Idle trees never pay this.
       // What the commit did not take is no commit of that write (see CommittedAs).
       for (const p of taken.keys())
         if (this.leftOut.has(p) || this.pending.stuck.has(p)) this.committedAs.forget(p);
-      if (batch.length > this.policy.burstThreshold) this.scanAfterBurst();
+      // A burst may have overflowed the kernel's event queue: one scan finds what it dropped.
+      if (batch.length > this.policy.burstThreshold) this.scans.afterBurst();
     } catch (e) {
       // Put the paths back (newer events win) and retry later; the work tree still holds the data.
       for (const [p, seen] of taken) {
@@ -495,17 +417,18 @@ export class Committer implements Service {
     return batch.length;
   }
 
-  /** The whole-tree scan after a burst: at once, or once a burst into new folders is over. */
-  private scanAfterBurst(): void {
-    if (!this.folders.active()) {
-      background(this.reconcile(), this.log, 'the scan after a burst');
-      return;
+  /**
+   * Files git-annex filled since the last pass (OwnWrites.filled) that are pending as they are now,
+   * or held while git-annex put them back (see holdAbsent): nothing to commit.
+   */
+  private dropFilled(): void {
+    for (const [rel, st] of this.own.takeFilled()) {
+      const seen = this.pending.get(rel);
+      if (seen && ((seen.size === st.size && seen.mtimeMs === st.mtimeMs) || this.held.has(rel))) {
+        this.pending.take(rel);
+        this.held.forget(rel);
+      }
     }
-    if (this.afterBurstTimer) clearTimeout(this.afterBurstTimer);
-    this.afterBurstTimer = setTimeout(() => {
-      this.afterBurstTimer = null;
-      if (!this.stopped) background(this.reconcile(), this.log, 'the scan after a burst');
-    }, AFTER_BURST_SCAN_MS);
   }
 
   /** Paths git refused to stage, with git's reason (for status). */

@@ -2,7 +2,7 @@
 // Waits on `pause`/`resume` from the control verbs; produces the paused flags of the pusher (which
 // remotes are pushed to and fetched from) and of the transfers, and the file, written atomically.
 // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
-import { join } from 'node:path';
+import { statePaths } from '../git/state-paths.js';
 import { readJson } from '../git/repo.js';
 import { writeJsonAtomic } from '../core/files.js';
 
@@ -23,7 +23,7 @@ export interface PauseTargets {
 
 /** The file's path; 0600 like everything under .git/autosync. */
 export function pauseStatePath(stateDir: string): string {
-  return join(stateDir, 'state.json');
+  return statePaths(stateDir).state;
 }
 
 /** What was paused when the agent last ran (nothing when the file is missing or unreadable). */

@@ -21,6 +21,10 @@
 // A name that is not valid UTF-8 (Latin-1 `caf\xe9.txt`) reaches us decoded, with U+FFFD in place
 // of its invalid bytes, so it cannot be reported as a path: the directory that holds it is handed
 // on to be scanned with git, which reads names as bytes (see src/git/rawpaths.ts).
+//
+// One lstat per event: the path's lstat is taken once, when its event is looked at, and handed on
+// with it (the committer's note and the recheck use it). A burst of 1,000 files into one folder
+// cost three lstats per file before (the look, the committer's own, the recheck's "as it was").
 import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { INOTIFY_HINT, type Service, type ServiceContext } from '../core/service.js';
@@ -43,7 +47,8 @@ export interface WatcherDeps {
   workTree: string;
   runner: Runner;
   log: Logger;
-  onChange: (rel: string) => void;
+  /** A path changed; st: its lstat, taken just now (null: it is gone). */
+  onChange: (rel: string, st: Stats | null) => void;
   /**
    * A directory to scan with git ('' is the work tree): it holds a name that is not valid UTF-8,
    * it was moved away or removed (git lists the tracked files that went with it), or a watch
@@ -58,13 +63,8 @@ export interface WatcherDeps {
 
 type Seen = { ino: number; size: number; mtimeMs: number } | null;
 
-function seenNow(abs: string): Seen {
-  try {
-    const st = lstatSync(abs);
-    return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return null;
-  }
+function seenOf(st: Stats | null): Seen {
+  return st === null ? null : { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
 }
 
 function sameSeen(a: Seen, b: Seen): boolean {
@@ -74,7 +74,8 @@ function sameSeen(a: Seen, b: Seen): boolean {
 
 function lstatOrNull(abs: string): Stats | null {
   try {
-    return lstatSync(abs);
+    // A missing path is the common miss (a delete): answered without an exception.
+    return lstatSync(abs, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }
@@ -258,13 +259,13 @@ export class Watcher implements Service {
       const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
       // The event's own folder went away (a watch on it names the folder itself): handled above.
       if (parent !== '' && !this.watches.has(parent)) return;
-      this.report(rel);
+      this.report(rel, null);
     } else if (st.isDirectory()) {
       this.arm(rel, true);
     } else {
       if (rel === '.gitignore' || rel.endsWith('/.gitignore'))
         background(this.loadIgnoredDirs(), this.d.log, 'reading the .gitignore files');
-      this.report(rel);
+      this.report(rel, st);
     }
   }
 
@@ -285,12 +286,16 @@ export class Watcher implements Service {
     return new FatalServiceError(WATCH_LIMIT_MESSAGE, INOTIFY_HINT);
   }
 
-  /** Hands a changed path on, and looks at it again RECHECK_MS after its last event. */
-  private report(rel: string): void {
-    this.d.onChange(rel);
+  /**
+   * Hands a changed path on, and looks at it again RECHECK_MS after its last event. st: its lstat
+   * when the caller just took it (undefined: taken here, once, for both).
+   */
+  private report(rel: string, st?: Stats | null): void {
+    const now = st === undefined ? lstatOrNull(join(this.d.workTree, rel)) : st;
+    this.d.onChange(rel, now);
     // Re-inserted, so the map stays in order of last event and a sweep stops at the first not due.
     this.rechecks.delete(rel);
-    this.rechecks.set(rel, { at: Date.now(), seen: seenNow(join(this.d.workTree, rel)) });
+    this.rechecks.set(rel, { at: Date.now(), seen: seenOf(now) });
     if (!this.sweepTimer) this.sweepTimer = setTimeout(() => this.sweep(), RECHECK_MS);
   }
 
@@ -298,15 +303,16 @@ export class Watcher implements Service {
     this.sweepTimer = null;
     if (this.ctx === null) return;
     const due = Date.now() - RECHECK_MS;
-    const changed: string[] = [];
+    const changed: Array<[string, Stats | null]> = [];
     for (const [rel, r] of this.rechecks) {
       if (r.at > due) break;
       this.rechecks.delete(rel);
-      if (!sameSeen(r.seen, seenNow(join(this.d.workTree, rel)))) changed.push(rel);
+      const st = lstatOrNull(join(this.d.workTree, rel));
+      if (!sameSeen(r.seen, seenOf(st))) changed.push([rel, st]);
     }
-    for (const rel of changed) {
+    for (const [rel, st] of changed) {
       this.d.log.debug({ path: rel }, 'changed without an event; reporting it');
-      this.report(rel);
+      this.report(rel, st);
     }
     const next = this.rechecks.values().next();
     if (!next.done && !this.sweepTimer)

@@ -2,7 +2,7 @@
 // hands them to the supervisor in the order they start. Which service waits on what and what each
 // produces, with the data-flow picture: docs/architecture.md, "The agent". Work moves only along
 // its arrows (queues and wake-ups, each with one owner); the event bus carries status, never work.
-import { join } from 'node:path';
+import { statePaths } from '../git/state-paths.js';
 import { Runner, takeSecretEnv } from '../git/runner.js';
 import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import { GitSync } from '../git/sync.js';
@@ -12,6 +12,7 @@ import { Wakeup } from '../core/queue.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import { Committer } from '../agent/committer.js';
+import { OwnWrites } from '../agent/committer-own.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
 import { loadConfig, type AgentConfig } from '../agent/config.js';
@@ -20,7 +21,6 @@ import { PausedRemotes, PauseState } from '../agent/pause.js';
 import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
-import type { TransferService } from '../transfer/service.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
@@ -32,7 +32,7 @@ import { LiveConfig, RemoteList } from './live.js';
 import { Reload } from './reload.js';
 import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
-import { startUp, traceGit } from './process.js';
+import { startUp, gitTrace } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
 import { MapService } from './map-service.js';
@@ -67,12 +67,11 @@ export class Agent {
     private readonly opts: AgentOptions,
   ) {
     this.log = createLogger({
-      file: join(info.stateDir, 'agent.log'),
+      file: statePaths(info.stateDir).log,
       stderr: opts.foreground === true,
       level: opts.debug ? 'debug' : undefined,
     });
-    this.runner = new Runner(info.workTree);
-    traceGit(this.runner, this.log);
+    this.runner = new Runner(info.workTree, { trace: gitTrace(this.log) });
     this.live = new LiveConfig(config);
     this.sync = new GitSync({
       info,
@@ -97,7 +96,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    this.lock = acquirePidLock(join(this.info.stateDir, 'agent.pid'));
+    this.lock = acquirePidLock(statePaths(this.info.stateDir).pid);
     try {
       await this.startLocked(this.lock);
     } catch (e) {
@@ -116,22 +115,33 @@ export class Agent {
     const remoteNames = () => remotes.names();
     // Created first, shared by the services below: the pusher's requests (anyone asks, the pusher
     // alone waits), the remotes paused now and those whose drive is away (the pusher skips them,
-    // the merger does not fetch them).
+    // the merger does not fetch them), the files git-annex filled (the transfers report them, the
+    // committer takes them for no edit: agent/committer-own.ts).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
     const away = new AvailableRemotes();
-    // What follows our commits and merges. Annex mode: the transfers are built after the committer
-    // (they tell it of their own writes), so the routing to them reads this at each commit or merge.
-    let transfers: TransferService | null = null;
+    const ownWrites = new OwnWrites(info.workTree);
     // The network map service (annex mode with XMPP), built after the transfers that read it.
     let mapRef: MapService | null = null;
-    const after = new AfterWork({ runner, log, pushWanted, transfers: () => transfers });
 
-    // The services, in dependency order.
+    // The services, in dependency order. The transfers (annex mode) first: what follows a commit
+    // (a push request, its new keys) and the committer's held deletions ask them.
+    const transfers =
+      info.mode === 'annex'
+        ? annexTransfers({
+            ...base,
+            slots: config.transferSlots,
+            pushWanted,
+            ownWrites,
+            routing: () => mapRef?.routing() ?? null,
+          })
+        : null;
+    const after = new AfterWork({ runner, log, pushWanted, transfers });
     const committer = new Committer({
       ...base,
+      ownWrites,
       onCommitted: (c) => after.committed(c),
-      holdDeletions: info.mode === 'annex' ? annexHeldDeletions(info, () => transfers) : null,
+      holdDeletions: transfers ? annexHeldDeletions(info, transfers) : null,
     });
     const merger = new Merger({
       ...base,
@@ -146,16 +156,6 @@ export class Agent {
     const { watcher, scanPoll } = treeWatch({ ...base, committer });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
-    transfers =
-      info.mode === 'annex'
-        ? annexTransfers({
-            ...base,
-            slots: config.transferSlots,
-            pushWanted,
-            committer,
-            routing: () => mapRef?.routing() ?? null,
-          })
-        : null;
     if (config.xmpp.jid) await peers.loadRemoteUuids();
     const jid = config.xmpp.jid;
     // Annex mode with XMPP: our edges go to the peers, theirs come in (app/map-service.ts).

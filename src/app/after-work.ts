@@ -18,9 +18,8 @@ export interface AfterWorkDeps {
   log: Logger;
   /** The pusher's requests. */
   pushWanted: Wakeup;
-  /** The transfers, in annex mode: built after the committer, which they tell of own writes, so
-   * read at each commit and merge (null in git mode). */
-  transfers: () => TransferService | null;
+  /** The transfers, in annex mode (null in git mode). */
+  transfers: TransferService | null;
 }
 
 export class AfterWork {
@@ -39,14 +38,14 @@ export class AfterWork {
       // The newest first, one per path, bounded: status shows what to look at, not a history.
       this.large = [f, ...this.large.filter((x) => x.path !== f.path)].slice(0, MAX_WARNINGS);
     }
-    const transfers = this.d.transfers();
+    const { transfers } = this.d;
     if (transfers) keysAfterCommit(this.d.runner, this.d.log, transfers, c);
   }
 
   /** Merges into the branch (before: where it was), or the location logs moved (annexMoved). */
   merged(merges: MergeResult[], annexMoved: boolean, before: string | null): void {
     this.d.pushWanted.request();
-    const transfers = this.d.transfers();
+    const { transfers } = this.d;
     if (transfers) filesAfterMerge(this.d.runner, this.d.log, transfers, merges, annexMoved, before);
   }
 

@@ -8,7 +8,7 @@ import { annexTmpEntries, heldDeletions } from '../git/annex-replace.js';
 import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
 import type { Wakeup } from '../core/queue.js';
-import type { Committer } from '../agent/committer.js';
+import type { OwnWrites } from '../agent/committer-own.js';
 import { annexedInRange } from '../transfer/commitkeys.js';
 import { TransferService, type TreeRouting } from '../transfer/service.js';
 
@@ -20,12 +20,14 @@ export interface AnnexTransfersDeps {
   /** autosync.transferSlots at start (the reload changes it with setSlots). */
   slots: number;
   pushWanted: Wakeup;
-  committer: Pick<Committer, 'ownWrite'>;
+  /** The committer's record of own writes, built before both (committer-own.ts). */
+  ownWrites: Pick<OwnWrites, 'filled'>;
   /** Tree routing (app/map-service.ts), read at each scan; null: flood. */
   routing?: () => TreeRouting | null;
 }
 
-/** The transfer service of an annex-mode agent, wired to the pusher's requests and the committer. */
+/** The transfer service of an annex-mode agent, wired to the pusher's requests and to the record
+ * of own writes the committer reads. */
 export function annexTransfers(d: AnnexTransfersDeps): TransferService {
   const t = new TransferService({
     runner: d.runner,
@@ -37,8 +39,8 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
     // Content moved and git-annex logged where it is now: push the git-annex branch, which also
     // signals the peers.
     onLocationsChanged: () => d.pushWanted.request(),
-    // git-annex filled a file with its content: not an edit to commit (see Committer.ownWrite).
-    onDownloaded: (file, size) => d.committer.ownWrite(file, size),
+    // git-annex filled a file with its content: not an edit to commit (see OwnWrites.filled).
+    onDownloaded: (file, size) => d.ownWrites.filled(file, size),
     routing: d.routing,
   });
   return t;
@@ -46,15 +48,14 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
 
 /**
  * The committer's holdDeletions in annex mode: git-annex unlinks a file before it fills it with
- * content, and that absence is not a deletion. The transfers are built after the committer (they
- * tell it of their own writes); until they exist, no lane is filling anything.
+ * content, and that absence is not a deletion. The transfers are built before the committer; until
+ * they start, no lane is filling anything.
  */
 export function annexHeldDeletions(
   info: RepoInfo,
-  transfers: () => Pick<TransferService, 'fillingFiles'> | null,
+  transfers: Pick<TransferService, 'fillingFiles'>,
 ): (paths: string[]) => Map<string, string> {
-  return (paths) =>
-    heldDeletions(paths, annexTmpEntries(info.gitDir), transfers()?.fillingFiles() ?? new Set());
+  return (paths) => heldDeletions(paths, annexTmpEntries(info.gitDir), transfers.fillingFiles());
 }
 
 type Transfers = Pick<TransferService, 'enqueueKeys' | 'requestScan' | 'afterMerge'>;

@@ -1,7 +1,7 @@
 // What the agent does before it builds its services (the key, a crash's leftovers, the remotes),
 // and process-wide wiring that is no service: the unhandled-rejection guard and the git trace.
 import { readFileSync } from 'node:fs';
-import type { Runner } from '../git/runner.js';
+import type { GitTrace, Runner } from '../git/runner.js';
 import { ensureKeyFile, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import type { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
@@ -29,9 +29,9 @@ export function logUnhandledRejections(log: Logger): void {
 }
 
 /** At trace level, every git call is logged with how long it waited for a slot and ran. */
-export function traceGit(runner: Runner, log: Logger): void {
-  if (!log.isLevelEnabled('trace')) return;
-  runner.trace = (args, waitMs, runMs) =>
+export function gitTrace(log: Logger): GitTrace | null {
+  if (!log.isLevelEnabled('trace')) return null;
+  return (args, waitMs, runMs) =>
     log.trace(
       { git: args.slice(0, 3).join(' '), waitMs: Math.round(waitMs), runMs: Math.round(runMs) },
       'git',

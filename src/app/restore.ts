@@ -8,6 +8,7 @@ import type { PauseState } from '../agent/pause.js';
 import type { ControlServer } from '../control/server.js';
 import { StateWatch, watchedStateFiles } from '../agent/state-watch.js';
 import { background } from '../core/background.js';
+import { STATE_FILES } from '../git/state-paths.js';
 
 export interface RestoreDeps {
   stateDir: string;
@@ -64,7 +65,7 @@ export async function restoreStateDir(d: RestoreDeps, missing: string[]): Promis
       d.stop();
       return;
     }
-    if (lock === 'restored') restored.push('agent.pid');
+    if (lock === 'restored') restored.push(STATE_FILES.pid);
     if (d.keyBytes) {
       try {
         writeFileSync(d.keyFile, d.keyBytes, { mode: 0o600, flag: 'wx' });
@@ -73,15 +74,15 @@ export async function restoreStateDir(d: RestoreDeps, missing: string[]): Promis
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
-    if (missing.some((m) => m === dir || m.endsWith('/agent.log'))) {
+    if (missing.some((m) => m === dir || m.endsWith(`/${STATE_FILES.log}`))) {
       reopenLogFile(d.log);
-      restored.push('agent.log');
+      restored.push(STATE_FILES.log);
     }
     if (!d.control.inPlace) {
       await d.control.restart();
-      restored.push('control.sock');
+      restored.push(STATE_FILES.sock);
     }
-    if (missing.includes(dir) && d.pause.restore()) restored.push('state.json');
+    if (missing.includes(dir) && d.pause.restore()) restored.push(STATE_FILES.state);
     d.log.warn(
       { missing, restored },
       'the state directory was removed while the agent ran; put back what it needs',

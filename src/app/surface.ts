@@ -1,7 +1,7 @@
 // What a running agent shows the outside: the services its control verbs and its status read
 // (Running, built by Agent.startLocked), the control server that answers the CLI, and the status.
 // Waits on control requests (one JSON line each, control/server.ts); produces their answers.
-import { join } from 'node:path';
+import { statePaths } from '../git/state-paths.js';
 import type { RepoInfo } from '../git/repo.js';
 import type { GitSync } from '../git/sync.js';
 import type { Supervisor } from '../core/service.js';
@@ -62,7 +62,7 @@ export async function agentStatus(d: SurfaceDeps): Promise<StatusJson> {
 
 /** The control server of .git/autosync/control.sock, answering with the running services. */
 export function agentControl(d: SurfaceDeps): ControlServer {
-  return new ControlServer(join(d.info.stateDir, 'control.sock'), (req) => {
+  return new ControlServer(statePaths(d.info.stateDir).sock, (req) => {
     const r = runningOf(d);
     const filesCommitted = () => r.after.filesCommitted;
     return handleControl({ ...r, ...d, status: () => agentStatus(d), filesCommitted }, req);

@@ -6,6 +6,7 @@ import type { RepoInfo } from '../git/repo.js';
 import type { Committer } from '../agent/committer.js';
 import { Watcher, maxWatchesFromEnv } from '../agent/watcher.js';
 import { ScanPoll } from '../agent/scan-poll.js';
+import { statFrom } from '../agent/committer-raw.js';
 
 export interface TreeWatchDeps {
   info: RepoInfo;
@@ -21,7 +22,8 @@ export function treeWatch(d: TreeWatchDeps): { watcher: Watcher; scanPoll: ScanP
     workTree: d.info.workTree,
     runner: d.runner,
     log: d.log,
-    onChange: (p) => d.committer.note(p),
+    // The event's lstat goes with it: the committer takes no second one (watcher.ts).
+    onChange: (p, st) => d.committer.note(p, undefined, statFrom(st)),
     scanDir: (dir) => d.committer.noteDir(dir),
     onWatchLimit: () => scanPoll.activate(),
     maxWatches: maxWatchesFromEnv(),

@@ -132,15 +132,33 @@ export function childEnv(
   return env;
 }
 
+/** Per-command timing (waited for a slot, ran), for debug logs and benchmarks. */
+export type GitTrace = (args: readonly string[], waitMs: number, runMs: number) => void;
+
+export interface RunnerOptions {
+  /** Commands at once (DEFAULT_CONCURRENCY). */
+  concurrency?: number;
+  /** The git binary ("git" on PATH). */
+  binary?: string;
+  /** Called after each command with its timing (none: no timing is reported). */
+  trace?: GitTrace | null;
+}
+
 export class Runner {
   private active = 0;
   private waiting: Array<() => void> = [];
+  private readonly concurrency: number;
+  private readonly binary: string;
+  private readonly trace: GitTrace | null;
 
   constructor(
     readonly cwd: string,
-    private readonly concurrency = DEFAULT_CONCURRENCY,
-    private readonly binary = 'git',
-  ) {}
+    o: RunnerOptions = {},
+  ) {
+    this.concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
+    this.binary = o.binary ?? 'git';
+    this.trace = o.trace ?? null;
+  }
 
   /** Runs `git args...` (or `git annex ...` when args[0] is 'annex'). Rejects with a typed GitError. */
   async git(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -167,9 +185,6 @@ export class Runner {
       this.trace?.(args, started - queued, performance.now() - started);
     }
   }
-
-  /** Optional per-command timing (waited for a slot, ran), for debug logs and benchmarks. */
-  trace: ((args: readonly string[], waitMs: number, runMs: number) => void) | null = null;
 
   async run<T>(cmd: Command<T>, opts: RunOptions = {}): Promise<T> {
     const r = await this.git(cmd.args, { okCodes: cmd.okCodes, input: cmd.input, ...opts });

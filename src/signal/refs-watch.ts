@@ -9,6 +9,9 @@
 //  - the refs of every remote that is a bare repository on a local path (a shared "cloud" directory,
 //    a USB disk): a peer pushed there, so we fetch that remote and merge.
 // It sends nothing: other clones learn of our pushes because the push lands in their refs.
+// Produces, debounced per burst of ref writes: onLocalRefs() (merge what was pushed into us),
+// onRemoteRefs(remote) (fetch that local bare remote, then merge), onBranchMoved() (ask the pusher)
+// and onSubmoduleMoved(path) (a gitlink for the committer).
 import { watch, type FSWatcher } from 'node:fs';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 // `pause [--remote R]` and `resume [--remote R]`: ask the running agent to pause or resume syncing
 // with everything or one remote. The agent keeps the pause across restarts.
-import { join } from 'node:path';
+import { statePaths } from '../../git/state-paths.js';
 import { discover } from '../../git/repo.js';
 import { controlRequest } from '../../control/client.js';
 import { NoAgentError } from '../../control/errors.js';
@@ -19,7 +19,7 @@ async function pauseResume(
   const info = await discover(cwd, { detachedOk: true });
   const r = typeof remote === 'string' ? remote : undefined;
   try {
-    await controlRequest(join(info.stateDir, 'control.sock'), { cmd: verb, remote: r }, 10_000);
+    await controlRequest(statePaths(info.stateDir).sock, { cmd: verb, remote: r }, 10_000);
   } catch (e) {
     if (e instanceof NoAgentError) {
       throw new CliError('no-agent', `${e.message}; start it with 'git autosync start'`);

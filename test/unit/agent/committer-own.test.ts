@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Committer } from '../../../src/agent/committer.js';
+import { OwnWrites } from '../../../src/agent/committer-own.js';
+import { statOf } from '../../../src/agent/committer-raw.js';
 import { EventBus } from '../../../src/core/bus.js';
 import { createLogger } from '../../../src/core/log.js';
 import { fakeSync } from '../../helpers/fake-sync.js';
@@ -63,4 +65,27 @@ test('a write that lands before the download is reported is not taken for git-an
   c.ownWrite('notes.txt', 'buy milk\n'.length);
   await c.flush();
   assert.deepEqual(f.commits, [['notes.txt']], 'the edit is committed');
+});
+
+test('the own-write record: a fill of another size is not recorded, and each fill is handed over once', (t) => {
+  const tmp = tmpDir();
+  t.after(() => tmp.cleanup());
+  const own = new OwnWrites(tmp.path);
+  writeFileSync(join(tmp.path, 'a.bin'), '12345');
+  writeFileSync(join(tmp.path, 'b.bin'), '123');
+  own.filled('a.bin', 5);
+  own.filled('b.bin', 5); // a write came after git-annex's: not its fill
+  own.filled('gone.bin'); // nothing there
+  assert.deepEqual(
+    own.takeFilled().map(([rel, st]) => [rel, st.size]),
+    [['a.bin', 5]],
+  );
+  assert.deepEqual(own.takeFilled(), [], 'handed over once');
+  // A fill changed before the committer's pass looked is no fill any more.
+  writeFileSync(join(tmp.path, 'c.bin'), 'xy');
+  own.filled('c.bin');
+  writeFileSync(join(tmp.path, 'c.bin'), 'edited by a person');
+  utimesSync(join(tmp.path, 'c.bin'), new Date(), new Date(Date.now() + 2000));
+  assert.equal(own.stillOurs('c.bin', statOf(join(tmp.path, 'c.bin'))), false);
+  assert.deepEqual(own.takeFilled(), []);
 });
