@@ -50,6 +50,8 @@ export interface RendezvousOptions {
   /** How long the accepter looks for the offer (same account) or the offerer in the room. */
   findTimeoutMs: number;
   timing?: Partial<XmppTiming>;
+  /** Log every stanza (redacted as the agent's are) at debug level: tests check what crosses. */
+  debug?: boolean;
 }
 
 /** The room of an offer: named after the public nameplate only, never after the secret words. */
@@ -116,6 +118,7 @@ class Rendezvous implements PairChannel {
       password: o.password,
       timing: this.timing,
       log: o.log,
+      debug: o.debug,
       session: {
         start: (conn) => this.startSession(conn),
         online: () => this.up.resolve(),

@@ -23,6 +23,7 @@ let url = '';
 before(async () => {
   server = await startProsody();
   await server.register('anna', PASSWORD);
+  await server.register('bert', PASSWORD);
   root = tmpDir('gas-pair-');
   initRepo(join(root.path, 'srv', 'shared.git'), { bare: true });
   const port = await freePort();
@@ -94,8 +95,8 @@ function run(args: string[], opts: { cwd?: string; input?: string } = {}): Proc 
   return p;
 }
 
-async function offer(a: string): Promise<{ proc: Proc; code: string; long: string }> {
-  const proc = run(['-C', a, 'pair', '--offer', '--json', '--timeout', '120']);
+async function offer(a: string, timeout = '120'): Promise<{ proc: Proc; code: string; long: string }> {
+  const proc = run(['-C', a, 'pair', '--offer', '--json', '--timeout', timeout]);
   const first = await waitFor(
     () => {
       if (proc.child.exitCode !== null) throw new Error(`offer exited: ${proc.stderr}`);
@@ -185,4 +186,68 @@ test('a code that does not parse is refused before anything is sent (exit 2)', a
   const r = run(acceptArgs(join(root.path, 'e')), { cwd: root.path, input: '12-notaword-otter-lucky\n' });
   assert.equal(await r.exit, 2);
   assert.match(r.stderr, /nothing was sent|not a pairing word|check the code/);
+});
+
+test('an expired code: the offer ends with the expired error', async () => {
+  const a = offeringClone('x');
+  const o = await offer(a, '1');
+  assert.equal(await o.proc.exit, 1);
+  assert.deepEqual(lastJson(o.proc), { paired: false, error: 'expired' });
+  assert.match(o.proc.stderr, /the code expired/);
+});
+
+test('a clone that fails: both sides name the clone step, and nothing is left behind', async () => {
+  const a = offeringClone('f');
+  git(a, 'remote', 'set-url', 'origin', url.replace('shared.git', 'missing.git'));
+  const dir = join(root.path, 'g');
+  const o = await offer(a);
+  const acc = run(acceptArgs(dir), { cwd: root.path, input: o.code + '\n' });
+  const [oc, ac] = await Promise.all([o.proc.exit, acc.exit]);
+  assert.equal(oc, 1);
+  assert.equal(ac, 1);
+  assert.deepEqual(lastJson(o.proc), { paired: false, error: 'apply-failed' });
+  assert.match(o.proc.stderr, /clone: git clone failed/);
+  assert.match(acc.stderr, /clone: git clone failed/);
+  assert.equal(existsSync(dir), false);
+});
+
+test('accept into a directory that already holds the repository: configured in place', async (t) => {
+  const a = offeringClone('h');
+  const dir = join(root.path, 'i');
+  git(root.path, 'clone', '-q', url, dir);
+  const o = await offer(a);
+  const acc = run(acceptArgs(dir), { cwd: root.path, input: o.code + '\n' });
+  const [oc, ac] = await Promise.all([o.proc.exit, acc.exit]);
+  t.after(() => void cli(['-C', dir, 'stop'], { env: ENV }));
+  assert.equal(ac, 0, acc.stderr);
+  assert.equal(oc, 0, o.proc.stderr);
+  assert.match(acc.stdout, /configured in place/);
+  assert.equal(
+    readFileSync(join(dir, '.git/autosync/key'), 'utf8'),
+    readFileSync(join(a, '.git/autosync/key'), 'utf8'),
+  );
+});
+
+test('different accounts: they meet in a room named after the number, from the long form', async (t) => {
+  const a = offeringClone('r');
+  const room = `sync-r@${server.muc}`;
+  git(a, 'config', 'autosync.xmpp.room', room);
+  const dir = join(root.path, 's');
+  const o = await offer(a);
+  const long = JSON.parse(o.proc.stdout.split('\n')[0]!) as { long: string };
+  const nameplate = o.code.split('-')[0]!;
+  const address = JSON.parse(Buffer.from(long.long.split(':')[2]!, 'base64url').toString()) as {
+    room: string;
+  };
+  assert.equal(address.room, `autosync-pair-${nameplate}@${server.muc}`);
+  const acc = run(['pair', '--accept', dir, '--jid', `bert@${server.domain}`, '--service', server.service], {
+    cwd: root.path,
+    input: long.long + '\n',
+  });
+  const [oc, ac] = await Promise.all([o.proc.exit, acc.exit]);
+  t.after(() => void cli(['-C', dir, 'stop'], { env: ENV }));
+  assert.equal(ac, 0, acc.stderr);
+  assert.equal(oc, 0, o.proc.stderr);
+  assert.equal(git(dir, 'config', 'autosync.xmpp.jid').trim(), `bert@${server.domain}`);
+  assert.equal(git(dir, 'config', 'autosync.xmpp.room').trim(), room);
 });

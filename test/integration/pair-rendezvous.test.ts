@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { startProsody, rawClient, rawJoin, type ProsodyServer } from '../helpers/prosody.js';
-import { openRendezvous, pairRoom, type RendezvousOptions } from '../../src/pair/rendezvous-xmpp.js';
+import { NS_PAIR, openRendezvous, pairRoom, type RendezvousOptions } from '../../src/pair/rendezvous-xmpp.js';
 import { runAccept, runOffer } from '../../src/pair/session.js';
 import { ChannelError } from '../../src/pair/channel.js';
 import type { PairCode } from '../../src/pair/code.js';
@@ -126,5 +126,41 @@ test('room: two accounts pair in a room named after the nameplate; a third occup
   } finally {
     await acceptCh.close();
     await eve.stop();
+  }
+});
+
+test('raw stanzas: nothing that crosses the server holds the code words or the key, in any encoding', async () => {
+  const seen: string[] = [];
+  const capture = pino({ level: 'debug' }, { write: (l: string) => void seen.push(l) });
+  const key = settings().key;
+  const [o, a] = await pairOnce(
+    opts('offer', { log: capture, debug: true }),
+    opts('accept', { log: capture, debug: true }),
+  );
+  assert.ok('ok' in o && 'ok' in a);
+  const stanzas = seen
+    .map((l) => JSON.parse(l) as { stanza?: string })
+    .map((l) => l.stanza)
+    .filter((x): x is string => typeof x === 'string');
+  const frames = stanzas.filter((x) => x.includes(NS_PAIR) && x.includes('<pair '));
+  assert.ok(frames.length >= 5, `the five messages were traced (${frames.length})`);
+  const keyBytes = Buffer.from(key, 'hex');
+  const secrets = [
+    ...CODE.words,
+    CODE.words.join('-'),
+    key,
+    key.toUpperCase(),
+    keyBytes.toString('base64'),
+    keyBytes.toString('base64url'),
+  ];
+  for (const text of stanzas) {
+    for (const s of secrets) assert.ok(!text.toLowerCase().includes(s.toLowerCase()), `a stanza holds ${s}`);
+    // The frames' bytes, decoded: neither the key nor the words' text inside.
+    for (const m of text.matchAll(/<pair xmlns="[^"]+">([A-Za-z0-9+/=]+)<\/pair>/g)) {
+      const bytes = Buffer.from(m[1]!, 'base64');
+      assert.equal(bytes.indexOf(keyBytes), -1);
+      assert.equal(bytes.indexOf(Buffer.from(key)), -1);
+      for (const w of CODE.words) assert.equal(bytes.indexOf(Buffer.from(w)), -1);
+    }
   }
 });
