@@ -85,8 +85,9 @@ interface Proc {
   exit: Promise<number>;
 }
 
-function run(args: string[], opts: { cwd?: string; input?: string } = {}): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { env: ENV, cwd: opts.cwd, stdio: 'pipe' });
+function run(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const env = { ...ENV, ...opts.env };
+  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, stdio: 'pipe' });
   const p: Proc = { child, stdout: '', stderr: '', exit: null as unknown as Promise<number> };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (p.stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (p.stderr += d));
@@ -186,6 +187,13 @@ test('a code that does not parse is refused before anything is sent (exit 2)', a
   const r = run(acceptArgs(join(root.path, 'e')), { cwd: root.path, input: '12-notaword-otter-lucky\n' });
   assert.equal(await r.exit, 2);
   assert.match(r.stderr, /nothing was sent|not a pairing word|check the code/);
+  assert.equal(existsSync(join(root.path, 'e')), false);
+  // The v1 form, a code in argv: still read, with a warning that argv is visible to others.
+  const v1 = run(['pair', '--accept', '12-notaword-otter-lucky', '--jid', `anna@${server.domain}`], {
+    cwd: root.path,
+  });
+  assert.equal(await v1.exit, 2);
+  assert.match(v1.stderr, /warning: a code on the command line is visible to other users/);
 });
 
 test('an expired code: the offer ends with the expired error', async () => {
@@ -211,12 +219,12 @@ test('a clone that fails: both sides name the clone step, and nothing is left be
   assert.equal(existsSync(dir), false);
 });
 
-test('accept into a directory that already holds the repository: configured in place', async (t) => {
+test('accept into a directory that already holds the repository (code from the environment): configured in place', async (t) => {
   const a = offeringClone('h');
   const dir = join(root.path, 'i');
   git(root.path, 'clone', '-q', url, dir);
   const o = await offer(a);
-  const acc = run(acceptArgs(dir), { cwd: root.path, input: o.code + '\n' });
+  const acc = run(acceptArgs(dir), { cwd: root.path, env: { GIT_AUTOSYNC_PAIR_CODE: o.code } });
   const [oc, ac] = await Promise.all([o.proc.exit, acc.exit]);
   t.after(() => void cli(['-C', dir, 'stop'], { env: ENV }));
   assert.equal(ac, 0, acc.stderr);

@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { startProsody, rawClient, rawJoin, type ProsodyServer } from '../helpers/prosody.js';
 import { NS_PAIR, openRendezvous, pairRoom, type RendezvousOptions } from '../../src/pair/rendezvous-xmpp.js';
 import { runAccept, runOffer } from '../../src/pair/session.js';
-import { ChannelError } from '../../src/pair/channel.js';
+import { ChannelError, PAIR_MESSAGE_MAX } from '../../src/pair/channel.js';
+import { xml } from '@xmpp/client';
+import { waitFor } from '../helpers/wait.js';
 import type { PairCode } from '../../src/pair/code.js';
 import type { PairSettings } from '../../src/pair/payload.js';
 
@@ -162,5 +164,54 @@ test('raw stanzas: nothing that crosses the server holds the code words or the k
       assert.equal(bytes.indexOf(Buffer.from(key)), -1);
       for (const w of CODE.words) assert.equal(bytes.indexOf(Buffer.from(w)), -1);
     }
+  }
+});
+
+test('same account: a frame from a second resource is a third participant; an oversized one is refused', async () => {
+  const ch = await openRendezvous(opts('offer', { nameplate: 77 }));
+  const one = await rawClient(server, 'anna', PASSWORD, 'one');
+  const two = await rawClient(server, 'anna', PASSWORD, 'two');
+  try {
+    await one.client.send(xml('presence', {}, xml('priority', {}, '-1')));
+    // The offer's full JID, from its presence marker.
+    const offerer = await waitFor(
+      () =>
+        one.received.find((st) => st.name === 'presence' && st.getChild('offer', NS_PAIR))?.attrs.from as
+          string | undefined,
+      { what: "the offer's presence" },
+    );
+    const frame = (to: string, b64: string) =>
+      xml('message', { to, type: 'normal' }, xml('pair', { xmlns: NS_PAIR }, b64));
+    await one.client.send(frame(offerer, Buffer.from('hello').toString('base64')));
+    assert.equal(Buffer.from(await ch.receive(10_000)).toString(), 'hello');
+    await two.client.send(frame(offerer, Buffer.from('me too').toString('base64')));
+    await assert.rejects(
+      ch.receive(10_000),
+      (e: unknown) => e instanceof ChannelError && e.failure === 'crowded',
+    );
+  } finally {
+    await ch.close();
+  }
+  const ch2 = await openRendezvous(opts('offer', { nameplate: 78 }));
+  try {
+    const offerer = await waitFor(
+      () =>
+        one.received.find(
+          (st) => st.name === 'presence' && st.getChild('offer', NS_PAIR)?.attrs.nameplate === '78',
+        )?.attrs.from as string | undefined,
+      { what: "the second offer's presence" },
+    );
+    const big = Buffer.alloc(PAIR_MESSAGE_MAX + 1, 7).toString('base64');
+    await one.client.send(
+      xml('message', { to: offerer, type: 'normal' }, xml('pair', { xmlns: NS_PAIR }, big)),
+    );
+    await assert.rejects(
+      ch2.receive(10_000),
+      (e: unknown) => e instanceof ChannelError && e.failure === 'oversized',
+    );
+  } finally {
+    await ch2.close();
+    await one.stop();
+    await two.stop();
   }
 });
