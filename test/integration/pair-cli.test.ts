@@ -6,10 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { lastJson, runCli, startOffer, type Proc } from '../helpers/pair.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProsody, freePort, type ProsodyServer } from '../helpers/prosody.js';
-import { AgentProc, CLI, cli } from '../helpers/agents.js';
+import { AgentProc, cli } from '../helpers/agents.js';
 import { GIT_ENV, git, initRepo, read, tmpDir, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import { EVEN_WORDS } from '../../src/pair/words.js';
@@ -78,44 +79,15 @@ function offeringClone(name: string): string {
   return a;
 }
 
-interface Proc {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exit: Promise<number>;
-}
-
 function run(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const env = { ...ENV, ...opts.env };
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, stdio: 'pipe' });
-  const p: Proc = { child, stdout: '', stderr: '', exit: null as unknown as Promise<number> };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (p.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (p.stderr += d));
-  p.exit = new Promise((r) => child.once('exit', (c) => r(c ?? -1)));
-  child.stdin!.end(opts.input ?? '');
-  return p;
+  return runCli(args, { ...ENV, ...opts.env }, opts);
 }
 
 async function offer(a: string, timeout = '120'): Promise<{ proc: Proc; code: string; long: string }> {
-  const proc = run(['-C', a, 'pair', '--offer', '--json', '--timeout', timeout]);
-  const first = await waitFor(
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`offer exited: ${proc.stderr}`);
-      const line = proc.stdout.split('\n')[0];
-      return proc.stdout.includes('\n') && line
-        ? (JSON.parse(line) as { code: string; long: string; expires: string })
-        : null;
-    },
-    { what: 'the offer to print its code', timeoutMs: 30_000 },
-  );
-  assert.match(first.code, /^[0-9]+-[a-z]+-[a-z]+-[a-z]+$/);
-  assert.ok(Date.parse(first.expires) > Date.now());
-  return { proc, code: first.code, long: first.long };
-}
-
-function lastJson(p: Proc): Record<string, unknown> {
-  const lines = p.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+  const o = await startOffer(a, ENV, timeout);
+  assert.match(o.code, /^[0-9]+-[a-z]+-[a-z]+-[a-z]+$/);
+  assert.ok(Date.parse(o.expires) > Date.now());
+  return o;
 }
 
 const acceptArgs = (dir: string) => [
