@@ -225,6 +225,7 @@ export const VERBS: VerbSpec[] = [
     summary: 'add a device with a one-time code (--offer here, --accept there)',
     description:
       'Pairs this clone with a new device over XMPP, with a short one-time code and a PAKE (docs/pairing.md). ' +
+      'In a terminal, pair with neither --offer nor --accept asks which side this device is. ' +
       'On the device that has the repository, --offer prints the code and waits until a device accepts it, ' +
       'the code expires, or a wrong attempt burns it. On the new device, --accept [DIR] reads the code ' +
       '(from the terminal without echo, from stdin when it is not a terminal, or from GIT_AUTOSYNC_PAIR_CODE), ' +

@@ -10,7 +10,7 @@ import { lastJson, runCli, startOffer, type Proc } from '../helpers/pair.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProsody, freePort, type ProsodyServer } from '../helpers/prosody.js';
-import { AgentProc, cli } from '../helpers/agents.js';
+import { AgentProc, CLI, cli } from '../helpers/agents.js';
 import { GIT_ENV, git, initRepo, read, tmpDir, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
 import { EVEN_WORDS } from '../../src/pair/words.js';
@@ -230,4 +230,29 @@ test('different accounts: they meet in a room named after the number, from the l
   assert.equal(oc, 0, o.proc.stderr);
   assert.equal(git(dir, 'config', 'autosync.xmpp.jid').trim(), `bert@${server.domain}`);
   assert.equal(git(dir, 'config', 'autosync.xmpp.room').trim(), room);
+});
+
+test('in a terminal, pair asks which side this is, and the code typed is not echoed', async () => {
+  const dir = join(root.path, 'tty');
+  // script(1) gives the CLI a terminal; what we write to its stdin is typed there.
+  const cmd = [process.execPath, CLI, 'pair', '--jid', `anna@${server.domain}`]
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: ENV, cwd: root.path, stdio: 'pipe' });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exit = new Promise<number>((r) => child.once('exit', (c) => r(c ?? -1)));
+  const answer = async (prompt: string, text: string) => {
+    await waitFor(() => out.includes(prompt), {
+      what: `the prompt "${prompt}" (got ${JSON.stringify(out)})`,
+    });
+    child.stdin.write(text + '\r');
+  };
+  await answer('[o/j]', 'j');
+  await answer('Directory for the new clone', dir);
+  await answer('Pairing code', '12-brave-otter');
+  assert.equal(await exit, 2);
+  assert.match(out, /a code has at least 3/);
+  assert.doesNotMatch(out, /brave/);
+  assert.equal(existsSync(dir), false);
 });

@@ -122,8 +122,10 @@ async function readCode(): Promise<string> {
 
 /** Reads one line from the terminal in raw mode, echoing nothing. Ctrl-C or Ctrl-D cancels. */
 function readHidden(prompt: string): Promise<string> {
-  process.stderr.write(prompt);
   const stdin = process.stdin;
+  // Echo off before the prompt shows: a code typed the moment it appears is not echoed either.
+  stdin.setRawMode(true);
+  process.stderr.write(prompt);
   return new Promise((resolveLine, reject) => {
     let text = '';
     const done = (err: Error | null) => {
@@ -143,7 +145,6 @@ function readHidden(prompt: string): Promise<string> {
         else if (text.length < MAX_CODE_INPUT) text += ch;
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });

@@ -39,6 +39,8 @@ const MAX_TIMEOUT_S = 86_400;
 export async function run(args: Args): Promise<number> {
   const offer = args.flags.has('--offer');
   const accept = args.flags.has('--accept');
+  if (!offer && !accept && process.stdin.isTTY && process.stdout.isTTY)
+    return (await import('./pair-wizard.js')).wizard(args, offerVerb);
   if (offer === accept)
     throw new CliError(
       'bad-usage',
