@@ -100,11 +100,12 @@ const acceptArgs = (dir: string) => [
   server.service,
 ];
 
-test('same account: the new device becomes a clone with the key, its agent runs, a change reaches the other side', async (t) => {
+test('same account, long form: the new device becomes a clone with the key, its agent runs, a change reaches the other side', async (t) => {
   const a = offeringClone('a');
   const dir = join(root.path, 'b');
   const o = await offer(a);
-  const acc = run(acceptArgs(dir), { cwd: root.path, input: o.code + '\n' });
+  // The long form, pasted: it names the account and the server, so no --jid or --service.
+  const acc = run(['pair', '--accept', dir], { cwd: root.path, input: o.long + '\n' });
   const [oc, ac] = await Promise.all([o.proc.exit, acc.exit]);
   t.after(() => void cli(['-C', dir, 'stop'], { env: ENV }));
   assert.equal(ac, 0, acc.stderr);
