@@ -24,6 +24,8 @@ export interface VerbSpec {
   positionals: { names: string[]; min: number; max: number };
   /** What exit codes 0, 1 and 2 mean for this verb. */
   exits: { 0: string; 1: string; 2: string };
+  /** The synopsis, when the one built from the flags is too long or hides that they are two forms. */
+  synopsis?: string;
 }
 
 const NO_ARGS = { names: [], min: 0, max: 0 };
@@ -220,16 +222,44 @@ export const VERBS: VerbSpec[] = [
   },
   {
     name: 'pair',
-    summary: 'not yet: pair by hand, see README',
+    summary: 'add a device with a one-time code (--offer here, --accept there)',
     description:
-      'Pairing over XMPP is not in this version. Pair by hand: set autosync.xmpp.jid on every clone and ' +
-      'copy .git/autosync/key from the first clone to the others (README, "Instant sync over XMPP").',
+      'Pairs this clone with a new device over XMPP, with a short one-time code and a PAKE (docs/pairing.md). ' +
+      'In a terminal, pair with neither --offer nor --accept asks which side this device is. ' +
+      'On the device that has the repository, --offer prints the code and waits until a device accepts it, ' +
+      'the code expires, or a wrong attempt burns it. On the new device, --accept [DIR] reads the code ' +
+      '(from the terminal without echo, from stdin when it is not a terminal, or from GIT_AUTOSYNC_PAIR_CODE), ' +
+      'then clones the shared remote into DIR (or configures DIR in place when it already is a clone of the ' +
+      'same repository), writes the key (mode 0600) and the XMPP settings, runs git annex init for ' +
+      'git-annex repositories, and starts the agent. On failure nothing it created is left. The XMPP password ' +
+      'comes from GIT_AUTOSYNC_XMPP_PASSWORD, the password file or the keyring.',
     flags: [
-      { name: '--offer', help: 'not yet' },
-      { name: '--accept', help: 'not yet' },
+      { name: '--offer', help: 'offer this clone: print a code and wait' },
+      {
+        name: '--accept',
+        help: 'join the repository offered on another device, into DIR (default: here when this is that repository, else ./NAME)',
+      },
+      { name: '--json', help: '--offer: print the code and the outcome as JSON lines' },
+      { name: '--timeout', value: 'S', help: '--offer: the code expires after S seconds (default 600)' },
+      {
+        name: '--remote',
+        value: 'R',
+        help: '--offer: the shared remote to give (default: origin, or the only one)',
+      },
+      {
+        name: '--jid',
+        value: 'J',
+        help: '--accept: the XMPP account to use (default: the one in a long code)',
+      },
+      { name: '--service', value: 'URI', help: '--accept: the XMPP server, xmpp(s)://host:port' },
     ],
-    positionals: { names: ['CODE'], min: 0, max: 1 },
-    exits: { 0: 'never (not yet)', 1: 'always: pairing is not in this version', 2: USAGE_2 },
+    positionals: { names: ['DIR'], min: 0, max: 1 },
+    synopsis: 'pair (--offer [--json] [--timeout S] | --accept [DIR])',
+    exits: {
+      0: 'paired: --offer, a device set itself up; --accept, DIR is a configured clone whose agent started',
+      1: 'the pairing failed (the line says why and what to do: a wrong code, expired, crowded, a step of the set-up)',
+      2: `${USAGE_2}; a code that does not parse (nothing was sent); neither --offer nor --accept; ${NOT_REPO}`,
+    },
   },
   {
     name: 'help',
@@ -258,6 +288,7 @@ function flagSynopsis(f: FlagSpec): string {
 
 /** `start [--foreground]`, `cancel KEY`, `help [VERB]`. */
 export function synopsis(v: VerbSpec): string {
+  if (v.synopsis) return v.synopsis;
   const parts = [v.name, ...v.flags.filter((f) => !f.hidden).map(flagSynopsis)];
   v.positionals.names.forEach((n, i) => parts.push(i < v.positionals.min ? n : `[${n}]`));
   return parts.join(' ');

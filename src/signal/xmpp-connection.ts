@@ -73,6 +73,9 @@ export interface XmppConnectionDeps {
   /** Log every stanza (redacted) at debug level. */
   debug?: boolean;
   session: XmppSessionHooks;
+  /** Told of every failed attempt or lost session, with its one line, before the retry is planned
+   * (pairing stops at the first: a one-shot rendezvous does not wait out a wrong password). */
+  attemptFailed?: (reason: string, err: unknown) => void;
 }
 
 export class XmppConnection {
@@ -377,6 +380,7 @@ export class XmppConnection {
     });
     this.error = reason;
     this.state = 'offline';
+    this.deps.attemptFailed?.(reason, err);
     if (!this.running) return;
     const delay = this.backoff.next();
     this.deps.log.warn(
