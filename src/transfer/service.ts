@@ -22,7 +22,7 @@ import { plan } from '../map/planner.js';
 import { dropGroups, runDrops } from './drops.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize } from '../annex/keys.js';
 import { readRemoteUuids } from '../annex/remotes.js';
-import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
+import { FAILED_COOLDOWN_MS, RecentlyDone, newerSource, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
 import { unlocatedFiles, unnameable } from './scan-policy.js';
 import { ScanRequests } from './scans.js';
@@ -167,8 +167,7 @@ export class TransferService implements Service {
       this.requestScan();
       return;
     }
-    for (const p of safe) this.scansWanted.addPath(p);
-    this.scansWanted.request();
+    this.scansWanted.requestNewKeys(safe);
   }
 
   /** Ask for a scan (collapsing: many requests while one runs make one more). */
@@ -312,6 +311,17 @@ export class TransferService implements Service {
       recentlyDone: (e) => this.recentDone.has(e),
     });
     const added = q.addMany(items);
+    // A download queued earlier from a dearer holder goes to the one this plan names (planning.ts).
+    let resourced = 0;
+    for (const it of items) {
+      if (it.direction !== 'download') continue;
+      const id = entryId(it);
+      const queued = q.get(id);
+      const src = queued && newerSource(queued, it, this.pool?.isActive(id) ?? false);
+      if (!src) continue;
+      q.update(id, src);
+      resourced++;
+    }
     this.scans++;
     this.o.log.info(
       {
@@ -320,6 +330,7 @@ export class TransferService implements Service {
         uploads: p.uploads.length,
         drops: p.drops.length,
         added,
+        resourced,
       },
       'transfer scan',
     );
