@@ -162,6 +162,7 @@ export class Agent {
       wake: pushWanted,
       paused,
       available: (r) => away.isAvailable(r),
+      onBack: (r) => transfers?.remoteBack(r),
     });
     // A drive mounted again: git first, then content (app/drives.ts).
     const drives = drivesWatch({ ...base, away, merger, pusher, transfers });

@@ -19,7 +19,7 @@ export interface DrivesDeps {
   away: AvailableRemotes;
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
-  transfers: Pick<TransferService, 'requestScan'> | null;
+  transfers: Pick<TransferService, 'remoteBack'> | null;
 }
 
 export function drivesWatch(d: DrivesDeps): MountWatcher {
@@ -32,7 +32,7 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
         background(
           d.merger.fetchAndMerge(r).then(() => {
             d.pusher.request();
-            d.transfers?.requestScan();
+            d.transfers?.remoteBack(r);
           }),
           d.log,
           `syncing ${r} after its drive was mounted`,

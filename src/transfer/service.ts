@@ -1,8 +1,8 @@
 // TransferService: content sync for a git-annex repository.
 //
-// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect: the whole work
-//   tree), keys and paths from the committer (enqueueKeys: just those files), and the completion of
-//   its own git-annex lanes (just the files moved). All collapse into one pending scan (scans.ts).
+// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect; remoteBack(): a
+//   remote answering again; the whole work tree), keys and paths from the committer (enqueueKeys:
+//   just those files), and the completion of its own git-annex lanes (just the files moved). All collapse into one pending scan (scans.ts).
 // Produces: git-annex uploads, downloads and bridge drops (flood sync, src/map/planner.ts), a
 //   persisted queue (.git/autosync/transfers.json), `transfer` events on the bus, status() for
 //   `status --json` (the interface's `transfers` object), and onLocationsChanged() after content moved
@@ -127,6 +127,11 @@ export class TransferService implements Service {
           this.scansWanted.addPath(e.file);
         else this.scansWanted.wantFull();
       },
+      // Files added while the remote was down were planned without it.
+      onRemoteBack: (r) => {
+        this.o.log.info({ remote: r }, 'remote back: planning its content again');
+        this.requestScan();
+      },
       onBatchDone: () => {
         this.locationsChanged();
         this.scansWanted.request();
@@ -168,6 +173,17 @@ export class TransferService implements Service {
       return;
     }
     this.scansWanted.requestNewKeys(safe);
+  }
+
+  /**
+   * The remote answered again (a push to it after failures, its drive mounted): it is not down any
+   * more, its backed-off entries start now, and the whole tree is planned again, since what was
+   * added while it was away was planned without it (issue 11, item 5).
+   */
+  remoteBack(remote: string): void {
+    if (!isValidRemoteName(remote)) return;
+    this.pool?.remoteBack(remote);
+    this.requestScan();
   }
 
   /** Ask for a scan (collapsing: many requests while one runs make one more). */

@@ -27,6 +27,7 @@ import { openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
 export type { ActiveTransfer } from './lane-slot.js';
 import { keySize } from '../annex/keys.js';
 import { PutBacks } from './putback.js';
+import { DownRemotes } from './down-remotes.js';
 import {
   capacity,
   dueForRecycle,
@@ -74,6 +75,9 @@ export interface WorkerPoolOptions {
   onBatchDone: (transferred: number, direction: Direction) => void;
   /** One transfer finished (content moved, or it was already there). */
   onTransferDone?: (e: TransferEntry) => void;
+  /** A remote that was down answered again, or its down period ran out: what was planned while it
+   * was left out of the plans (files added meanwhile) must be planned again. */
+  onRemoteBack?: (remote: string) => void;
 }
 
 export class WorkerPool {
@@ -85,8 +89,7 @@ export class WorkerPool {
   private slots: number;
   private readonly maxAttempts: number;
   private readonly bw: Map<string, string>;
-  private readonly downUntil = new Map<string, number>();
-  private readonly downStrikes = new Map<string, number>();
+  private readonly down = new DownRemotes();
   /** Files a lane that ended mid-download left missing, while they are put back (putback.ts). */
   private readonly putBacks: PutBacks;
 
@@ -168,8 +171,14 @@ export class WorkerPool {
 
   /** Remotes currently considered down (unreachable); the planner picks other sources. */
   downRemotes(): Set<string> {
-    const now = Date.now();
-    return new Set([...this.downUntil].filter(([, t]) => t > now).map(([r]) => r));
+    return this.down.list(Date.now());
+  }
+
+  /** A remote seen answering elsewhere (a push, a mount): not down, its backed-off entries start now. */
+  remoteBack(remote: string): void {
+    this.down.up(remote);
+    this.o.queue.startNow(remote, Date.now());
+    this.kick();
   }
 
   /** Keys handed to lanes (running or pipelined). */
@@ -222,6 +231,8 @@ export class WorkerPool {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
+        // Down periods that ran out: planned on again, once per period (bounded by its backoff).
+        for (const r of this.down.takeExpired(Date.now())) this.remoteBackCall(r);
         this.fill();
       } catch (err) {
         this.o.log.error({ err: String(err) }, 'transfer scheduling failed');
@@ -231,6 +242,14 @@ export class WorkerPool {
     }
   }
 
+  private remoteBackCall(remote: string): void {
+    background(
+      Promise.resolve().then(() => this.o.onRemoteBack?.(remote)),
+      this.o.log,
+      'onRemoteBack',
+    );
+  }
+
   /** Wakes the loop when the earliest backed-off entry becomes startable. */
   private armTimer(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -238,7 +257,7 @@ export class WorkerPool {
     const now = Date.now();
     let next = Infinity;
     for (const e of this.o.queue.all()) if (e.notBefore > now && e.notBefore < next) next = e.notBefore;
-    for (const t of this.downUntil.values()) if (t > now && t < next) next = t;
+    next = Math.min(next, this.down.nextExpiry(now));
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.kick(), Math.min(next - now + 5, RETRY_MAX_MS));
     this.timer.unref();
@@ -247,7 +266,7 @@ export class WorkerPool {
   private startable(e: TransferEntry, now: number, active: ReadonlySet<string>): boolean {
     return (
       e.notBefore <= now &&
-      (this.downUntil.get(e.remote) ?? 0) <= now &&
+      !this.down.isDown(e.remote, now) &&
       !this.o.queue.isPaused(e.remote) &&
       !active.has(entryId(e))
     );
@@ -403,7 +422,7 @@ export class WorkerPool {
       result: res,
       killReason: reason,
       held: reason === 'cancel' && q.isHeld(e.key),
-      downStrikes: this.downStrikes.get(e.remote) ?? 0,
+      downStrikes: this.down.strikes(e.remote),
       maxAttempts: this.maxAttempts,
       retryBaseMs: this.o.retryBaseMs ?? RETRY_BASE_MS,
       now: Date.now(),
@@ -418,11 +437,9 @@ export class WorkerPool {
       );
     }
     if (out.remote.op === 'up') {
-      this.downUntil.delete(remote);
-      this.downStrikes.delete(remote);
+      if (this.down.up(remote)) this.remoteBackCall(remote);
     } else if (out.remote.op === 'down') {
-      this.downStrikes.set(remote, out.remote.strikes);
-      this.downUntil.set(remote, out.remote.until);
+      this.down.down(remote, out.remote.strikes, out.remote.until);
     }
     this.apply(id, out.queue);
     if (out.transferred) s.transferred++;
