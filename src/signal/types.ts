@@ -56,4 +56,6 @@ export interface SignalTransport extends Service {
   /** Queue an announcement. Never blocks; while offline, announcements coalesce into the latest. */
   announce(a: RefsAnnouncement): void;
   status(): SignalStatus;
+  /** The network came back or the machine woke: reconnect at once (transports with a connection). */
+  wake?(): void;
 }

@@ -163,6 +163,11 @@ export abstract class XmppTransport implements SignalTransport {
     this.outbox.announce(a);
   }
 
+  /** The network came back or we woke: reconnect now rather than after the backoff. */
+  wake(): void {
+    this.connection.wake();
+  }
+
   status(): SignalStatus {
     const inbox = this.inbox.status();
     return {

@@ -186,6 +186,12 @@ export class TransferService implements Service {
     this.requestScan();
   }
 
+  /** The network came back or the machine woke: every remote down is tried again now. */
+  networkBack(): void {
+    for (const r of this.pool?.downRemotes() ?? []) this.pool?.remoteBack(r);
+    this.requestScan();
+  }
+
   /** Ask for a scan (collapsing: many requests while one runs make one more). */
   requestScan(): void {
     this.scansWanted.requestFull();
