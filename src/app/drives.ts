@@ -19,7 +19,7 @@ export interface DrivesDeps {
   away: AvailableRemotes;
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
-  transfers: Pick<TransferService, 'remoteBack'> | null;
+  transfers: Pick<TransferService, 'remoteBack' | 'remoteAway'> | null;
 }
 
 export function drivesWatch(d: DrivesDeps): MountWatcher {
@@ -37,7 +37,8 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
           d.log,
           `syncing ${r} after its drive was mounted`,
         ),
-      unavailable: () => undefined,
+      // Its transfers stop where they are and resume when it is back (git-annex's temporary files).
+      unavailable: (r) => d.transfers?.remoteAway(r),
     },
   });
 }

@@ -3,7 +3,7 @@
 // a small clock-keyed memory, every time passed in.
 //
 // Waits on: nothing; the pool marks a remote down or up after a transfer's answer, and tells it of a
-// remote that answered elsewhere (back).
+// remote that answered elsewhere (back) or whose drive went away (away).
 // Produces: whether a remote is down now, the down set for the scan, the next expiry for the pool's
 // timer, and the remotes whose down period ran out (the pool has them planned again).
 export class DownRemotes {
@@ -14,6 +14,11 @@ export class DownRemotes {
   down(remote: string, strikes: number, until: number): void {
     this.strikeCount.set(remote, strikes);
     this.until.set(remote, until);
+  }
+
+  /** Its drive went away (agent/mounts.ts): down until up() says it is back, whatever the time. */
+  away(remote: string): void {
+    this.until.set(remote, Infinity);
   }
 
   /** It answered: forgotten. Whether it had been down (strikes not yet cleared). */

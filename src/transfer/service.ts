@@ -186,6 +186,11 @@ export class TransferService implements Service {
     this.requestScan();
   }
 
+  /** The remote's drive was unmounted: its transfers stop and wait, nothing counts as failed. */
+  remoteAway(remote: string): void {
+    if (isValidRemoteName(remote)) this.pool?.remoteAway(remote);
+  }
+
   /** The network came back or the machine woke: every remote down is tried again now. */
   networkBack(): void {
     for (const r of this.pool?.downRemotes() ?? []) this.pool?.remoteBack(r);

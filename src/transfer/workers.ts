@@ -181,6 +181,13 @@ export class WorkerPool {
     this.kick();
   }
 
+  /** Its drive went away: its transfers stop, kept queued (not failed), and none starts until
+   * remoteBack; git-annex resumes them from their temporary files then. */
+  remoteAway(remote: string): void {
+    this.down.away(remote);
+    this.pause(remote);
+  }
+
   /** Keys handed to lanes (running or pipelined). */
   busyKeys(): Set<string> {
     return new Set(this.lanes.flatMap((s) => s.entries.map((e) => e.key)));

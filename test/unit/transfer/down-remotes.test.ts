@@ -24,3 +24,13 @@ test('DownRemotes: up says whether it had been down, and forgets it', () => {
   assert.equal(d.strikes('lan'), 0);
   assert.equal(d.isDown('lan', 0), false);
 });
+
+test('DownRemotes: a drive away is down whatever the time, never expires, and up brings it back', () => {
+  const d = new DownRemotes();
+  d.away('drive');
+  assert.equal(d.isDown('drive', Number.MAX_SAFE_INTEGER), true);
+  assert.deepEqual(d.takeExpired(Number.MAX_SAFE_INTEGER), []);
+  assert.equal(d.nextExpiry(0), Infinity, 'no timer for it');
+  d.up('drive');
+  assert.equal(d.isDown('drive', 0), false);
+});
