@@ -10,9 +10,12 @@
 export const QUIET_MS = 250;
 /** A link that flaps without a pause still resyncs, at most once a second: bounded. */
 export const MAX_WAIT_MS = 1_000;
-/** A sleep (or a paused VM) shorter than this loses no connection worth a resync; a laptop's sleep is
- * far longer. Also the margin above a tick's period that counts a tick as late. */
+/** A suspend shorter than this loses no connection worth a resync; a laptop's sleep is far longer. */
 export const SLEEP_JUMP_MS = 3_000;
+/** A tick this late means the process or its VM was frozen (both clocks moved on). Far above any
+ * event-loop stall of a loaded machine (a busy CI run stalls for well under a second), so load
+ * alone never counts as a sleep. */
+export const LATE_TICK_MS = 30_000;
 
 export interface Burst {
   /** The first and the last event not yet acted on (monotonic ms). */
@@ -42,7 +45,7 @@ export interface Tick {
 export function slept(prev: Tick, cur: Tick, periodMs: number): boolean {
   const wall = cur.wall - prev.wall;
   const mono = cur.mono - prev.mono;
-  return Math.abs(wall - mono) >= SLEEP_JUMP_MS || mono - periodMs >= SLEEP_JUMP_MS;
+  return Math.abs(wall - mono) >= SLEEP_JUMP_MS || mono - periodMs >= LATE_TICK_MS;
 }
 
 /** What os.networkInterfaces() returns, as far as it is read here. */
