@@ -42,6 +42,11 @@ export class DownRemotes {
     return new Set([...this.until].filter(([, t]) => t > now).map(([r]) => r));
   }
 
+  /** Down for a while after failing (not away with their drive): what a network back retries. */
+  failing(now: number): string[] {
+    return [...this.until].filter(([, t]) => t > now && t !== Infinity).map(([r]) => r);
+  }
+
   /** The earliest end of a down period after `now`, or Infinity. */
   nextExpiry(now: number): number {
     let next = Infinity;

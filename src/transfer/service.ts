@@ -191,9 +191,10 @@ export class TransferService implements Service {
     if (isValidRemoteName(remote)) this.pool?.remoteAway(remote);
   }
 
-  /** The network came back or the machine woke: every remote down is tried again now. */
+  /** The network came back or the machine woke: every remote down is tried again now (a drive
+   * that is away stays away: only its mount brings it back). */
   networkBack(): void {
-    for (const r of this.pool?.downRemotes() ?? []) this.pool?.remoteBack(r);
+    this.pool?.networkBack();
     this.requestScan();
   }
 

@@ -22,7 +22,7 @@ import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { LaneResult } from './batch.js';
-import { openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
+import { activeTransfers, openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
 
 export type { ActiveTransfer } from './lane-slot.js';
 import { keySize } from '../annex/keys.js';
@@ -156,12 +156,7 @@ export class WorkerPool {
 
   /** Transfers git-annex is working on now (one per lane). */
   active(): ActiveTransfer[] {
-    const out: ActiveTransfer[] = [];
-    for (const s of this.lanes) {
-      const e = s.entries[0];
-      if (e) out.push({ direction: e.direction, key: e.key, remote: e.remote, bytes: s.bytes, size: s.size });
-    }
-    return out;
+    return activeTransfers(this.lanes);
   }
 
   /** Running now (head of a lane). Pipelined entries still count as queued for status. */
@@ -181,8 +176,12 @@ export class WorkerPool {
     this.kick();
   }
 
-  /** Its drive went away: its transfers stop, kept queued (not failed), and none starts until
-   * remoteBack; git-annex resumes them from their temporary files then. */
+  /** The network came back: every remote left alone after failing is tried now (not a drive away). */
+  networkBack(): void {
+    for (const r of this.down.failing(Date.now())) this.remoteBack(r);
+  }
+
+  /** Its drive went away: its transfers stop, kept queued (not failed), until remoteBack. */
   remoteAway(remote: string): void {
     this.down.away(remote);
     this.pause(remote);

@@ -28,8 +28,10 @@ test('DownRemotes: up says whether it had been down, and forgets it', () => {
 test('DownRemotes: a drive away is down whatever the time, never expires, and up brings it back', () => {
   const d = new DownRemotes();
   d.away('drive');
+  d.down('cloud', 1, 5_000);
   assert.equal(d.isDown('drive', Number.MAX_SAFE_INTEGER), true);
-  assert.deepEqual(d.takeExpired(Number.MAX_SAFE_INTEGER), []);
+  assert.deepEqual(d.failing(0), ['cloud'], 'a network back retries the cloud, not the drive');
+  assert.deepEqual(d.takeExpired(Number.MAX_SAFE_INTEGER), ['cloud'], 'the drive never expires');
   assert.equal(d.nextExpiry(0), Infinity, 'no timer for it');
   d.up('drive');
   assert.equal(d.isDown('drive', 0), false);
