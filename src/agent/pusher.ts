@@ -1,9 +1,9 @@
 // Pusher service: waits on push requests (after a commit, a merge, a completed transfer, start-up)
 // and produces pushes to every remote in parallel. Per remote it keeps the outcome for status and,
 // when a remote is down, a retry timer with exponential backoff capped at `retryMaxMs` (30 min by
-// default), so a remote that comes back is caught up without anyone asking. A rejected push
-// (the remote has work we lack) asks the merger's queue to fetch and merge, waits for it, and
-// pushes again, a bounded number of times.
+// default), so a remote that comes back is caught up without anyone asking (and onBack tells the
+// agent, which plans its content again). A rejected push (the remote has work we lack) asks the
+// merger's queue to fetch and merge, waits for it, and pushes again, a bounded number of times.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
@@ -49,6 +49,9 @@ export interface PusherDeps {
   /** False for a remote that is away (a drive not mounted: agent/mounts.ts): not pushed, not
    * retried, not failing. Default: every remote is available. */
   available?: (remote: string) => boolean;
+  /** A remote whose pushes had failed answered again (the network or the server is back): the
+   * agent plans its content again (files added while it was away). */
+  onBack?: (remote: string) => void;
 }
 
 export class Pusher implements Service {
@@ -68,9 +71,11 @@ export class Pusher implements Service {
   private readonly onPushed: (results: PushResult[]) => void;
   private retryMaxMs: number;
   private readonly available: (remote: string) => boolean;
+  private readonly onBack: (remote: string) => void;
 
   constructor(d: PusherDeps) {
     this.available = d.available ?? (() => true);
+    this.onBack = d.onBack ?? (() => undefined);
     this.sync = d.sync;
     this.log = d.log;
     this.bus = d.bus;
@@ -191,6 +196,7 @@ export class Pusher implements Service {
   }
 
   private markOk(st: RemoteState): void {
+    const wasFailing = st.failures > 0;
     st.lastPushOk = true;
     st.lastPushAt = new Date().toISOString();
     st.error = null;
@@ -199,6 +205,10 @@ export class Pusher implements Service {
     const t = this.timers.get(st.name);
     if (t) clearTimeout(t);
     this.timers.delete(st.name);
+    if (wasFailing) {
+      this.log.info({ remote: st.name }, 'remote answers again');
+      this.onBack(st.name);
+    }
   }
 
   private armRetry(remote: string, delay: number): void {

@@ -19,7 +19,7 @@ export interface DrivesDeps {
   away: AvailableRemotes;
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
-  transfers: Pick<TransferService, 'requestScan'> | null;
+  transfers: Pick<TransferService, 'remoteBack' | 'remoteAway'> | null;
   /** A drive came or went: our links changed (app/map-service.ts tells the peers). */
   changed?: () => void;
 }
@@ -35,13 +35,17 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
         background(
           d.merger.fetchAndMerge(r).then(() => {
             d.pusher.request();
-            d.transfers?.requestScan();
+            d.transfers?.remoteBack(r);
           }),
           d.log,
           `syncing ${r} after its drive was mounted`,
         );
       },
-      unavailable: () => d.changed?.(),
+      // Its transfers stop where they are and resume when it is back (git-annex's temporary files).
+      unavailable: (r) => {
+        d.changed?.();
+        d.transfers?.remoteAway(r);
+      },
     },
   });
 }

@@ -38,6 +38,16 @@ export interface LaneSlot {
   startedAt: number;
 }
 
+/** What the lanes are working on now (the head of each), for status. */
+export function activeTransfers(lanes: readonly LaneSlot[]): ActiveTransfer[] {
+  const out: ActiveTransfer[] = [];
+  for (const s of lanes) {
+    const e = s.entries[0];
+    if (e) out.push({ direction: e.direction, key: e.key, remote: e.remote, bytes: s.bytes, size: s.size });
+  }
+  return out;
+}
+
 /** Starts a lane's git-annex for one remote and direction, its progress kept on the slot's head. */
 export function openSlot(o: Omit<LaneOptions, 'onProgress'>): LaneSlot {
   // The lane reports progress from its first line on; the slot exists by then (start() is below).

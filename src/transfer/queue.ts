@@ -121,6 +121,17 @@ export class TransferQueue {
     this.save();
   }
 
+  /** The remote answers again: its entries waiting out a backoff may start at `now` (attempts kept). */
+  startNow(remote: string, now: number): void {
+    let n = 0;
+    for (const e of this.entries.values())
+      if (e.remote === remote && e.notBefore > now) {
+        e.notBefore = now;
+        n++;
+      }
+    if (n > 0) this.save();
+  }
+
   /** Moves an entry to the failed list (retries exhausted). */
   fail(id: string, error: string): void {
     const e = this.entries.get(id);

@@ -22,11 +22,12 @@ import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { LaneResult } from './batch.js';
-import { openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
+import { activeTransfers, openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
 
 export type { ActiveTransfer } from './lane-slot.js';
 import { keySize } from '../annex/keys.js';
 import { PutBacks } from './putback.js';
+import { DownRemotes } from './down-remotes.js';
 import {
   capacity,
   dueForRecycle,
@@ -77,6 +78,9 @@ export interface WorkerPoolOptions {
   onBatchDone: (transferred: number, direction: Direction) => void;
   /** One transfer finished (content moved, or it was already there). */
   onTransferDone?: (e: TransferEntry) => void;
+  /** A remote that was down answered again, or its down period ran out: what was planned while it
+   * was left out of the plans (files added meanwhile) must be planned again. */
+  onRemoteBack?: (remote: string) => void;
 }
 
 export class WorkerPool {
@@ -88,8 +92,7 @@ export class WorkerPool {
   private slots: number;
   private readonly maxAttempts: number;
   private readonly bw: Map<string, string>;
-  private readonly downUntil = new Map<string, number>();
-  private readonly downStrikes = new Map<string, number>();
+  private readonly down = new DownRemotes();
   /** Files a lane that ended mid-download left missing, while they are put back (putback.ts). */
   private readonly putBacks: PutBacks;
 
@@ -165,12 +168,7 @@ export class WorkerPool {
 
   /** Transfers git-annex is working on now (one per lane). */
   active(): ActiveTransfer[] {
-    const out: ActiveTransfer[] = [];
-    for (const s of this.lanes) {
-      const e = s.entries[0];
-      if (e) out.push({ direction: e.direction, key: e.key, remote: e.remote, bytes: s.bytes, size: s.size });
-    }
-    return out;
+    return activeTransfers(this.lanes);
   }
 
   /** Running now (head of a lane). Pipelined entries still count as queued for status. */
@@ -180,8 +178,25 @@ export class WorkerPool {
 
   /** Remotes currently considered down (unreachable); the planner picks other sources. */
   downRemotes(): Set<string> {
-    const now = Date.now();
-    return new Set([...this.downUntil].filter(([, t]) => t > now).map(([r]) => r));
+    return this.down.list(Date.now());
+  }
+
+  /** A remote seen answering elsewhere (a push, a mount): not down, its backed-off entries start now. */
+  remoteBack(remote: string): void {
+    this.down.up(remote);
+    this.o.queue.startNow(remote, Date.now());
+    this.kick();
+  }
+
+  /** The network came back: every remote left alone after failing is tried now (not a drive away). */
+  networkBack(): void {
+    for (const r of this.down.failing(Date.now())) this.remoteBack(r);
+  }
+
+  /** Its drive went away: its transfers stop, kept queued (not failed), until remoteBack. */
+  remoteAway(remote: string): void {
+    this.down.away(remote);
+    this.pause(remote);
   }
 
   /** Keys handed to lanes (running or pipelined). */
@@ -234,6 +249,8 @@ export class WorkerPool {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
+        // Down periods that ran out: planned on again, once per period (bounded by its backoff).
+        for (const r of this.down.takeExpired(Date.now())) this.remoteBackCall(r);
         this.fill();
       } catch (err) {
         this.o.log.error({ err: String(err) }, 'transfer scheduling failed');
@@ -243,6 +260,14 @@ export class WorkerPool {
     }
   }
 
+  private remoteBackCall(remote: string): void {
+    background(
+      Promise.resolve().then(() => this.o.onRemoteBack?.(remote)),
+      this.o.log,
+      'onRemoteBack',
+    );
+  }
+
   /** Wakes the loop when the earliest backed-off entry becomes startable. */
   private armTimer(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -250,7 +275,7 @@ export class WorkerPool {
     const now = Date.now();
     let next = Infinity;
     for (const e of this.o.queue.all()) if (e.notBefore > now && e.notBefore < next) next = e.notBefore;
-    for (const t of this.downUntil.values()) if (t > now && t < next) next = t;
+    next = Math.min(next, this.down.nextExpiry(now));
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.kick(), Math.min(next - now + 5, RETRY_MAX_MS));
     this.timer.unref();
@@ -259,7 +284,7 @@ export class WorkerPool {
   private startable(e: TransferEntry, now: number, active: ReadonlySet<string>): boolean {
     return (
       e.notBefore <= now &&
-      (this.downUntil.get(e.remote) ?? 0) <= now &&
+      !this.down.isDown(e.remote, now) &&
       !this.o.queue.isPaused(e.remote) &&
       !active.has(entryId(e))
     );
@@ -415,7 +440,7 @@ export class WorkerPool {
       result: res,
       killReason: reason,
       held: reason === 'cancel' && q.isHeld(e.key),
-      downStrikes: this.downStrikes.get(e.remote) ?? 0,
+      downStrikes: this.down.strikes(e.remote),
       maxAttempts: this.maxAttempts,
       retryBaseMs: this.o.retryBaseMs ?? RETRY_BASE_MS,
       now: Date.now(),
@@ -430,11 +455,9 @@ export class WorkerPool {
       );
     }
     if (out.remote.op === 'up') {
-      this.downUntil.delete(remote);
-      this.downStrikes.delete(remote);
+      if (this.down.up(remote)) this.remoteBackCall(remote);
     } else if (out.remote.op === 'down') {
-      this.downStrikes.set(remote, out.remote.strikes);
-      this.downUntil.set(remote, out.remote.until);
+      this.down.down(remote, out.remote.strikes, out.remote.until);
     }
     this.apply(id, out.queue);
     if (out.transferred) s.transferred++;
