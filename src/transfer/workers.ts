@@ -22,7 +22,7 @@ import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { LaneResult } from './batch.js';
-import { activeTransfers, openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
+import { activeTransfers, closeAtStop, openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
 
 export type { ActiveTransfer } from './lane-slot.js';
 import { keySize } from '../annex/keys.js';
@@ -45,16 +45,11 @@ import {
   RETRY_BASE_MS,
   RETRY_MAX_MS,
   type KillReason,
-  type QueueAction,
 } from './outcome.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 import { background } from '../core/background.js';
-import { removeStaleIndexLock } from '../git/locks.js';
 
-/** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
- * the files it filled: ~1 s per 200 MB here) before it is killed. */
-const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
 
@@ -120,16 +115,7 @@ export class WorkerPool {
     // Wakeup.interrupt() would not end wait() (it loops until a request); a request does.
     this.wakeup.request();
     await this.loop;
-    await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
-    // A lane that needed SIGKILL (a loaded machine: git-annex's exit work outlasted the SIGTERM
-    // grace) can leave .git/index.lock behind, and after our stop nobody would remove it: the
-    // user's next git would fail. Every lane has exited now; the lock goes only if no git runs here
-    // and it is older than the last SIGKILL (a lock taken since is a live git's).
-    const killedAt = Math.max(0, ...this.lanes.map((s) => s.lane.hardKilled ?? 0));
-    if (this.o.gitDir && killedAt > 0) {
-      const repo = { gitDir: this.o.gitDir, workTree: this.o.repoDir };
-      removeStaleIndexLock(repo, this.o.log, Date.now() - killedAt);
-    }
+    await closeAtStop(this.lanes, { gitDir: this.o.gitDir, workTree: this.o.repoDir }, this.o.log);
     this.lanes = [];
     // The killed lanes' answers (and so their put-backs) come in just after their exit.
     await new Promise((r) => setImmediate(r));
@@ -306,7 +292,7 @@ export class WorkerPool {
       if (capacity(this.lanes, this.slots, largeWaiting) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
-        this.apply(entryId(e), whenHeldElsewhere(e, now));
+        this.o.queue.apply(entryId(e), whenHeldElsewhere(e, now));
         this.o.bus?.emit('transferChanged', {
           direction: e.direction,
           key: e.key,
@@ -459,7 +445,7 @@ export class WorkerPool {
     } else if (out.remote.op === 'down') {
       this.down.down(remote, out.remote.strikes, out.remote.until);
     }
-    this.apply(id, out.queue);
+    this.o.queue.apply(id, out.queue);
     if (out.transferred) s.transferred++;
     if (res.ok) this.o.onTransferDone?.(e);
     this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state: out.event });
@@ -469,12 +455,5 @@ export class WorkerPool {
     if (s.entries.length === 0 && (s.stale || !s.lane.alive))
       background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     this.kick();
-  }
-
-  private apply(id: string, a: QueueAction): void {
-    const q = this.o.queue;
-    if (a.op === 'remove') q.remove(id);
-    else if (a.op === 'update') q.update(id, a.patch);
-    else if (a.op === 'fail') q.fail(id, a.error);
   }
 }
