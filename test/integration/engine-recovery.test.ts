@@ -71,7 +71,8 @@ test('a remote that is down shows in status, and is caught up when it is back', 
   const st = await waitFor(
     async () => {
       const s = await agentA.status();
-      return s.remotes.find((r) => r.name === 'b' && r.error) ? s : null;
+      // The push's failure, not only a fetch's (which can come first and leaves lastPushOk as it was).
+      return s.remotes.find((r) => r.name === 'b' && r.error && r.lastPushOk === false) ? s : null;
     },
     { what: 'status to report the remote down' },
   );
