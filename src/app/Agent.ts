@@ -18,7 +18,6 @@ import { Pusher } from '../agent/pusher.js';
 import { loadConfig, type AgentConfig } from '../agent/config.js';
 import { acquirePidLock, type PidLock } from '../agent/lock.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
-import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
@@ -29,14 +28,15 @@ import { treeWatch } from './tree-watch.js';
 import { AvailableRemotes } from '../agent/mounts.js';
 import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
 import { LiveConfig, RemoteList } from './live.js';
-import { Reload } from './reload.js';
+import { reloadingConfigWatch } from './reload.js';
 import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
 import { startUp, gitTrace } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
-import { MapService } from './map-service.js';
-import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
+import { networkMap } from './map-service.js';
+import { MapOutbox } from '../signal/map-outbox.js';
+import { PushOutcomes } from '../agent/push-outcomes.js';
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -113,19 +113,24 @@ export class Agent {
     const keyBytes = await startUp({ info, log, lock, config, sync, runner, remotes });
     const base = { info, log, bus, runner, sync };
     const remoteNames = () => remotes.names();
-    // Created first, shared by the services below: the pusher's requests (anyone asks, the pusher
-    // alone waits), the remotes paused now and those whose drive is away (the pusher skips them,
-    // the merger does not fetch them), the files git-annex filled (the transfers report them, the
-    // committer takes them for no edit: agent/committer-own.ts).
+    const jid = config.xmpp.jid;
+    // Created first, each with one writer, shared by the services below: the pusher's requests
+    // (anyone asks, the pusher alone waits), the remotes paused now and those whose drive is away
+    // (the pusher skips them, the merger does not fetch them), the files git-annex filled (the
+    // transfers report them, the committer takes them for no edit: agent/committer-own.ts), each
+    // remote's last push outcome (the pusher writes it, the map reads it), and what the map tells
+    // the peers (the map writes it, the XMPP transport sends it: signal/map-outbox.ts).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
     const away = new AvailableRemotes();
     const ownWrites = new OwnWrites(info.workTree);
-    // The network map service (annex mode with XMPP), built after the transfers that read it.
-    let mapRef: MapService | null = null;
+    const outcomes = new PushOutcomes();
+    const outbox = new MapOutbox(log);
 
-    // The services, in dependency order. The transfers (annex mode) first: what follows a commit
-    // (a push request, its new keys) and the committer's held deletions ask them.
+    // The services, in dependency order. The network map (annex mode with XMPP) first: the
+    // transfers follow its plans. Then the transfers: what follows a commit (a push request, its
+    // new keys) and the committer's held deletions ask them.
+    const map = networkMap({ ...base, jid, outbox, outcomes, planner: config.planner });
     const transfers =
       info.mode === 'annex'
         ? annexTransfers({
@@ -133,7 +138,7 @@ export class Agent {
             slots: config.transferSlots,
             pushWanted,
             ownWrites,
-            routing: () => mapRef?.routing() ?? null,
+            routing: map?.routing() ?? null,
           })
         : null;
     const after = new AfterWork({ runner, log, pushWanted, transfers });
@@ -156,32 +161,9 @@ export class Agent {
     const { watcher, scanPoll } = treeWatch({ ...base, committer });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
-    if (config.xmpp.jid) await peers.loadRemoteUuids();
-    const jid = config.xmpp.jid;
-    // Annex mode with XMPP: our edges go to the peers, theirs come in (app/map-service.ts).
-    let pusherRef: Pusher | null = null;
-    const map: MapService | null =
-      jid && info.mode === 'annex'
-        ? new MapService({
-            runner,
-            info,
-            log,
-            signal: (): SignalTransport | null => xmpp,
-            lastPushOk: (r) => pusherRef?.state(r).lastPushOk ?? null,
-            planner: config.planner,
-          })
-        : null;
-    mapRef = map;
-    if (map) {
-      // A transfer of a planned key that failed for good contradicts its plan: that key floods.
-      bus.on('transferChanged', (e) => {
-        const uuid = e.state === 'failed' ? map.uuidOfRemote(e.remote) : null;
-        if (uuid) map.routing()?.failed(e.key, uuid);
-      });
-    }
-    const onPeerEdges = map ? (e: PeerEdges) => map.onPeerEdges(e) : undefined;
-    const onPeerPlan = map ? (node: string, p: KeyPlan) => map.onPeerPlan(node, p) : undefined;
-    const xmpp: SignalTransport | null = jid
+    if (jid) await peers.loadRemoteUuids();
+    // With XMPP: peers' signals come in, ours go out, and so do the map's edges and plans.
+    const xmpp = jid
       ? peerSignal({
           ...base,
           jid,
@@ -190,8 +172,7 @@ export class Agent {
           peers,
           merger,
           transfers,
-          onPeerEdges,
-          onPeerPlan,
+          map: map ? { service: map, outbox } : null,
         })
       : null;
     const signal = xmpp ?? refsWatch;
@@ -208,23 +189,15 @@ export class Agent {
       wake: pushWanted,
       paused,
       available: (r) => away.isAvailable(r),
+      outcomes,
     });
-    pusherRef = pusher;
     // A drive mounted again: git first, then content (app/drives.ts).
     const drives = drivesWatch({ ...base, away, merger, pusher, transfers, changed: () => map?.changed() });
     const poll = networkPoll({ live, remotes, merger });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
-    const reload = new Reload({ ...base, live, remotes, supervisor: this.supervisor, refsWatch, targets });
-    const configWatch = new ConfigWatch({
-      gitDir: info.gitDir,
-      onChange: () =>
-        background(
-          reload.run().then(() => map?.changed()),
-          log,
-          'reloading the git config',
-        ),
-    });
+    const supervisor = this.supervisor;
+    const configWatch = reloadingConfigWatch({ ...base, live, remotes, supervisor, refsWatch, targets, map });
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const pause = new PauseState(info.stateDir, { pusher, transfers });
     // The state directory removed under us: put back what others find us by (app/restore.ts).
@@ -239,28 +212,18 @@ export class Agent {
       stopping: () => this.stopping !== null,
       stop: this.surface.stop,
     });
-    this.running = {
-      committer,
-      merger,
-      pusher,
-      signal,
-      transfers,
-      pause,
-      after,
-      afterPush,
-      mounts: away,
-      map,
-    };
+    const mounts = away;
+    this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush, mounts, map };
 
     // The order they start in (and stop in, reversed). The drives first: a drive already away is
     // never tried at start. The state watch is last, so it stops first: a stop removes the pid file
     // and the socket itself.
     const first = [drives, watcher, committer, scanPoll, merger, pusher, refsWatch];
     const optional = [transfers, xmpp, map].filter((x) => x !== null);
-    for (const s of [...first, ...optional, poll, configWatch, stateWatch]) this.supervisor.add(s);
+    for (const s of [...first, ...optional, poll, configWatch, stateWatch]) supervisor.add(s);
     pause.applyToPusher(remoteNames());
     if (info.mode === 'annex') await repairInterruptedFills(runner, info.gitDir, log);
-    await this.supervisor.startAll();
+    await supervisor.startAll();
     pause.applyToTransfers();
     await this.control.start();
     log.info({ pid: process.pid }, 'agent running');

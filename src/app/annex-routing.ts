@@ -22,8 +22,8 @@ export interface AnnexTransfersDeps {
   pushWanted: Wakeup;
   /** The committer's record of own writes, built before both (committer-own.ts). */
   ownWrites: Pick<OwnWrites, 'filled'>;
-  /** Tree routing (app/map-service.ts), read at each scan; null: flood. */
-  routing?: () => TreeRouting | null;
+  /** Tree routing (app/map-service.ts, built before the transfers); null: flood. */
+  routing: TreeRouting | null;
 }
 
 /** The transfer service of an annex-mode agent, wired to the pusher's requests and to the record
@@ -41,7 +41,7 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
     onLocationsChanged: () => d.pushWanted.request(),
     // git-annex filled a file with its content: not an edit to commit (see OwnWrites.filled).
     onDownloaded: (file, size) => d.ownWrites.filled(file, size),
-    routing: d.routing,
+    routing: () => d.routing,
   });
   return t;
 }
