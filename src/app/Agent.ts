@@ -3,19 +3,19 @@
 // produces, with the data-flow picture: docs/architecture.md, "The agent". Work moves only along
 // its arrows (queues and wake-ups, each with one owner); the event bus carries status, never work.
 import { statePaths } from '../git/state-paths.js';
-import { Runner, takeSecretEnv } from '../git/runner.js';
-import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
+import { Runner } from '../git/runner.js';
+import type { RepoInfo } from '../git/repo.js';
 import { GitSync } from '../git/sync.js';
 import { EventBus } from '../core/bus.js';
 import { Supervisor } from '../core/service.js';
 import { Wakeup } from '../core/queue.js';
-import { createLogger, type Logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import { Committer } from '../agent/committer.js';
 import { OwnWrites } from '../agent/committer-own.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
-import { loadConfig, type AgentConfig } from '../agent/config.js';
+import type { AgentConfig } from '../agent/config.js';
 import { acquirePidLock, type PidLock } from '../agent/lock.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
 import type { ControlServer } from '../control/server.js';
@@ -31,7 +31,7 @@ import { LiveConfig, RemoteList } from './live.js';
 import { reloadingConfigWatch } from './reload.js';
 import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
-import { startUp, gitTrace } from './process.js';
+import { agentLogger, gitTrace, openRepo, startUp } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
 import { networkMap } from './map-service.js';
@@ -66,11 +66,7 @@ export class Agent {
     config: AgentConfig,
     private readonly opts: AgentOptions,
   ) {
-    this.log = createLogger({
-      file: statePaths(info.stateDir).log,
-      stderr: opts.foreground === true,
-      level: opts.debug ? 'debug' : undefined,
-    });
+    this.log = agentLogger(info, opts);
     this.runner = new Runner(info.workTree, { trace: gitTrace(this.log) });
     this.live = new LiveConfig(config);
     this.sync = new GitSync({
@@ -85,13 +81,7 @@ export class Agent {
   }
 
   static async open(path: string, opts: AgentOptions = {}): Promise<Agent> {
-    // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
-    takeSecretEnv();
-    const info = await discover(path);
-    const config = await loadConfig(new Runner(info.workTree), info);
-    // With XMPP a key must exist before anything is made here (not even the state directory).
-    if (config.xmpp.jid) requireKeyFile(config.keyFile);
-    ensureStateDir(info);
+    const { info, config } = await openRepo(path);
     return new Agent(info, config, opts);
   }
 
@@ -114,15 +104,14 @@ export class Agent {
     const base = { info, log, bus, runner, sync };
     const remoteNames = () => remotes.names();
     const jid = config.xmpp.jid;
-    // Created first, each with one writer, shared by the services below: the pusher's requests
-    // (anyone asks, the pusher alone waits), the remotes paused now and those whose drive is away
-    // (the pusher skips them, the merger does not fetch them), the files git-annex filled (the
-    // transfers report them, the committer takes them for no edit: agent/committer-own.ts), each
-    // remote's last push outcome (the pusher writes it, the map reads it), and what the map tells
-    // the peers (the map writes it, the XMPP transport sends it: signal/map-outbox.ts).
+    // Created first, each with one writer, shared by the services below: the push requests (anyone
+    // asks, the pusher waits), the remotes paused and those whose drive is away (the pusher skips
+    // them, the merger does not fetch them), the files git-annex filled (the transfers write, the
+    // committer reads), the last push outcomes (the pusher writes, the map reads), what the map
+    // tells the peers (the map writes, the XMPP transport sends).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
-    const away = new AvailableRemotes();
+    const mounts = new AvailableRemotes();
     const ownWrites = new OwnWrites(info.workTree);
     const outcomes = new PushOutcomes();
     const outbox = new MapOutbox(log);
@@ -131,16 +120,9 @@ export class Agent {
     // transfers follow its plans. Then the transfers: what follows a commit (a push request, its
     // new keys) and the committer's held deletions ask them.
     const map = networkMap({ ...base, jid, outbox, outcomes, planner: config.planner });
-    const transfers =
-      info.mode === 'annex'
-        ? annexTransfers({
-            ...base,
-            slots: config.transferSlots,
-            pushWanted,
-            ownWrites,
-            routing: map?.routing() ?? null,
-          })
-        : null;
+    const routing = map?.routing() ?? null;
+    const slots = config.transferSlots;
+    const transfers = annexTransfers({ ...base, slots, pushWanted, ownWrites, routing });
     const after = new AfterWork({ runner, log, pushWanted, transfers });
     const committer = new Committer({
       ...base,
@@ -151,7 +133,7 @@ export class Agent {
     const merger = new Merger({
       ...base,
       remotes: remoteNames,
-      paused: (r) => paused.has(r) || !away.isAvailable(r),
+      paused: (r) => paused.has(r) || !mounts.isAvailable(r),
       local: committer,
       onCommitted: (c) => after.committed(c),
       onFetched: () => pushWanted.request(),
@@ -163,36 +145,25 @@ export class Agent {
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
     if (jid) await peers.loadRemoteUuids();
     // With XMPP: peers' signals come in, ours go out, and so do the map's edges and plans.
+    const debug = this.opts.debug;
     const xmpp = jid
-      ? peerSignal({
-          ...base,
-          jid,
-          config,
-          debug: this.opts.debug,
-          peers,
-          merger,
-          transfers,
-          map: map ? { service: map, outbox } : null,
-        })
+      ? peerSignal({ ...base, jid, config, debug, peers, merger, transfers, map, outbox })
       : null;
     const signal = xmpp ?? refsWatch;
-    const afterPush = new AfterPush({ ...base, peers, signal, live });
+    const afterPush = new AfterPush({ ...base, peers, signal, live, map });
     const pusher = new Pusher({
       ...base,
       remotes: remoteNames,
       merger,
-      onPushed: (results) => {
-        afterPush.pushed(results);
-        map?.pushed();
-      },
+      onPushed: (results) => afterPush.pushed(results),
       retryMaxMs: config.retryMaxMs,
       wake: pushWanted,
       paused,
-      available: (r) => away.isAvailable(r),
+      available: (r) => mounts.isAvailable(r),
       outcomes,
     });
     // A drive mounted again: git first, then content (app/drives.ts).
-    const drives = drivesWatch({ ...base, away, merger, pusher, transfers, changed: () => map?.changed() });
+    const drives = drivesWatch({ ...base, away: mounts, merger, pusher, transfers, map });
     const poll = networkPoll({ live, remotes, merger });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
@@ -212,7 +183,6 @@ export class Agent {
       stopping: () => this.stopping !== null,
       stop: this.surface.stop,
     });
-    const mounts = away;
     this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush, mounts, map };
 
     // The order they start in (and stop in, reversed). The drives first: a drive already away is
@@ -231,21 +201,21 @@ export class Agent {
 
   /** Clean stop: pending changes are committed (the committer's stop flushes), then everything halts. */
   stop(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = (async () => {
-        this.log.info('agent stopping');
-        await this.control.stop().catch(() => undefined);
-        await this.supervisor.stopAll();
-        // The final commit is pushed once, best effort, so a stop does not strand work locally.
-        if (this.running) await this.running.pusher.pushAll().catch(() => undefined);
-        await this.running?.afterPush.stop();
-        this.lock?.release();
-        this.log.info('agent stopped');
-        this.log.flush();
-        this.stoppedResolve();
-      })();
-    }
+    this.stopping ??= this.halt();
     return this.stopping;
+  }
+
+  private async halt(): Promise<void> {
+    this.log.info('agent stopping');
+    await this.control.stop().catch(() => undefined);
+    await this.supervisor.stopAll();
+    // The final commit is pushed once, best effort, so a stop does not strand work locally.
+    if (this.running) await this.running.pusher.pushAll().catch(() => undefined);
+    await this.running?.afterPush.stop();
+    this.lock?.release();
+    this.log.info('agent stopped');
+    this.log.flush();
+    this.stoppedResolve();
   }
 
   status(): Promise<StatusJson> {

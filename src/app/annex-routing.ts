@@ -26,9 +26,10 @@ export interface AnnexTransfersDeps {
   routing: TreeRouting | null;
 }
 
-/** The transfer service of an annex-mode agent, wired to the pusher's requests and to the record
- * of own writes the committer reads. */
-export function annexTransfers(d: AnnexTransfersDeps): TransferService {
+/** The transfer service of an annex-mode agent (null in git mode), wired to the pusher's requests
+ * and to the record of own writes the committer reads. */
+export function annexTransfers(d: AnnexTransfersDeps): TransferService | null {
+  if (d.info.mode !== 'annex') return null;
   const t = new TransferService({
     runner: d.runner,
     repoDir: d.info.workTree,

@@ -124,9 +124,11 @@ export interface PeerSignalDeps extends Omit<
   'onPeerRefs' | 'onConnected' | 'onPeerEdges' | 'onPeerPlan' | 'mapOutbox'
 > {
   peers: Peers;
-  /** The network map (annex mode), built before us: it hears the peers' edges and plans, and what
-   * it writes into its outbox we send. Null: edges and plans are not listened to. */
-  map: { service: Pick<MapService, 'onPeerEdges' | 'onPeerPlan'>; outbox: MapOutbox } | null;
+  /** The network map (annex mode), built before us: it hears the peers' edges and plans. Null:
+   * they are not listened to. */
+  map: Pick<MapService, 'onPeerEdges' | 'onPeerPlan'> | null;
+  /** What the map wrote to be sent (signal/map-outbox.ts); we drain it while we run. */
+  outbox: MapOutbox;
   merger: Pick<Merger, 'requestFetch'>;
   transfers: { requestScan(): void } | null;
 }
@@ -136,9 +138,9 @@ export function peerSignal(d: PeerSignalDeps): SignalTransport {
   const map = d.map;
   const signal: SignalTransport = createXmpp({
     ...d,
-    onPeerEdges: map ? (e) => map.service.onPeerEdges(e) : undefined,
-    onPeerPlan: map ? (node, p) => map.service.onPeerPlan(node, p) : undefined,
-    mapOutbox: map?.outbox,
+    onPeerEdges: map ? (e) => map.onPeerEdges(e) : undefined,
+    onPeerPlan: map ? (node, p) => map.onPeerPlan(node, p) : undefined,
+    mapOutbox: d.outbox,
     onPeerRefs: (refs, pushedTo) =>
       background(d.peers.onPeerRefs(refs, pushedTo), d.log, 'acting on a peer signal'),
     onConnected: () => {
