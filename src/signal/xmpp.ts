@@ -164,7 +164,7 @@ export abstract class XmppTransport implements SignalTransport {
     this.stopped = false;
     this.connection.start();
     const box = this.opts.mapOutbox;
-    if (box) this.mapDrain = this.drainMap(box);
+    if (box && !this.mapDrain) this.mapDrain = this.drainMap(box);
   }
 
   /** Leaves the room / goes unavailable, closes the stream (bounded), and stops all timers. */
