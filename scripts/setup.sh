@@ -2,11 +2,13 @@
 # Installs everything git-autosync and its tests need on Debian: git, git-annex, prosody and
 # openssh-server/-client (the tests start their own Prosody and their own sshd on free loopback
 # ports; the system services are not used), man-db (a test opens the man page through
-# `git autosync --help`), and the npm packages.
+# `git autosync --help`), iproute2 (`ip monitor` wakes the agent when the network comes back; the
+# network test brings loopback down and up), e2fsprogs (the drive test's ext4 image, mkfs.ext4 and
+# debugfs), and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in git git-annex prosody openssh-server openssh-client man-db; do
+for pkg in git git-annex prosody openssh-server openssh-client man-db iproute2 e2fsprogs; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,8 +2,9 @@
 // and produces pushes to every remote in parallel. Per remote it writes the outcome (PushOutcomes,
 // read by status and the network map) and, when a remote is down, arms a retry timer with
 // exponential backoff capped at `retryMaxMs` (30 min by default), so a remote that comes back is
-// caught up without anyone asking. A rejected push (the remote has work we lack) asks the merger's
-// queue to fetch and merge, waits for it, and pushes again, a bounded number of times.
+// caught up without anyone asking (and onBack tells the agent, which plans its content again). A
+// rejected push (the remote has work we lack) asks the merger's queue to fetch and merge, waits for
+// it, and pushes again, a bounded number of times.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
@@ -44,6 +45,9 @@ export interface PusherDeps {
   available?: (remote: string) => boolean;
   /** Where each remote's last push outcome is kept (shared with the network map, which reads it). */
   outcomes?: PushOutcomes;
+  /** A remote whose pushes had failed answered again (the network or the server is back): the
+   * agent plans its content again (files added while it was away). */
+  onBack?: (remote: string) => void;
 }
 
 export class Pusher implements Service {
@@ -63,9 +67,11 @@ export class Pusher implements Service {
   private readonly onPushed: (results: PushResult[]) => void;
   private retryMaxMs: number;
   private readonly available: (remote: string) => boolean;
+  private readonly onBack: (remote: string) => void;
 
   constructor(d: PusherDeps) {
     this.available = d.available ?? (() => true);
+    this.onBack = d.onBack ?? (() => undefined);
     this.sync = d.sync;
     this.log = d.log;
     this.bus = d.bus;
@@ -175,6 +181,7 @@ export class Pusher implements Service {
   }
 
   private markOk(st: RemoteState): void {
+    const wasFailing = st.failures > 0;
     st.lastPushOk = true;
     st.lastPushAt = new Date().toISOString();
     st.error = null;
@@ -183,6 +190,10 @@ export class Pusher implements Service {
     const t = this.timers.get(st.name);
     if (t) clearTimeout(t);
     this.timers.delete(st.name);
+    if (wasFailing) {
+      this.log.info({ remote: st.name }, 'remote answers again');
+      this.onBack(st.name);
+    }
   }
 
   private armRetry(remote: string, delay: number): void {

@@ -24,6 +24,7 @@ import { repairInterruptedFills } from '../transfer/repair.js';
 import { Peers, peerSignal } from './peers.js';
 import { restoringStateWatch } from './restore.js';
 import { drivesWatch } from './drives.js';
+import { networkWatch } from './network.js';
 import { treeWatch } from './tree-watch.js';
 import { AvailableRemotes } from '../agent/mounts.js';
 import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
@@ -161,10 +162,13 @@ export class Agent {
       paused,
       available: (r) => mounts.isAvailable(r),
       outcomes,
+      onBack: (r) => transfers?.remoteBack(r),
     });
     // A drive mounted again: git first, then content (app/drives.ts).
     const drives = drivesWatch({ ...base, away: mounts, merger, pusher, transfers, map });
     const poll = networkPoll({ live, remotes, merger });
+    // The network back, or a wake from sleep: reconnect and resync now (app/network.ts).
+    const network = networkWatch({ log, runner, signal: xmpp, merger, pusher, transfers });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
     const supervisor = this.supervisor;
@@ -190,7 +194,7 @@ export class Agent {
     // and the socket itself.
     const first = [drives, watcher, committer, scanPoll, merger, pusher, refsWatch];
     const optional = [transfers, xmpp, map].filter((x) => x !== null);
-    for (const s of [...first, ...optional, poll, configWatch, stateWatch]) supervisor.add(s);
+    for (const s of [...first, ...optional, poll, network, configWatch, stateWatch]) supervisor.add(s);
     pause.applyToPusher(remoteNames());
     if (info.mode === 'annex') await repairInterruptedFills(runner, info.gitDir, log);
     await supervisor.startAll();

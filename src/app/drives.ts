@@ -20,9 +20,9 @@ export interface DrivesDeps {
   away: AvailableRemotes;
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
-  transfers: Pick<TransferService, 'requestScan'> | null;
+  transfers: Pick<TransferService, 'remoteBack' | 'remoteAway'> | null;
   /** Told when a drive came or went, as our links changed (it tells the peers); null: no map. */
-  map: Pick<MapService, 'changed'> | null;
+  map?: Pick<MapService, 'changed'> | null;
 }
 
 export function drivesWatch(d: DrivesDeps): MountWatcher {
@@ -36,13 +36,17 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
         background(
           d.merger.fetchAndMerge(r).then(() => {
             d.pusher.request();
-            d.transfers?.requestScan();
+            d.transfers?.remoteBack(r);
           }),
           d.log,
           `syncing ${r} after its drive was mounted`,
         );
       },
-      unavailable: () => d.map?.changed(),
+      // Its transfers stop where they are and resume when it is back (git-annex's temporary files).
+      unavailable: (r) => {
+        d.map?.changed();
+        d.transfers?.remoteAway(r);
+      },
     },
   });
 }

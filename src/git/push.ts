@@ -57,6 +57,7 @@ export class Remotes {
       try {
         await this.runner.git(['fetch', '--quiet', '--no-tags', '--prune', remote], {
           timeoutMs: TRANSFER_TIMEOUT_MS,
+          signal: this.runner.networkSignal,
         });
         return;
       } catch (e) {
@@ -116,6 +117,7 @@ export class Remotes {
     const r = await this.runner.git(['push', '--porcelain', remote, ...specs], {
       okCodes: [1],
       timeoutMs: TRANSFER_TIMEOUT_MS,
+      signal: this.runner.networkSignal,
     });
     const results = parsePushPorcelain(r.stdout);
     if (r.code !== 0 && results.length === 0) {

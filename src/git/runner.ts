@@ -5,7 +5,13 @@
 // process the agent and the CLI start (git, git-annex and the ssh they run, the notifyCommand hook,
 // the background agent), and no secret the user handed us in the environment is ever in it.
 import { spawn } from 'node:child_process';
-import { classify, NotInstalledError, stderrSummary, TimeoutError } from './errors.js';
+import {
+  classify,
+  NotInstalledError,
+  RemoteUnreachableError,
+  stderrSummary,
+  TimeoutError,
+} from './errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -16,6 +22,9 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Exit codes that are answers, not failures (e.g. `merge-base --is-ancestor` exits 1 for "no"). */
   okCodes?: readonly number[];
+  /** Kill the child when this fires: a push or fetch cut off because the network changed under it
+   * (its connection may hang for minutes on a link that went away). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -186,6 +195,20 @@ export class Runner {
     }
   }
 
+  private network = new AbortController();
+
+  /** The signal network commands (push, fetch) run with: cutNetwork() kills those under way. */
+  get networkSignal(): AbortSignal {
+    return this.network.signal;
+  }
+
+  /** The network changed under the commands under way (agent/network-watch.ts): kill them, so they
+   * are run again on the new network instead of hanging on the old one. */
+  cutNetwork(): void {
+    this.network.abort();
+    this.network = new AbortController();
+  }
+
   async run<T>(cmd: Command<T>, opts: RunOptions = {}): Promise<T> {
     const r = await this.git(cmd.args, { okCodes: cmd.okCodes, input: cmd.input, ...opts });
     return cmd.parse(r);
@@ -242,6 +265,13 @@ export function runProcessBytes(
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    let cut = opts.signal?.aborted === true;
+    const onAbort = () => {
+      cut = true;
+      child.kill('SIGKILL');
+    };
+    if (cut) child.kill('SIGKILL');
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (b: Buffer) => {
       outLen += b.length;
       if (outLen > MAX_OUTPUT) child.kill('SIGKILL');
@@ -261,9 +291,14 @@ export function runProcessBytes(
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       const stdout = Buffer.concat(out);
       const stderr = Buffer.concat(err).toString('utf8');
       const cmd = `${file} ${args.join(' ')}`.slice(0, 200);
+      if (cut) {
+        reject(new RemoteUnreachableError(`${cmd}: cut off, the network changed`, args, code, stderr));
+        return;
+      }
       if (timedOut) {
         reject(new TimeoutError(`${cmd}: timed out after ${timeoutMs} ms`, args, code, stderr));
         return;

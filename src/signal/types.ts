@@ -79,4 +79,6 @@ export interface SignalTransport extends Service {
   /** Send a key's tree to the peers (XMPP only), once; a plan lost on the way means a flooded key. */
   announcePlan?(p: KeyPlan): void;
   status(): SignalStatus;
+  /** The network came back or the machine woke: reconnect at once (transports with a connection). */
+  wake?(): void;
 }

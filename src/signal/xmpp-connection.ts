@@ -128,6 +128,17 @@ export class XmppConnection {
     this.deps.log.info({ transport: this.deps.kind() }, 'XMPP signal transport stopped');
   }
 
+  /** The network came back, or we woke from sleep: waiting out a backoff, try now; online, ping
+   * now (a session from before a sleep can be dead without a word). */
+  wake(): void {
+    if (!this.running) return;
+    const c = this.current;
+    if (this.retryTimer) {
+      this.backoff.reset();
+      this.scheduleAttempt(0);
+    } else if (c?.online && this.isCurrent(c)) this.ping(c);
+  }
+
   isCurrent(conn: Conn): boolean {
     return this.current === conn && !conn.dead;
   }

@@ -188,6 +188,11 @@ export abstract class XmppTransport implements SignalTransport {
     this.outbox.announcePlan(p);
   }
 
+  /** The network came back or we woke: reconnect now rather than after the backoff. */
+  wake(): void {
+    this.connection.wake();
+  }
+
   status(): SignalStatus {
     const inbox = this.inbox.status();
     return {

@@ -66,3 +66,21 @@ export class RecentlyDone {
     return this.at.has(entryId(e));
   }
 }
+
+type Source = { remote: string; fallbacks?: string[] };
+
+/**
+ * A download already queued from one remote, planned again from another: the newer plan knows of a
+ * cheaper holder (a LAN peer got the key after we queued it from the cloud), so the entry takes the
+ * plan's source and fallbacks. Kept as it is when a lane holds it (its git-annex was started with
+ * `--from`), when it has failed before (its fallback chain moved it on: the plan's first choice is
+ * where it failed), or when the plan names the same source. null: keep the queued source.
+ */
+export function newerSource(
+  queued: Source & { attempts: number },
+  planned: Source,
+  active: boolean,
+): Source | null {
+  if (active || queued.attempts > 0 || queued.remote === planned.remote) return null;
+  return { remote: planned.remote, fallbacks: planned.fallbacks ?? [] };
+}

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isSafeRelPath, isValidKey, isValidRemoteName } from '../annex/keys.js';
 import { writeJsonAtomic } from '../core/files.js';
 import { statePaths } from '../git/state-paths.js';
+import type { QueueAction } from './outcome.js';
 
 export type Direction = 'upload' | 'download';
 
@@ -108,6 +109,13 @@ export class TransferQueue {
   }
 
   /** Removes an entry (done, or given up). */
+  /** Carries out what outcome.ts decided for an entry after its transfer. */
+  apply(id: string, a: QueueAction): void {
+    if (a.op === 'remove') this.remove(id);
+    else if (a.op === 'update') this.update(id, a.patch);
+    else if (a.op === 'fail') this.fail(id, a.error);
+  }
+
   remove(id: string): boolean {
     const had = this.entries.delete(id);
     if (had) this.save();
@@ -119,6 +127,17 @@ export class TransferQueue {
     if (!e) return;
     Object.assign(e, patch);
     this.save();
+  }
+
+  /** The remote answers again: its entries waiting out a backoff may start at `now` (attempts kept). */
+  startNow(remote: string, now: number): void {
+    let n = 0;
+    for (const e of this.entries.values())
+      if (e.remote === remote && e.notBefore > now) {
+        e.notBefore = now;
+        n++;
+      }
+    if (n > 0) this.save();
   }
 
   /** Moves an entry to the failed list (retries exhausted). */

@@ -82,3 +82,15 @@ export function unlocatedFiles(
   }
   return out;
 }
+
+/**
+ * Files of keys our own commits just made are planned before anything else: a new key's first
+ * upload (to the cloud, say) waited 2-7 s behind the whole-tree scan that was pending anyway
+ * (issue 11, item 6). When the next scan would read the whole tree, they get a targeted scan of
+ * their own first; when it is a targeted one, they join it (one git-annex pass for both). Too many
+ * and the whole tree is as cheap, so they wait for it.
+ */
+export function newKeysFirst(s: PendingScan & { newKeyPaths: number }): boolean {
+  if (s.newKeyPaths === 0 || s.newKeyPaths > MAX_TARGETED_PATHS) return false;
+  return chooseScan(s).full;
+}

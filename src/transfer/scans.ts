@@ -7,7 +7,7 @@
 //   just these files), or nothing. The scan loop itself is in service.ts.
 import { Wakeup } from '../core/queue.js';
 import { isSafeRelPath } from '../annex/keys.js';
-import { MAX_TARGETED_PATHS, chooseScan, locationScanDue, unnameable } from './scan-policy.js';
+import { MAX_TARGETED_PATHS, chooseScan, locationScanDue, newKeysFirst, unnameable } from './scan-policy.js';
 
 export interface ScanJob {
   full: boolean;
@@ -20,6 +20,8 @@ export class ScanRequests {
   /** What the next scan covers: the whole tree, or just these files (after commits, transfers). */
   private fullScan = false;
   private readonly pendingPaths = new Set<string>();
+  /** Files of keys our own commits just made: planned first (see newKeysFirst). */
+  private readonly newKeyPaths = new Set<string>();
   /** A rate-limited full scan is wanted (requestLocationScan); see locationScanDelay. */
   private locationScan = false;
   /** Files whose keys no repository was known to hold at their last scan (unlocatedFiles):
@@ -59,6 +61,18 @@ export class ScanRequests {
       this.fullScan = true;
       this.pendingPaths.clear();
     }
+  }
+
+  /** Files whose keys our commit just made: planned at once, ahead of a pending whole-tree scan. */
+  requestNewKeys(paths: readonly string[]): void {
+    let n = 0;
+    for (const p of paths) {
+      if (!isSafeRelPath(p)) continue;
+      if (this.newKeyPaths.size >= MAX_TARGETED_PATHS) this.addPath(p);
+      else this.newKeyPaths.add(p);
+      n++;
+    }
+    if (n > 0) this.wake.request();
   }
 
   /** Plan just these work-tree files soon (files a merge brought in, possibly without content). */
@@ -113,14 +127,24 @@ export class ScanRequests {
 
   /** The scan to run now, clearing what it covers; null when there is nothing to plan yet. */
   take(): ScanJob | null {
-    const c = chooseScan({
+    const pending = {
       fullScan: this.fullScan,
-      pendingPaths: this.pendingPaths.size,
+      pendingPaths: this.pendingPaths.size + this.newKeyPaths.size,
       locationScan: this.locationScan,
       lastFullEnd: this.lastFullEnd,
       lastFullMs: this.lastFullMs,
       now: Date.now(),
-    });
+    };
+    if (newKeysFirst({ ...pending, newKeyPaths: this.newKeyPaths.size })) {
+      const paths = [...this.newKeyPaths];
+      this.newKeyPaths.clear();
+      // The whole-tree scan still pending runs next.
+      this.wake.request();
+      return { full: false, paths };
+    }
+    for (const p of this.newKeyPaths) this.pendingPaths.add(p);
+    this.newKeyPaths.clear();
+    const c = chooseScan(pending);
     if (c.locationWaitMs !== null && !this.locationTimer) {
       this.locationTimer = setTimeout(() => {
         this.locationTimer = null;

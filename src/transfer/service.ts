@@ -1,8 +1,8 @@
 // TransferService: content sync for a git-annex repository.
 //
-// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect: the whole work
-//   tree), keys and paths from the committer (enqueueKeys: just those files), and the completion of
-//   its own git-annex lanes (just the files moved). All collapse into one pending scan (scans.ts).
+// Waits on: scan requests (requestScan(): at start, after merges, after a reconnect; remoteBack(): a
+//   remote answering again; the whole work tree), keys and paths from the committer (enqueueKeys:
+//   just those files), and the completion of its own git-annex lanes (just the files moved). All collapse into one pending scan (scans.ts).
 // Produces: git-annex uploads, downloads and bridge drops (flood sync, src/map/planner.ts), a
 //   persisted queue (.git/autosync/transfers.json), `transfer` events on the bus, status() for
 //   `status --json` (the interface's `transfers` object), and onLocationsChanged() after content moved
@@ -24,7 +24,7 @@ import { narrowToTree } from '../map/tree-plan.js';
 import { dropGroups, runDrops } from './drops.js';
 import { isSafeRelPath, isValidBwLimit, isValidKey, isValidRemoteName, keySize } from '../annex/keys.js';
 import { readRemoteUuids } from '../annex/remotes.js';
-import { FAILED_COOLDOWN_MS, RecentlyDone, plannedItems } from './planning.js';
+import { FAILED_COOLDOWN_MS, RecentlyDone, newerSource, plannedItems } from './planning.js';
 import { TransferQueue, entryId } from './queue.js';
 import { unlocatedFiles, unnameable } from './scan-policy.js';
 import { ScanRequests } from './scans.js';
@@ -151,6 +151,11 @@ export class TransferService implements Service {
           this.scansWanted.addPath(e.file);
         else this.scansWanted.wantFull();
       },
+      // Files added while the remote was down were planned without it.
+      onRemoteBack: (r) => {
+        this.o.log.info({ remote: r }, 'remote back: planning its content again');
+        this.requestScan();
+      },
       onBatchDone: () => {
         this.locationsChanged();
         this.scansWanted.request();
@@ -192,8 +197,30 @@ export class TransferService implements Service {
       this.requestScan();
       return;
     }
-    for (const p of safe) this.scansWanted.addPath(p);
-    this.scansWanted.request();
+    this.scansWanted.requestNewKeys(safe);
+  }
+
+  /**
+   * The remote answered again (a push to it after failures, its drive mounted): it is not down any
+   * more, its backed-off entries start now, and the whole tree is planned again, since what was
+   * added while it was away was planned without it (issue 11, item 5).
+   */
+  remoteBack(remote: string): void {
+    if (!isValidRemoteName(remote)) return;
+    this.pool?.remoteBack(remote);
+    this.requestScan();
+  }
+
+  /** The remote's drive was unmounted: its transfers stop and wait, nothing counts as failed. */
+  remoteAway(remote: string): void {
+    if (isValidRemoteName(remote)) this.pool?.remoteAway(remote);
+  }
+
+  /** The network came back or the machine woke: every remote down is tried again now (a drive
+   * that is away stays away: only its mount brings it back). */
+  networkBack(): void {
+    this.pool?.networkBack();
+    this.requestScan();
   }
 
   /** Ask for a scan (collapsing: many requests while one runs make one more). */
@@ -357,6 +384,17 @@ export class TransferService implements Service {
       recentlyDone: (e) => this.recentDone.has(e),
     });
     const added = q.addMany(items);
+    // A download queued earlier from a dearer holder goes to the one this plan names (planning.ts).
+    let resourced = 0;
+    for (const it of items) {
+      if (it.direction !== 'download') continue;
+      const id = entryId(it);
+      const queued = q.get(id);
+      const src = queued && newerSource(queued, it, this.pool?.isActive(id) ?? false);
+      if (!src) continue;
+      q.update(id, src);
+      resourced++;
+    }
     this.scans++;
     this.o.log.info(
       {
@@ -365,6 +403,7 @@ export class TransferService implements Service {
         uploads: p.uploads.length,
         drops: p.drops.length,
         added,
+        resourced,
       },
       'transfer scan',
     );

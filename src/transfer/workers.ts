@@ -22,11 +22,12 @@ import { Wakeup } from '../core/queue.js';
 import type { EventBus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { LaneResult } from './batch.js';
-import { openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
+import { activeTransfers, closeAtStop, openSlot, type ActiveTransfer, type LaneSlot } from './lane-slot.js';
 
 export type { ActiveTransfer } from './lane-slot.js';
 import { keySize } from '../annex/keys.js';
 import { PutBacks } from './putback.js';
+import { DownRemotes } from './down-remotes.js';
 import {
   capacity,
   dueForRecycle,
@@ -44,16 +45,11 @@ import {
   RETRY_BASE_MS,
   RETRY_MAX_MS,
   type KillReason,
-  type QueueAction,
 } from './outcome.js';
 import { entryId, type Direction, type TransferEntry, type TransferQueue } from './queue.js';
 import type { TransferDir } from './transferinfo.js';
 import { background } from '../core/background.js';
-import { removeStaleIndexLock } from '../git/locks.js';
 
-/** At stop, an idle lane gets this long to finish git-annex's exit work (its index refresh re-reads
- * the files it filled: ~1 s per 200 MB here) before it is killed. */
-const STOP_CLOSE_MS = 20_000;
 /** Two concurrent transfers keep a link busy while one waits on latency; more mostly adds seeks. */
 const DEFAULT_SLOTS = 2;
 
@@ -77,6 +73,9 @@ export interface WorkerPoolOptions {
   onBatchDone: (transferred: number, direction: Direction) => void;
   /** One transfer finished (content moved, or it was already there). */
   onTransferDone?: (e: TransferEntry) => void;
+  /** A remote that was down answered again, or its down period ran out: what was planned while it
+   * was left out of the plans (files added meanwhile) must be planned again. */
+  onRemoteBack?: (remote: string) => void;
 }
 
 export class WorkerPool {
@@ -88,8 +87,7 @@ export class WorkerPool {
   private slots: number;
   private readonly maxAttempts: number;
   private readonly bw: Map<string, string>;
-  private readonly downUntil = new Map<string, number>();
-  private readonly downStrikes = new Map<string, number>();
+  private readonly down = new DownRemotes();
   /** Files a lane that ended mid-download left missing, while they are put back (putback.ts). */
   private readonly putBacks: PutBacks;
 
@@ -117,16 +115,7 @@ export class WorkerPool {
     // Wakeup.interrupt() would not end wait() (it loops until a request); a request does.
     this.wakeup.request();
     await this.loop;
-    await Promise.all(this.lanes.map((s) => s.lane.close(STOP_CLOSE_MS)));
-    // A lane that needed SIGKILL (a loaded machine: git-annex's exit work outlasted the SIGTERM
-    // grace) can leave .git/index.lock behind, and after our stop nobody would remove it: the
-    // user's next git would fail. Every lane has exited now; the lock goes only if no git runs here
-    // and it is older than the last SIGKILL (a lock taken since is a live git's).
-    const killedAt = Math.max(0, ...this.lanes.map((s) => s.lane.hardKilled ?? 0));
-    if (this.o.gitDir && killedAt > 0) {
-      const repo = { gitDir: this.o.gitDir, workTree: this.o.repoDir };
-      removeStaleIndexLock(repo, this.o.log, Date.now() - killedAt);
-    }
+    await closeAtStop(this.lanes, { gitDir: this.o.gitDir, workTree: this.o.repoDir }, this.o.log);
     this.lanes = [];
     // The killed lanes' answers (and so their put-backs) come in just after their exit.
     await new Promise((r) => setImmediate(r));
@@ -165,12 +154,7 @@ export class WorkerPool {
 
   /** Transfers git-annex is working on now (one per lane). */
   active(): ActiveTransfer[] {
-    const out: ActiveTransfer[] = [];
-    for (const s of this.lanes) {
-      const e = s.entries[0];
-      if (e) out.push({ direction: e.direction, key: e.key, remote: e.remote, bytes: s.bytes, size: s.size });
-    }
-    return out;
+    return activeTransfers(this.lanes);
   }
 
   /** Running now (head of a lane). Pipelined entries still count as queued for status. */
@@ -180,8 +164,25 @@ export class WorkerPool {
 
   /** Remotes currently considered down (unreachable); the planner picks other sources. */
   downRemotes(): Set<string> {
-    const now = Date.now();
-    return new Set([...this.downUntil].filter(([, t]) => t > now).map(([r]) => r));
+    return this.down.list(Date.now());
+  }
+
+  /** A remote seen answering elsewhere (a push, a mount): not down, its backed-off entries start now. */
+  remoteBack(remote: string): void {
+    this.down.up(remote);
+    this.o.queue.startNow(remote, Date.now());
+    this.kick();
+  }
+
+  /** The network came back: every remote left alone after failing is tried now (not a drive away). */
+  networkBack(): void {
+    for (const r of this.down.failing(Date.now())) this.remoteBack(r);
+  }
+
+  /** Its drive went away: its transfers stop, kept queued (not failed), until remoteBack. */
+  remoteAway(remote: string): void {
+    this.down.away(remote);
+    this.pause(remote);
   }
 
   /** Keys handed to lanes (running or pipelined). */
@@ -234,6 +235,8 @@ export class WorkerPool {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
+        // Down periods that ran out: planned on again, once per period (bounded by its backoff).
+        for (const r of this.down.takeExpired(Date.now())) this.remoteBackCall(r);
         this.fill();
       } catch (err) {
         this.o.log.error({ err: String(err) }, 'transfer scheduling failed');
@@ -243,6 +246,14 @@ export class WorkerPool {
     }
   }
 
+  private remoteBackCall(remote: string): void {
+    background(
+      Promise.resolve().then(() => this.o.onRemoteBack?.(remote)),
+      this.o.log,
+      'onRemoteBack',
+    );
+  }
+
   /** Wakes the loop when the earliest backed-off entry becomes startable. */
   private armTimer(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -250,7 +261,7 @@ export class WorkerPool {
     const now = Date.now();
     let next = Infinity;
     for (const e of this.o.queue.all()) if (e.notBefore > now && e.notBefore < next) next = e.notBefore;
-    for (const t of this.downUntil.values()) if (t > now && t < next) next = t;
+    next = Math.min(next, this.down.nextExpiry(now));
     if (next === Infinity) return;
     this.timer = setTimeout(() => this.kick(), Math.min(next - now + 5, RETRY_MAX_MS));
     this.timer.unref();
@@ -259,7 +270,7 @@ export class WorkerPool {
   private startable(e: TransferEntry, now: number, active: ReadonlySet<string>): boolean {
     return (
       e.notBefore <= now &&
-      (this.downUntil.get(e.remote) ?? 0) <= now &&
+      !this.down.isDown(e.remote, now) &&
       !this.o.queue.isPaused(e.remote) &&
       !active.has(entryId(e))
     );
@@ -281,7 +292,7 @@ export class WorkerPool {
       if (capacity(this.lanes, this.slots, largeWaiting) === 0) break;
       if (!this.startable(e, now, active)) continue;
       if (this.runningElsewhere(e, locks)) {
-        this.apply(entryId(e), whenHeldElsewhere(e, now));
+        this.o.queue.apply(entryId(e), whenHeldElsewhere(e, now));
         this.o.bus?.emit('transferChanged', {
           direction: e.direction,
           key: e.key,
@@ -415,7 +426,7 @@ export class WorkerPool {
       result: res,
       killReason: reason,
       held: reason === 'cancel' && q.isHeld(e.key),
-      downStrikes: this.downStrikes.get(e.remote) ?? 0,
+      downStrikes: this.down.strikes(e.remote),
       maxAttempts: this.maxAttempts,
       retryBaseMs: this.o.retryBaseMs ?? RETRY_BASE_MS,
       now: Date.now(),
@@ -430,13 +441,11 @@ export class WorkerPool {
       );
     }
     if (out.remote.op === 'up') {
-      this.downUntil.delete(remote);
-      this.downStrikes.delete(remote);
+      if (this.down.up(remote)) this.remoteBackCall(remote);
     } else if (out.remote.op === 'down') {
-      this.downStrikes.set(remote, out.remote.strikes);
-      this.downUntil.set(remote, out.remote.until);
+      this.down.down(remote, out.remote.strikes, out.remote.until);
     }
-    this.apply(id, out.queue);
+    this.o.queue.apply(id, out.queue);
     if (out.transferred) s.transferred++;
     if (res.ok) this.o.onTransferDone?.(e);
     this.o.bus?.emit('transferChanged', { direction: e.direction, key: e.key, remote, state: out.event });
@@ -446,12 +455,5 @@ export class WorkerPool {
     if (s.entries.length === 0 && (s.stale || !s.lane.alive))
       background(this.closeLane(s), this.o.log, 'closing a git-annex lane');
     this.kick();
-  }
-
-  private apply(id: string, a: QueueAction): void {
-    const q = this.o.queue;
-    if (a.op === 'remove') q.remove(id);
-    else if (a.op === 'update') q.update(id, a.patch);
-    else if (a.op === 'fail') q.fail(id, a.error);
   }
 }

@@ -282,7 +282,7 @@ test('help: --help, help VERB and VERB --help list every option; git autosync --
   let r = cli(['--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^usage: git autosync/);
-  assert.match(r.stdout, /^  pair \[--offer\] \[--accept\] \[CODE\]\s+not yet: pair by hand, see README$/m);
+  assert.match(r.stdout, /^  pair \(--offer \[--json\] \[--timeout S\] \| --accept \[DIR\]\)$/m);
   assert.match(r.stdout, /^  cancel KEY /m);
   for (const argv of [
     ['help', 'init'],

@@ -1,7 +1,8 @@
 // The XMPP signal layer under attack and under faults, against a real Prosody: forged, replayed,
 // garbage, oversized and option-injection signals from a room member without the key; a
 // members-only room refusing a stranger; a chat client of the same account that must get nothing;
-// wrong password; unreachable server; a frozen server caught by the keepalive.
+// wrong password; unreachable server; a frozen server caught by the keepalive; a wake() (the
+// network back) that reconnects at once instead of after the backoff.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -462,6 +463,34 @@ test('a frozen server is caught by the keepalive; the transport recovers when it
     assert.ok(detectMs < 5_000, `dead server detected in ${detectMs} ms`);
   } finally {
     await Promise.all([a.t.stop(), b.t.stop()]);
+  }
+});
+
+test('the network back (wake): a transport waiting out its backoff reconnects at once', async () => {
+  // A backoff of half a minute at least: only wake() can bring it back within the wait below.
+  const c = makeClone('wake', { timing: { backoffBaseMs: 60_000, backoffMaxMs: 60_000 } });
+  server.freeze();
+  try {
+    await c.t.start();
+    await waitFor(() => c.lines.some((l) => l.includes('will retry')), {
+      what: 'the first attempt failed (a server that does not answer)',
+      timeoutMs: 10_000,
+    });
+  } finally {
+    server.thaw();
+  }
+  try {
+    const retryInMs = (JSON.parse(c.lines.find((l) => l.includes('will retry'))!) as { retryInMs: number })
+      .retryInMs;
+    assert.ok(retryInMs >= 30_000, `the backoff is long: ${retryInMs} ms`);
+    c.t.wake();
+    await waitFor(() => c.t.status().state === 'online', {
+      what: 'online again before the backoff ran out',
+      timeoutMs: 10_000,
+    });
+    assert.equal(c.connected, 1);
+  } finally {
+    await c.t.stop();
   }
 });
 

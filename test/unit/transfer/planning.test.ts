@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecentlyDone, plannedItems, type PlanFilter } from '../../../src/transfer/planning.js';
+import { RecentlyDone, newerSource, plannedItems, type PlanFilter } from '../../../src/transfer/planning.js';
 import { dropArgs, dropGroups } from '../../../src/transfer/drops.js';
 import type { PlannedDrop } from '../../../src/map/planner.js';
 
@@ -110,3 +110,23 @@ test('dropArgs: --from for a remote, --auto for unwanted local content', () => {
   assert.deepEqual(dropArgs({ remote: 'c', reason: 'bridge-done' }), [...base, '--from=c']);
   assert.deepEqual(dropArgs({ remote: null, reason: 'unwanted-here' }), [...base, '--auto']);
 });
+
+const sourceRows: Array<
+  [why: string, queued: { remote: string; attempts: number }, active: boolean, want: string | null]
+> = [
+  [
+    'queued from the cloud, now planned from the LAN peer: the peer',
+    { remote: 'cloud', attempts: 0 },
+    false,
+    'peer',
+  ],
+  ['already the planned source: kept', { remote: 'peer', attempts: 0 }, false, null],
+  ['in a lane (git-annex runs with --from): kept', { remote: 'cloud', attempts: 0 }, true, null],
+  ['failed before and fell back: its chain is kept', { remote: 'cloud', attempts: 1 }, false, null],
+];
+for (const [why, queued, active, want] of sourceRows) {
+  test(`newerSource: ${why}`, () => {
+    const got = newerSource({ ...queued, fallbacks: [] }, { remote: 'peer', fallbacks: ['cloud'] }, active);
+    assert.deepEqual(got, want === null ? null : { remote: want, fallbacks: ['cloud'] });
+  });
+}

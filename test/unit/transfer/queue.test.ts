@@ -145,3 +145,20 @@ test('queue: pause all and per remote', () => {
     t.cleanup();
   }
 });
+
+test('queue: startNow lifts the backoff of that remote only, keeping attempts', () => {
+  const t = tmpDir();
+  try {
+    const q = new TransferQueue(t.path);
+    q.addMany([
+      { direction: 'upload', key: K1, remote: 'cloud', attempts: 2, notBefore: 90_000 },
+      { direction: 'upload', key: K1, remote: 'lan', attempts: 1, notBefore: 90_000 },
+    ]);
+    q.startNow('cloud', 1_000);
+    const by = (r: string) => q.all().find((e) => e.remote === r)!;
+    assert.deepEqual([by('cloud').notBefore, by('cloud').attempts], [1_000, 2]);
+    assert.equal(by('lan').notBefore, 90_000);
+  } finally {
+    t.cleanup();
+  }
+});

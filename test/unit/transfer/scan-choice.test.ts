@@ -4,6 +4,7 @@ import {
   MAX_TARGETED_PATHS,
   chooseScan,
   locationScanDue,
+  newKeysFirst,
   unlocatedFiles,
   unnameable,
   type PendingScan,
@@ -126,4 +127,48 @@ test('ScanRequests: files that waited for their locations are planned at once wh
   s.stop();
   assert.deepEqual(job, { full: false, paths: ['burst/a.txt', 'burst/b.txt'] });
   assert.equal(again, null);
+});
+
+// New keys of our own commits: ahead of a whole-tree scan, together with a targeted one.
+const newKeyRows: Array<[why: string, s: Partial<PendingScan> & { newKeyPaths: number }, want: boolean]> = [
+  ['no new keys: nothing to put first', { newKeyPaths: 0, fullScan: true }, false],
+  ['a whole-tree scan pending: the new keys first, on their own', { newKeyPaths: 2, fullScan: true }, true],
+  ['only files pending: the new keys join that targeted scan', { newKeyPaths: 2, pendingPaths: 5 }, false],
+  [
+    'a due location scan pending (a full scan): the new keys first',
+    { newKeyPaths: 1, locationScan: true, lastFullEnd: NOW - 10_000, lastFullMs: 1_000 },
+    true,
+  ],
+  [
+    'more new keys than a targeted scan takes: the whole tree',
+    { newKeyPaths: MAX_TARGETED_PATHS + 1, fullScan: true },
+    false,
+  ],
+];
+for (const [why, s, want] of newKeyRows) {
+  test(`newKeysFirst: ${why}`, () => {
+    assert.equal(newKeysFirst({ ...idle, ...s }), want);
+  });
+}
+
+test('ScanRequests: a new key is planned before the whole-tree scan already pending, which still runs', () => {
+  const s = new ScanRequests();
+  s.requestFull();
+  s.requestNewKeys(['new.bin', '../outside']);
+  const first = s.take();
+  const second = s.take();
+  const third = s.take();
+  s.stop();
+  assert.deepEqual(first, { full: false, paths: ['new.bin'] });
+  assert.deepEqual(second, { full: true, paths: undefined });
+  assert.equal(third, null);
+});
+
+test('ScanRequests: new keys join the pending files in one targeted scan', () => {
+  const s = new ScanRequests();
+  s.requestPaths(['merged.txt']);
+  s.requestNewKeys(['new.bin']);
+  const job = s.take();
+  s.stop();
+  assert.deepEqual(job, { full: false, paths: ['merged.txt', 'new.bin'] });
 });
