@@ -1,9 +1,10 @@
 // Pusher service: waits on push requests (after a commit, a merge, a completed transfer, start-up)
-// and produces pushes to every remote in parallel. Per remote it keeps the outcome for status and,
-// when a remote is down, a retry timer with exponential backoff capped at `retryMaxMs` (30 min by
-// default), so a remote that comes back is caught up without anyone asking (and onBack tells the
-// agent, which plans its content again). A rejected push (the remote has work we lack) asks the
-// merger's queue to fetch and merge, waits for it, and pushes again, a bounded number of times.
+// and produces pushes to every remote in parallel. Per remote it writes the outcome (PushOutcomes,
+// read by status and the network map) and, when a remote is down, arms a retry timer with
+// exponential backoff capped at `retryMaxMs` (30 min by default), so a remote that comes back is
+// caught up without anyone asking (and onBack tells the agent, which plans its content again). A
+// rejected push (the remote has work we lack) asks the merger's queue to fetch and merge, waits for
+// it, and pushes again, a bounded number of times.
 import type { Service, ServiceContext } from '../core/service.js';
 import { backoffDelay } from '../core/backoff.js';
 import { Wakeup } from '../core/queue.js';
@@ -13,6 +14,7 @@ import type { Logger } from '../core/log.js';
 import type { EventBus } from '../core/bus.js';
 import type { Merger } from './merger.js';
 import { PausedRemotes } from './pause.js';
+import { PushOutcomes, type RemoteState } from './push-outcomes.js';
 
 /** Fetch-merge-push rounds after a rejection; more means a peer pushes faster than we merge. */
 const MAX_REJECT_ROUNDS = 4;
@@ -21,15 +23,7 @@ const RETRY_BASE_MS = 2_000;
 /** Default ceiling of the retry interval (autosync.retryMaxInterval overrides, in seconds). */
 export const DEFAULT_RETRY_MAX_MS = 30 * 60_000;
 
-export interface RemoteState {
-  name: string;
-  lastPushOk: boolean | null;
-  lastPushAt: string | null;
-  paused: boolean;
-  error: string | null;
-  failures: number;
-  nextRetryAt: number | null;
-}
+export type { RemoteState } from './push-outcomes.js';
 
 export interface PusherDeps {
   sync: GitSync;
@@ -49,6 +43,8 @@ export interface PusherDeps {
   /** False for a remote that is away (a drive not mounted: agent/mounts.ts): not pushed, not
    * retried, not failing. Default: every remote is available. */
   available?: (remote: string) => boolean;
+  /** Where each remote's last push outcome is kept (shared with the network map, which reads it). */
+  outcomes?: PushOutcomes;
   /** A remote whose pushes had failed answered again (the network or the server is back): the
    * agent plans its content again (files added while it was away). */
   onBack?: (remote: string) => void;
@@ -60,7 +56,7 @@ export class Pusher implements Service {
   private readonly paused: PausedRemotes;
   private stopped = true;
   private loop: Promise<void> | null = null;
-  private states = new Map<string, RemoteState>();
+  private readonly outcomes: PushOutcomes;
   private timers = new Map<string, NodeJS.Timeout>();
 
   private readonly sync: GitSync;
@@ -85,6 +81,7 @@ export class Pusher implements Service {
     this.retryMaxMs = d.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
     this.wake = d.wake ?? new Wakeup();
     this.paused = d.paused ?? new PausedRemotes();
+    this.outcomes = d.outcomes ?? new PushOutcomes();
   }
 
   /** autosync.retryMaxInterval changed while we run: the next retry delay uses the new ceiling. */
@@ -112,19 +109,7 @@ export class Pusher implements Service {
   }
 
   state(name: string): RemoteState {
-    let s = this.states.get(name);
-    if (!s) {
-      s = {
-        name,
-        lastPushOk: null,
-        lastPushAt: null,
-        paused: false,
-        error: null,
-        failures: 0,
-        nextRetryAt: null,
-      };
-      this.states.set(name, s);
-    }
+    const s = this.outcomes.entry(name);
     s.paused = this.paused.has(name);
     return s;
   }

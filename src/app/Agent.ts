@@ -3,22 +3,21 @@
 // produces, with the data-flow picture: docs/architecture.md, "The agent". Work moves only along
 // its arrows (queues and wake-ups, each with one owner); the event bus carries status, never work.
 import { statePaths } from '../git/state-paths.js';
-import { Runner, takeSecretEnv } from '../git/runner.js';
-import { discover, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
+import { Runner } from '../git/runner.js';
+import type { RepoInfo } from '../git/repo.js';
 import { GitSync } from '../git/sync.js';
 import { EventBus } from '../core/bus.js';
 import { Supervisor } from '../core/service.js';
 import { Wakeup } from '../core/queue.js';
-import { createLogger, type Logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import { Committer } from '../agent/committer.js';
 import { OwnWrites } from '../agent/committer-own.js';
 import { Merger } from '../agent/merger.js';
 import { Pusher } from '../agent/pusher.js';
-import { loadConfig, type AgentConfig } from '../agent/config.js';
+import type { AgentConfig } from '../agent/config.js';
 import { acquirePidLock, type PidLock } from '../agent/lock.js';
 import { PausedRemotes, PauseState } from '../agent/pause.js';
-import { ConfigWatch } from '../agent/config-watch.js';
 import type { ControlServer } from '../control/server.js';
 import type { StatusJson } from '../status/types.js';
 import { repairInterruptedFills } from '../transfer/repair.js';
@@ -30,14 +29,15 @@ import { treeWatch } from './tree-watch.js';
 import { AvailableRemotes } from '../agent/mounts.js';
 import { annexHeldDeletions, annexTransfers } from './annex-routing.js';
 import { LiveConfig, RemoteList } from './live.js';
-import { Reload } from './reload.js';
+import { reloadingConfigWatch } from './reload.js';
 import { AfterWork } from './after-work.js';
 import { AfterPush } from './after-push.js';
-import { startUp, gitTrace } from './process.js';
+import { agentLogger, gitTrace, openRepo, startUp } from './process.js';
 import { agentControl, agentStatus, type Running, type SurfaceDeps } from './surface.js';
 import { localRefsWatch, networkPoll } from './local-signals.js';
-import { MapService } from './map-service.js';
-import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
+import { networkMap } from './map-service.js';
+import { MapOutbox } from '../signal/map-outbox.js';
+import { PushOutcomes } from '../agent/push-outcomes.js';
 
 export interface AgentOptions {
   /** Log to stderr too (pretty on a TTY, JSON lines otherwise). */
@@ -67,11 +67,7 @@ export class Agent {
     config: AgentConfig,
     private readonly opts: AgentOptions,
   ) {
-    this.log = createLogger({
-      file: statePaths(info.stateDir).log,
-      stderr: opts.foreground === true,
-      level: opts.debug ? 'debug' : undefined,
-    });
+    this.log = agentLogger(info, opts);
     this.runner = new Runner(info.workTree, { trace: gitTrace(this.log) });
     this.live = new LiveConfig(config);
     this.sync = new GitSync({
@@ -86,13 +82,7 @@ export class Agent {
   }
 
   static async open(path: string, opts: AgentOptions = {}): Promise<Agent> {
-    // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
-    takeSecretEnv();
-    const info = await discover(path);
-    const config = await loadConfig(new Runner(info.workTree), info);
-    // With XMPP a key must exist before anything is made here (not even the state directory).
-    if (config.xmpp.jid) requireKeyFile(config.keyFile);
-    ensureStateDir(info);
+    const { info, config } = await openRepo(path);
     return new Agent(info, config, opts);
   }
 
@@ -114,29 +104,26 @@ export class Agent {
     const keyBytes = await startUp({ info, log, lock, config, sync, runner, remotes });
     const base = { info, log, bus, runner, sync };
     const remoteNames = () => remotes.names();
-    // Created first, shared by the services below: the pusher's requests (anyone asks, the pusher
-    // alone waits), the remotes paused now and those whose drive is away (the pusher skips them,
-    // the merger does not fetch them), the files git-annex filled (the transfers report them, the
-    // committer takes them for no edit: agent/committer-own.ts).
+    const jid = config.xmpp.jid;
+    // Created first, each with one writer, shared by the services below: the push requests (anyone
+    // asks, the pusher waits), the remotes paused and those whose drive is away (the pusher skips
+    // them, the merger does not fetch them), the files git-annex filled (the transfers write, the
+    // committer reads), the last push outcomes (the pusher writes, the map reads), what the map
+    // tells the peers (the map writes, the XMPP transport sends).
     const pushWanted = new Wakeup();
     const paused = new PausedRemotes();
-    const away = new AvailableRemotes();
+    const mounts = new AvailableRemotes();
     const ownWrites = new OwnWrites(info.workTree);
-    // The network map service (annex mode with XMPP), built after the transfers that read it.
-    let mapRef: MapService | null = null;
+    const outcomes = new PushOutcomes();
+    const outbox = new MapOutbox(log);
 
-    // The services, in dependency order. The transfers (annex mode) first: what follows a commit
-    // (a push request, its new keys) and the committer's held deletions ask them.
-    const transfers =
-      info.mode === 'annex'
-        ? annexTransfers({
-            ...base,
-            slots: config.transferSlots,
-            pushWanted,
-            ownWrites,
-            routing: () => mapRef?.routing() ?? null,
-          })
-        : null;
+    // The services, in dependency order. The network map (annex mode with XMPP) first: the
+    // transfers follow its plans. Then the transfers: what follows a commit (a push request, its
+    // new keys) and the committer's held deletions ask them.
+    const map = networkMap({ ...base, jid, outbox, outcomes, planner: config.planner });
+    const routing = map?.routing() ?? null;
+    const slots = config.transferSlots;
+    const transfers = annexTransfers({ ...base, slots, pushWanted, ownWrites, routing });
     const after = new AfterWork({ runner, log, pushWanted, transfers });
     const committer = new Committer({
       ...base,
@@ -147,7 +134,7 @@ export class Agent {
     const merger = new Merger({
       ...base,
       remotes: remoteNames,
-      paused: (r) => paused.has(r) || !away.isAvailable(r),
+      paused: (r) => paused.has(r) || !mounts.isAvailable(r),
       local: committer,
       onCommitted: (c) => after.committed(c),
       onFetched: () => pushWanted.request(),
@@ -157,78 +144,35 @@ export class Agent {
     const { watcher, scanPoll } = treeWatch({ ...base, committer });
     // The refs watch always runs: pushes into this clone and into local bare remotes are signals too.
     const refsWatch = localRefsWatch({ ...base, live, remotes, merger, committer, pushWanted });
-    if (config.xmpp.jid) await peers.loadRemoteUuids();
-    const jid = config.xmpp.jid;
-    // Annex mode with XMPP: our edges go to the peers, theirs come in (app/map-service.ts).
-    let pusherRef: Pusher | null = null;
-    const map: MapService | null =
-      jid && info.mode === 'annex'
-        ? new MapService({
-            runner,
-            info,
-            log,
-            signal: (): SignalTransport | null => xmpp,
-            lastPushOk: (r) => pusherRef?.state(r).lastPushOk ?? null,
-            planner: config.planner,
-          })
-        : null;
-    mapRef = map;
-    if (map) {
-      // A transfer of a planned key that failed for good contradicts its plan: that key floods.
-      bus.on('transferChanged', (e) => {
-        const uuid = e.state === 'failed' ? map.uuidOfRemote(e.remote) : null;
-        if (uuid) map.routing()?.failed(e.key, uuid);
-      });
-    }
-    const onPeerEdges = map ? (e: PeerEdges) => map.onPeerEdges(e) : undefined;
-    const onPeerPlan = map ? (node: string, p: KeyPlan) => map.onPeerPlan(node, p) : undefined;
-    const xmpp: SignalTransport | null = jid
-      ? peerSignal({
-          ...base,
-          jid,
-          config,
-          debug: this.opts.debug,
-          peers,
-          merger,
-          transfers,
-          onPeerEdges,
-          onPeerPlan,
-        })
+    if (jid) await peers.loadRemoteUuids();
+    // With XMPP: peers' signals come in, ours go out, and so do the map's edges and plans.
+    const debug = this.opts.debug;
+    const xmpp = jid
+      ? peerSignal({ ...base, jid, config, debug, peers, merger, transfers, map, outbox })
       : null;
     const signal = xmpp ?? refsWatch;
-    const afterPush = new AfterPush({ ...base, peers, signal, live });
+    const afterPush = new AfterPush({ ...base, peers, signal, live, map });
     const pusher = new Pusher({
       ...base,
       remotes: remoteNames,
       merger,
-      onPushed: (results) => {
-        afterPush.pushed(results);
-        map?.pushed();
-      },
+      onPushed: (results) => afterPush.pushed(results),
       retryMaxMs: config.retryMaxMs,
       wake: pushWanted,
       paused,
-      available: (r) => away.isAvailable(r),
+      available: (r) => mounts.isAvailable(r),
+      outcomes,
       onBack: (r) => transfers?.remoteBack(r),
     });
-    pusherRef = pusher;
     // A drive mounted again: git first, then content (app/drives.ts).
-    const drives = drivesWatch({ ...base, away, merger, pusher, transfers, changed: () => map?.changed() });
+    const drives = drivesWatch({ ...base, away: mounts, merger, pusher, transfers, map });
     const poll = networkPoll({ live, remotes, merger });
     // The network back, or a wake from sleep: reconnect and resync now (app/network.ts).
     const network = networkWatch({ log, runner, signal: xmpp, merger, pusher, transfers });
     // Remotes and settings changed while we run are picked up without a restart (app/reload.ts).
     const targets = { merger, pusher, poll, transfers, peers: jid ? peers : null };
-    const reload = new Reload({ ...base, live, remotes, supervisor: this.supervisor, refsWatch, targets });
-    const configWatch = new ConfigWatch({
-      gitDir: info.gitDir,
-      onChange: () =>
-        background(
-          reload.run().then(() => map?.changed()),
-          log,
-          'reloading the git config',
-        ),
-    });
+    const supervisor = this.supervisor;
+    const configWatch = reloadingConfigWatch({ ...base, live, remotes, supervisor, refsWatch, targets, map });
     // A pause outlives a restart: the user asked for it, and only `resume` lifts it.
     const pause = new PauseState(info.stateDir, { pusher, transfers });
     // The state directory removed under us: put back what others find us by (app/restore.ts).
@@ -243,28 +187,17 @@ export class Agent {
       stopping: () => this.stopping !== null,
       stop: this.surface.stop,
     });
-    this.running = {
-      committer,
-      merger,
-      pusher,
-      signal,
-      transfers,
-      pause,
-      after,
-      afterPush,
-      mounts: away,
-      map,
-    };
+    this.running = { committer, merger, pusher, signal, transfers, pause, after, afterPush, mounts, map };
 
     // The order they start in (and stop in, reversed). The drives first: a drive already away is
     // never tried at start. The state watch is last, so it stops first: a stop removes the pid file
     // and the socket itself.
     const first = [drives, watcher, committer, scanPoll, merger, pusher, refsWatch];
     const optional = [transfers, xmpp, map].filter((x) => x !== null);
-    for (const s of [...first, ...optional, poll, network, configWatch, stateWatch]) this.supervisor.add(s);
+    for (const s of [...first, ...optional, poll, network, configWatch, stateWatch]) supervisor.add(s);
     pause.applyToPusher(remoteNames());
     if (info.mode === 'annex') await repairInterruptedFills(runner, info.gitDir, log);
-    await this.supervisor.startAll();
+    await supervisor.startAll();
     pause.applyToTransfers();
     await this.control.start();
     log.info({ pid: process.pid }, 'agent running');
@@ -272,21 +205,21 @@ export class Agent {
 
   /** Clean stop: pending changes are committed (the committer's stop flushes), then everything halts. */
   stop(): Promise<void> {
-    if (!this.stopping) {
-      this.stopping = (async () => {
-        this.log.info('agent stopping');
-        await this.control.stop().catch(() => undefined);
-        await this.supervisor.stopAll();
-        // The final commit is pushed once, best effort, so a stop does not strand work locally.
-        if (this.running) await this.running.pusher.pushAll().catch(() => undefined);
-        await this.running?.afterPush.stop();
-        this.lock?.release();
-        this.log.info('agent stopped');
-        this.log.flush();
-        this.stoppedResolve();
-      })();
-    }
+    this.stopping ??= this.halt();
     return this.stopping;
+  }
+
+  private async halt(): Promise<void> {
+    this.log.info('agent stopping');
+    await this.control.stop().catch(() => undefined);
+    await this.supervisor.stopAll();
+    // The final commit is pushed once, best effort, so a stop does not strand work locally.
+    if (this.running) await this.running.pusher.pushAll().catch(() => undefined);
+    await this.running?.afterPush.stop();
+    this.lock?.release();
+    this.log.info('agent stopped');
+    this.log.flush();
+    this.stoppedResolve();
   }
 
   status(): Promise<StatusJson> {

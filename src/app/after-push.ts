@@ -1,6 +1,7 @@
 // What follows pushes that moved refs: waits on the pusher's onPushed; produces the announcement to
-// peers (through the signal transport) and then the hook (notifyCommand). stop() waits for the
-// announcements under way and ends the hook's children.
+// peers (through the signal transport) and then the hook (notifyCommand), and tells the network map
+// (a remote's reachability may have changed). stop() waits for the announcements under way and ends
+// the hook's children.
 import type { PushResult } from '../git/sync.js';
 import type { Logger } from '../core/log.js';
 import type { SignalTransport } from '../signal/types.js';
@@ -8,6 +9,7 @@ import { HookSignaller } from '../signal/hook.js';
 import type { Peers } from './peers.js';
 import type { LiveConfig } from './live.js';
 import type { RepoInfo } from '../git/repo.js';
+import type { MapService } from './map-service.js';
 
 export interface AfterPushDeps {
   log: Logger;
@@ -16,6 +18,8 @@ export interface AfterPushDeps {
   info: Pick<RepoInfo, 'workTree'>;
   /** The settings in use: autosync.notifyCommand is read at each push (the reload changes it). */
   live: Pick<LiveConfig, 'config'>;
+  /** The network map (annex mode with XMPP), else null. */
+  map: Pick<MapService, 'pushed'> | null;
 }
 
 export class AfterPush {
@@ -39,6 +43,7 @@ export class AfterPush {
       this.hook.notify({ remotes, refs });
     })().catch((e) => this.d.log.warn({ err: String(e) }, 'post-push notification failed'));
     this.notifying = Promise.all([this.notifying, p]).then(() => undefined);
+    this.d.map?.pushed();
   }
 
   /** A notifyCommand still running (the final push's, or a hung one) is ended with all it started:

@@ -22,13 +22,14 @@ export interface AnnexTransfersDeps {
   pushWanted: Wakeup;
   /** The committer's record of own writes, built before both (committer-own.ts). */
   ownWrites: Pick<OwnWrites, 'filled'>;
-  /** Tree routing (app/map-service.ts), read at each scan; null: flood. */
-  routing?: () => TreeRouting | null;
+  /** Tree routing (app/map-service.ts, built before the transfers); null: flood. */
+  routing: TreeRouting | null;
 }
 
-/** The transfer service of an annex-mode agent, wired to the pusher's requests and to the record
- * of own writes the committer reads. */
-export function annexTransfers(d: AnnexTransfersDeps): TransferService {
+/** The transfer service of an annex-mode agent (null in git mode), wired to the pusher's requests
+ * and to the record of own writes the committer reads. */
+export function annexTransfers(d: AnnexTransfersDeps): TransferService | null {
+  if (d.info.mode !== 'annex') return null;
   const t = new TransferService({
     runner: d.runner,
     repoDir: d.info.workTree,
@@ -41,7 +42,7 @@ export function annexTransfers(d: AnnexTransfersDeps): TransferService {
     onLocationsChanged: () => d.pushWanted.request(),
     // git-annex filled a file with its content: not an edit to commit (see OwnWrites.filled).
     onDownloaded: (file, size) => d.ownWrites.filled(file, size),
-    routing: d.routing,
+    routing: () => d.routing,
   });
   return t;
 }

@@ -10,6 +10,7 @@ import type { Merger } from '../agent/merger.js';
 import type { Pusher } from '../agent/pusher.js';
 import type { TransferService } from '../transfer/service.js';
 import { readRemoteDefs } from '../map/read.js';
+import type { MapService } from './map-service.js';
 
 export interface DrivesDeps {
   info: RepoInfo;
@@ -20,8 +21,8 @@ export interface DrivesDeps {
   merger: Pick<Merger, 'fetchAndMerge'>;
   pusher: Pick<Pusher, 'request'>;
   transfers: Pick<TransferService, 'remoteBack' | 'remoteAway'> | null;
-  /** A drive came or went: our links changed (app/map-service.ts tells the peers). */
-  changed?: () => void;
+  /** Told when a drive came or went, as our links changed (it tells the peers); null: no map. */
+  map?: Pick<MapService, 'changed'> | null;
 }
 
 export function drivesWatch(d: DrivesDeps): MountWatcher {
@@ -31,7 +32,7 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
     remotes: () => readRemoteDefs(d.runner, d.info.workTree),
     port: {
       available: (r) => {
-        d.changed?.();
+        d.map?.changed();
         background(
           d.merger.fetchAndMerge(r).then(() => {
             d.pusher.request();
@@ -43,7 +44,7 @@ export function drivesWatch(d: DrivesDeps): MountWatcher {
       },
       // Its transfers stop where they are and resume when it is back (git-annex's temporary files).
       unavailable: (r) => {
-        d.changed?.();
+        d.map?.changed();
         d.transfers?.remoteAway(r);
       },
     },

@@ -1,12 +1,14 @@
 // The network map of a running agent: the one home of the peers' edges (map/store.ts), of what we
 // tell peers of our own, and of the key plans we follow (map/plan-store.ts). Waits on: start
 // (annex mode with XMPP), `changed()` (the git config read again, a drive mounted or gone),
-// `pushed()` (a remote's reachability may have changed), a verified <edges/> or <plan/> from a peer
-// (`onPeerEdges`, `onPeerPlan`, fed by the signal layer), the transfer scan's new keys
-// (`routing().originate`), and a refresh timer every EDGE_REFRESH_MS. Produces: our edges to the
-// transport (announceEdges) when they change and at each refresh; our new keys' plans
-// (announcePlan); `map()` (our reading merged with the peers' word) for the `map` verb and the
-// planner; `routing()` for the transfer scan (autosync.planner=tree); `status()` for `status --json`.
+// `pushed()` (a remote's reachability may have changed; the last outcomes are read from the
+// pusher's PushOutcomes), a verified <edges/> or <plan/> from a peer (`onPeerEdges`, `onPeerPlan`,
+// fed by the signal layer), the transfer scan's new keys (`routing().originate`), a transfer that
+// failed for good (`transferFailed`), and a refresh timer every EDGE_REFRESH_MS. Produces: our edges
+// into the map outbox (signal/map-outbox.ts, which the XMPP transport drains) when they change and
+// at each refresh; our new keys' plans, into the same outbox; `map()` (our reading merged with the
+// peers' word) for the `map` verb and the planner; `routing()` for the transfer scan
+// (autosync.planner=tree); `status()` for `status --json`.
 import type { Logger } from '../core/log.js';
 import { background } from '../core/background.js';
 import type { Runner } from '../git/runner.js';
@@ -23,7 +25,10 @@ import {
   type PeerReport,
   type PeerReportStatus,
 } from '../map/store.js';
-import type { KeyPlan, OwnEdges, PeerEdges, SignalTransport } from '../signal/types.js';
+import type { KeyPlan, OwnEdges, PeerEdges } from '../signal/types.js';
+import type { MapOutbox } from '../signal/map-outbox.js';
+import type { PushOutcomes } from '../agent/push-outcomes.js';
+import type { EventBus } from '../core/bus.js';
 import type { KeyInfo } from '../map/planner.js';
 import { PlanStore } from '../map/plan-store.js';
 import { computeKeyPlan, planProblem, type PlannerMode } from '../map/tree-plan.js';
@@ -34,12 +39,12 @@ export interface MapServiceDeps {
   runner: Runner;
   info: RepoInfo;
   log: Logger;
-  /** Where our edges go; null until the transport is built (it is built after this service). */
-  signal: () => Pick<SignalTransport, 'announceEdges' | 'announcePlan'> | null;
+  /** Where our edges and plans go (the XMPP transport drains it); created before both. */
+  outbox: Pick<MapOutbox, 'announceEdges' | 'announcePlan'>;
   /** autosync.planner at start: with `tree`, new keys travel along their plans. */
   planner: PlannerMode;
-  /** Whether the last push to a remote worked (null: not tried yet). */
-  lastPushOk: (remote: string) => boolean | null;
+  /** Whether the last push to a remote worked (the pusher writes it; null: not tried yet). */
+  outcomes: Pick<PushOutcomes, 'lastPushOk'>;
   /** Tests shorten these; the agent uses the defaults (map/store.ts says why they are what they are). */
   refreshMs?: number;
   staleMs?: number;
@@ -92,6 +97,12 @@ export class MapService {
     return this.base?.edges.find((e) => e.from === this.base?.self && e.remote === remote)?.to ?? null;
   }
 
+  /** A transfer of a planned key that failed for good contradicts its plan: that key floods. */
+  transferFailed(key: string, remote: string): void {
+    const uuid = this.plans ? this.uuidOfRemote(remote) : null;
+    if (uuid) this.plans?.failed(key, uuid);
+  }
+
   /** A key's tree from the clone that added it: followed here, never recomputed. */
   onPeerPlan(node: string, plan: KeyPlan): void {
     if (!this.plans) return;
@@ -104,7 +115,6 @@ export class MapService {
   /** Our own new keys: each gets its tree over the merged map (or is flooded, and the log says why). */
   private async originate(store: PlanStore, keys: KeyInfo[]): Promise<void> {
     const m = await this.map();
-    const signal = this.d.signal();
     const now = Date.now();
     for (const k of keys) {
       if (store.has(k.key)) continue;
@@ -117,7 +127,7 @@ export class MapService {
         continue;
       }
       store.put(d.plan, now);
-      signal?.announcePlan?.(d.plan);
+      this.d.outbox.announcePlan(d.plan);
       this.d.log.info(
         { key: k.key.slice(0, 100), edges: d.plan.edges.length },
         'new key planned along its tree',
@@ -191,16 +201,31 @@ export class MapService {
 
   /** Tells peers our edges when they changed, or always when `force` (start, refresh). */
   private publish(force: boolean): void {
-    const signal = this.d.signal();
-    if (!this.base || !signal?.announceEdges || this.d.info.annexUuid === null) return;
+    if (!this.base || this.d.info.annexUuid === null) return;
     const edges = ownWireEdges(this.base).map((e) => ({
       ...e,
-      reachable: e.reachable && this.d.lastPushOk(e.remote) !== false,
+      reachable: e.reachable && this.d.outcomes.lastPushOk(e.remote) !== false,
     }));
     const own: OwnEdges = { self: this.d.info.annexUuid, edges };
     const text = JSON.stringify(own);
     if (!force && text === this.lastSent) return;
     this.lastSent = text;
-    signal.announceEdges(own);
+    this.d.outbox.announceEdges(own);
   }
+}
+
+export interface NetworkMapDeps extends Omit<MapServiceDeps, 'refreshMs' | 'staleMs'> {
+  bus: EventBus;
+  /** autosync.xmpp.jid: the map is told to and by peers only over XMPP. */
+  jid: string | null;
+}
+
+/** The map service of an annex-mode agent with XMPP (null otherwise), told of transfers that failed. */
+export function networkMap(d: NetworkMapDeps): MapService | null {
+  if (!d.jid || d.info.mode !== 'annex') return null;
+  const map = new MapService(d);
+  d.bus.on('transferChanged', (e) => {
+    if (e.state === 'failed') map.transferFailed(e.key, e.remote);
+  });
+  return map;
 }

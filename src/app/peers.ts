@@ -1,6 +1,7 @@
 // What the agent tells its peers, and what it does with what they tell it. Waits on a verified peer
 // signal (XMPP) and on pushes done; produces fetch or merge requests for the merger's queue, and
-// announcements of our refs (with the annex uuids of the remotes just pushed to).
+// announcements of our refs (with the annex uuids of the remotes just pushed to). peerSignal also
+// hands the peers' edges and plans to the network map, and sends what the map's outbox holds.
 import { readRemoteUuids } from '../annex/remotes.js';
 import { createHash } from 'node:crypto';
 import type { Runner } from '../git/runner.js';
@@ -13,6 +14,8 @@ import type { Merger } from '../agent/merger.js';
 import type { AgentConfig } from '../agent/config.js';
 import { createTransport, defaultResource, findPassword } from '../signal/index.js';
 import type { KeyPlan, PeerEdges, SignalTransport } from '../signal/types.js';
+import type { MapOutbox } from '../signal/map-outbox.js';
+import type { MapService } from './map-service.js';
 
 export interface PeersDeps {
   runner: Runner;
@@ -112,18 +115,32 @@ export interface XmppDeps {
   onPeerEdges?: (e: PeerEdges) => void;
   /** A key's tree from the clone that added it (app/map-service.ts). */
   onPeerPlan?: (node: string, plan: KeyPlan) => void;
+  /** What the network map wants sent (signal/map-outbox.ts); the transport drains it. */
+  mapOutbox?: MapOutbox;
 }
 
-export interface PeerSignalDeps extends Omit<XmppDeps, 'onPeerRefs' | 'onConnected'> {
+export interface PeerSignalDeps extends Omit<
+  XmppDeps,
+  'onPeerRefs' | 'onConnected' | 'onPeerEdges' | 'onPeerPlan' | 'mapOutbox'
+> {
   peers: Peers;
+  /** The network map (annex mode), built before us: it hears the peers' edges and plans. Null:
+   * they are not listened to. */
+  map: Pick<MapService, 'onPeerEdges' | 'onPeerPlan'> | null;
+  /** What the map wrote to be sent (signal/map-outbox.ts); we drain it while we run. */
+  outbox: MapOutbox;
   merger: Pick<Merger, 'requestFetch'>;
   transfers: { requestScan(): void } | null;
 }
 
 /** The XMPP transport, acting on peers' signals (Peers) and catching up whenever it connects. */
 export function peerSignal(d: PeerSignalDeps): SignalTransport {
+  const map = d.map;
   const signal: SignalTransport = createXmpp({
     ...d,
+    onPeerEdges: map ? (e) => map.onPeerEdges(e) : undefined,
+    onPeerPlan: map ? (node, p) => map.onPeerPlan(node, p) : undefined,
+    mapOutbox: d.outbox,
     onPeerRefs: (refs, pushedTo) =>
       background(d.peers.onPeerRefs(refs, pushedTo), d.log, 'acting on a peer signal'),
     onConnected: () => {
@@ -161,5 +178,6 @@ export function createXmpp(d: XmppDeps): SignalTransport {
       onPeerEdges: d.onPeerEdges,
       onPeerPlan: d.onPeerPlan,
     },
+    mapOutbox: d.mapOutbox,
   });
 }

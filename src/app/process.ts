@@ -1,14 +1,37 @@
-// What the agent does before it builds its services (the key, a crash's leftovers, the remotes),
-// and process-wide wiring that is no service: the unhandled-rejection guard and the git trace.
+// What the agent does before it builds its services (the repository and its config, the key, a
+// crash's leftovers, the remotes), and process-wide wiring that is no service: the
+// unhandled-rejection guard and the git trace.
 import { readFileSync } from 'node:fs';
-import type { GitTrace, Runner } from '../git/runner.js';
-import { ensureKeyFile, requireKeyFile, type RepoInfo } from '../git/repo.js';
+import { Runner, takeSecretEnv, type GitTrace } from '../git/runner.js';
+import { discover, ensureKeyFile, ensureStateDir, requireKeyFile, type RepoInfo } from '../git/repo.js';
 import type { GitSync } from '../git/sync.js';
 import { remotes as remotesCmd } from '../git/commands.js';
-import type { Logger } from '../core/log.js';
-import type { AgentConfig } from '../agent/config.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { statePaths } from '../git/state-paths.js';
+import { loadConfig, type AgentConfig } from '../agent/config.js';
 import type { PidLock } from '../agent/lock.js';
 import type { RemoteList } from './live.js';
+
+/** The repository at `path` and its settings, with its state directory made (Agent.open). */
+export async function openRepo(path: string): Promise<{ info: RepoInfo; config: AgentConfig }> {
+  // The XMPP password in our environment is kept in memory for reconnects, out of every child's.
+  takeSecretEnv();
+  const info = await discover(path);
+  const config = await loadConfig(new Runner(info.workTree), info);
+  // With XMPP a key must exist before anything is made here (not even the state directory).
+  if (config.xmpp.jid) requireKeyFile(config.keyFile);
+  ensureStateDir(info);
+  return { info, config };
+}
+
+/** The agent's log: the state directory's log file, and stderr too in the foreground. */
+export function agentLogger(info: RepoInfo, opts: { foreground?: boolean; debug?: boolean }): Logger {
+  return createLogger({
+    file: statePaths(info.stateDir).log,
+    stderr: opts.foreground === true,
+    level: opts.debug ? 'debug' : undefined,
+  });
+}
 
 /** One process-wide handler, however many agents a process opens (tests). */
 let rejectionsLogged = false;

@@ -8,7 +8,9 @@ import { remotes as remotesCmd } from '../git/commands.js';
 import type { Logger } from '../core/log.js';
 import type { Supervisor } from '../core/service.js';
 import { loadConfig, type AgentConfig } from '../agent/config.js';
-import { configChanges } from '../agent/config-watch.js';
+import { ConfigWatch, configChanges } from '../agent/config-watch.js';
+import { background } from '../core/background.js';
+import type { MapService } from './map-service.js';
 import type { Merger } from '../agent/merger.js';
 import type { Pusher } from '../agent/pusher.js';
 import type { RemotePoll } from '../agent/remote-poll.js';
@@ -132,4 +134,21 @@ export class Reload {
       d.log.warn({ err: String(e) }, 'could not read the remotes after a config change');
     }
   }
+}
+
+/** The config watch of a running agent: each settled burst of writes is reloaded, then the network
+ * map (if any) reads our links again. */
+export function reloadingConfigWatch(
+  d: ReloadDeps & { map: Pick<MapService, 'changed'> | null },
+): ConfigWatch {
+  const reload = new Reload(d);
+  return new ConfigWatch({
+    gitDir: d.info.gitDir,
+    onChange: () =>
+      background(
+        reload.run().then(() => d.map?.changed()),
+        d.log,
+        'reloading the git config',
+      ),
+  });
 }

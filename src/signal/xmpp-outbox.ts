@@ -16,7 +16,7 @@ import type { KeyPlan, OwnEdges, RefsAnnouncement, TransportKind } from './types
  * Plans waiting to go out at most. A burst of new files makes one plan each; past this, new plans
  * are not sent (their keys are flooded at the peers: nothing is lost, only the saving).
  */
-const MAX_PENDING_PLANS = 256;
+export const MAX_PENDING_PLANS = 256;
 import { isSha } from '../git/sha.js';
 import { isId, refNameProblem } from './validate.js';
 import type { Conn } from './xmpp-connection.js';

@@ -1,7 +1,8 @@
 // The XMPP signal transport shared by both modes; it composes the parts and holds no machinery of
 // its own. It waits on the agent (start, announce, stop, status) and on its parts; it produces
 // what they produce: signals sent to the peers (outbox), verified peer announcements for
-// handlers.onPeerRefs (inbox), handlers.onConnected after every (re)connect, and status().
+// handlers.onPeerRefs (inbox), handlers.onConnected after every (re)connect, and status(). With a
+// mapOutbox (map-outbox.ts) it also waits on its wake-up and hands what the map wrote to the outbox.
 //   xmpp-connection.ts  login, keepalive, reconnect with backoff, stanza waiters and iq
 //   xmpp-outbox.ts      what is sent: coalescing, validation, chunking, signing, resend after loss
 //   xmpp-inbox.ts       what is received: routing, verification, peers, rejections and their hints
@@ -32,6 +33,7 @@ import { DEFAULT_TIMING, type XmppTiming } from './xmpp-timing.js';
 import { SignalConfigError, StepError } from './xmpp-errors.js';
 import { Inbox, routeStanza } from './xmpp-inbox.js';
 import { Outbox, signalMessage } from './xmpp-outbox.js';
+import type { MapOutbox } from './map-outbox.js';
 
 export { NS_SM, type Conn } from './xmpp-connection.js';
 export { DEFAULT_TIMING, type XmppTiming } from './xmpp-timing.js';
@@ -63,6 +65,8 @@ export interface XmppTransportOptions {
   /** Log every stanza (redacted) at debug level. */
   debug?: boolean;
   timing?: Partial<XmppTiming>;
+  /** The network map's edges and plans to send (annex mode), drained while we run. */
+  mapOutbox?: MapOutbox;
 }
 
 export abstract class XmppTransport implements SignalTransport {
@@ -78,6 +82,9 @@ export abstract class XmppTransport implements SignalTransport {
   private readonly connection: XmppConnection;
   private readonly outbox: Outbox;
   private readonly inbox: Inbox;
+  /** The loop draining opts.mapOutbox, while started. */
+  private mapDrain: Promise<void> | null = null;
+  private stopped = true;
 
   constructor(opts: XmppTransportOptions) {
     this.opts = opts;
@@ -154,11 +161,18 @@ export abstract class XmppTransport implements SignalTransport {
 
   /** Starts connecting in the background and returns; failures are retried, never thrown. */
   async start(_ctx?: ServiceContext): Promise<void> {
+    this.stopped = false;
     this.connection.start();
+    const box = this.opts.mapOutbox;
+    if (box && !this.mapDrain) this.mapDrain = this.drainMap(box);
   }
 
   /** Leaves the room / goes unavailable, closes the stream (bounded), and stops all timers. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.opts.mapOutbox?.wake.interrupt();
+    await this.mapDrain;
+    this.mapDrain = null;
     await this.connection.stop();
   }
 
@@ -257,6 +271,17 @@ export abstract class XmppTransport implements SignalTransport {
       this.log.warn({ err: String(e) }, 'onConnected handler threw');
     }
     background(this.outbox.flush(), this.log, 'sending the refs announcement');
+  }
+
+  /** What the map wrote goes to the outbox, which sends it when (and again after) it is connected. */
+  private async drainMap(box: MapOutbox): Promise<void> {
+    while (!this.stopped) {
+      await box.wake.wait();
+      if (this.stopped) return;
+      const { edges, plans } = box.take();
+      if (edges) this.outbox.announceEdges(edges);
+      for (const p of plans) this.outbox.announcePlan(p);
+    }
   }
 
   private onStanza(conn: Conn, st: XmlElement): void {
