@@ -36,4 +36,8 @@ fi
 if command -v ejabberdctl >/dev/null 2>&1 && pgrep -u ejabberd beam >/dev/null 2>&1; then
   $SUDO ejabberdctl stop >/dev/null 2>&1 || true
 fi
-[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+# A node_modules that is a symlink (a git worktree sharing another checkout's) is left alone: npm ci
+# would empty the directory it points to, under every other checkout that uses it.
+if [ ! -L node_modules ]; then
+  [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+fi
