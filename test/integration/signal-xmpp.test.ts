@@ -214,6 +214,13 @@ for (const kind of XMPP_SERVERS) {
           assert.ok(clones.every((x) => x.t.status().error === null));
         });
 
+        await t.test('room mode: the room was configured with the key-derived password', (t2) => {
+          if (mode !== 'room') return t2.skip('account mode has no room');
+          const all = clones.flatMap((x) => x.lines).join('\n');
+          assert.ok(all.includes('created the signal room: password-protected'), 'the creator configured it');
+          assert.ok(!all.includes('could not configure the signal room'), 'the server took the whole form');
+        });
+
         await t.test('no secret reaches the logs', () => {
           const all = clones.flatMap((x) => x.lines).join('\n');
           assert.ok(all.length > 0);
