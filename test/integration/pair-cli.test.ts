@@ -1,6 +1,6 @@
 // `pair --offer --json` and `pair --accept DIR` as processes, with a real Prosody (the two whole
-// pairings also on ejabberd, at the end) and a shared
-// remote served by `git daemon` on loopback (a network URL, as pairing requires), same-account mode:
+// pairings also on ejabberd, at the end) and a shared remote served by `git daemon` on loopback (a
+// network URL, as pairing requires), same-account mode:
 // the new device becomes a clone with the same key (0600), its agent starts and comes online, and a
 // change made there reaches the offering clone's agent. A wrong code fails on both sides and burns
 // the offer: the right code then finds no offer, and nothing is left behind.
