@@ -1,7 +1,8 @@
 // TLS against a CA made for the test, on Prosody and on ejabberd: a server certificate signed by
 // that CA is accepted when the client is told the CA (NODE_EXTRA_CA_CERTS, as for the agent), over
 // STARTTLS and direct TLS; the same server without the CA, and a server whose certificate another
-// CA signed, are refused with one line saying why, before any password is sent.
+// CA signed, are refused with one line saying why, before any password is sent. The same for a
+// real agent, whose status carries that line.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { startProsody, type ProsodyServer } from '../helpers/prosody.js';
 import { ejabberdMissing, startEjabberd } from '../helpers/ejabberd.js';
 import { makeTestCa, type ServerCert } from '../helpers/test-ca.js';
+import { git } from '../helpers/repos.js';
+import { cloud, using } from '../helpers/topology.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PASSWORD = 'tls-test-password';
 const PROBE = fileURLToPath(new URL('../helpers/tls-probe.js', import.meta.url));
@@ -107,6 +111,35 @@ for (const kind of SERVERS) {
       }
       // No login reached the server that showed the foreign certificate.
       assert.doesNotMatch(foreign.logText(), LOGIN);
+    });
+
+    test('the agent: NODE_EXTRA_CA_CERTS in its environment; online with the CA, a one-line status error without', async (t) => {
+      const topo = using(t, (root) => cloud(root, ['ok', 'foreign']));
+      const targets = [good, foreign];
+      topo.clones.forEach((c, i) => {
+        git(c, 'config', 'autosync.xmpp.jid', `alice@${targets[i]!.domain}`);
+        git(c, 'config', 'autosync.xmpp.service', targets[i]!.tlsService!);
+        git(c, 'config', 'autosync.watchRemotes', 'false');
+      });
+      for (const a of topo.agents)
+        Object.assign((a as unknown as { env: NodeJS.ProcessEnv }).env, {
+          GIT_AUTOSYNC_XMPP_PASSWORD: PASSWORD,
+          NODE_EXTRA_CA_CERTS: caFile,
+        });
+      await topo.startAll();
+      const [ok, bad] = topo.agents as [(typeof topo.agents)[0], (typeof topo.agents)[0]];
+      await waitFor(async () => (await ok.status()).signal.state === 'online', {
+        what: 'the agent trusting the test CA to be online over direct TLS',
+      });
+      const err = await waitFor(async () => (await bad.status()).signal.error, {
+        what: 'a TLS error in the status of the agent facing the foreign certificate',
+      });
+      assert.match(
+        err,
+        /^TLS certificate of xmpps:\/\/127\.0\.0\.1:\d+ not accepted: UNABLE_TO_VERIFY_LEAF_SIGNATURE$/,
+      );
+      assert.notEqual((await bad.status()).signal.state, 'online');
+      t.diagnostic(err);
     });
   });
 }
