@@ -20,6 +20,7 @@ import { parseService } from '../signal/credentials.js';
 import { XmppConnection, withDeadline, type Conn } from '../signal/xmpp-connection.js';
 import { DEFAULT_TIMING, type XmppTiming } from '../signal/xmpp-timing.js';
 import { ChannelError, PAIR_MESSAGE_MAX, type ChannelFailure, type PairChannel } from './channel.js';
+import { pairRoomFields } from './room-config.js';
 
 export const NS_PAIR = 'urn:git-autosync:pair:1';
 const NS_MUC = 'http://jabber.org/protocol/muc';
@@ -215,21 +216,32 @@ class Rendezvous implements PairChannel {
     }
   }
 
-  /** The offer's room: temporary, unlisted, not members-only (the code, not a list, admits). */
+  /**
+   * The offer's room: temporary, unlisted, not members-only (the code, not a list, admits). The
+   * form is read first and only the fields it has are submitted (src/pair/room-config.ts).
+   */
   private async configureRoom(conn: Conn, room: string): Promise<void> {
+    const owner = (...children: XmlElement[]) => xml('query', { xmlns: NS_MUC_OWNER }, ...children);
+    const current = await this.connection.iq(conn, 'get', room, owner());
+    const form =
+      current.attrs.type === 'result' ? current.getChild('query')?.getChild('x', NS_DATA) : undefined;
+    const offered = form ? new Set(form.getChildren('field').map((f) => String(f.attrs.var ?? ''))) : null;
     const field = (v: string, val: string) => xml('field', { var: v }, xml('value', {}, val));
-    const form = xml(
+    const submit = xml(
       'x',
       { xmlns: NS_DATA, type: 'submit' },
       field('FORM_TYPE', 'http://jabber.org/protocol/muc#roomconfig'),
-      field('muc#roomconfig_persistentroom', '0'),
-      field('muc#roomconfig_publicroom', '0'),
-      field('muc#roomconfig_membersonly', '0'),
-      field('muc#roomconfig_historylength', '0'),
+      ...pairRoomFields(offered).map(([v, val]) => field(v, val)),
     );
-    const answer = await this.connection.iq(conn, 'set', room, xml('query', { xmlns: NS_MUC_OWNER }, form));
-    if (answer.attrs.type !== 'result')
-      throw new ChannelError(`the MUC service would not configure ${room}`, 'unreachable');
+    const answer = await this.connection.iq(conn, 'set', room, owner(submit));
+    if (answer.attrs.type !== 'result') {
+      const cond = answer.getChild('error')?.children.find((c) => typeof c !== 'string') as
+        XmlElement | undefined;
+      throw new ChannelError(
+        `the MUC service would not configure ${room} (${cond?.name ?? 'error'})`,
+        'unreachable',
+      );
+    }
   }
 
   private onStanza(_conn: Conn, st: XmlElement): void {

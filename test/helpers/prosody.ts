@@ -3,7 +3,15 @@
 // process that is always killed when the test process ends, even on failure.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  rmSync,
+  existsSync,
+  copyFileSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +19,7 @@ import { client as xmppClient, xml, type Client, type XmlElement } from '@xmpp/c
 import { pino } from 'pino';
 import type { Logger } from '../../src/core/log.js';
 import { REDACT_PATHS } from '../../src/core/log.js';
+import type { ServerCert } from './test-ca.js';
 
 const PROSODY = process.env.PROSODY_BIN ?? '/usr/bin/prosody';
 const PROSODYCTL = process.env.PROSODYCTL_BIN ?? '/usr/bin/prosodyctl';
@@ -160,8 +169,11 @@ function selfSignedCert(certDir: string): Promise<void> {
 }
 
 export interface ProsodyOptions {
-  /** Offer STARTTLS and direct TLS with a fresh self-signed certificate (which clients must refuse). */
-  tls?: boolean;
+  /**
+   * Offer STARTTLS and direct TLS: `true` with a fresh self-signed certificate (which clients must
+   * refuse), or with the given one (from test/helpers/test-ca.ts).
+   */
+  tls?: boolean | ServerCert;
   /** Prosody's default (new rooms locked until configured); tests default to unlocked. */
   roomLocking?: boolean;
   iterations?: number;
@@ -177,7 +189,11 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   mkdirSync(join(dir, 'certs'));
   const port = await freePort();
   const tlsPort = opts.tls ? await freePort() : null;
-  if (opts.tls) await selfSignedCert(join(dir, 'certs'));
+  if (opts.tls === true) await selfSignedCert(join(dir, 'certs'));
+  else if (opts.tls) {
+    copyFileSync(opts.tls.certFile, join(dir, 'certs', 'localhost.crt'));
+    copyFileSync(opts.tls.keyFile, join(dir, 'certs', 'localhost.key'));
+  }
   const cfg = join(dir, 'prosody.cfg.lua');
   writeFileSync(cfg, config(dir, port, tlsPort, opts));
   let proc: ChildProcess | null = null;

@@ -1,15 +1,17 @@
-// `pair --offer --json` and `pair --accept DIR` as processes, with a real Prosody and a shared
-// remote served by `git daemon` on loopback (a network URL, as pairing requires), same-account mode:
+// `pair --offer --json` and `pair --accept DIR` as processes, with a real Prosody (the two whole
+// pairings also on ejabberd, at the end) and a shared remote served by `git daemon` on loopback (a
+// network URL, as pairing requires), same-account mode:
 // the new device becomes a clone with the same key (0600), its agent starts and comes online, and a
 // change made there reaches the offering clone's agent. A wrong code fails on both sides and burns
 // the offer: the right code then finds no offer, and nothing is left behind.
-import { test, before, after } from 'node:test';
+import { test, describe, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lastJson, runCli, startOffer, type Proc } from '../helpers/pair.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProsody, freePort, type ProsodyServer } from '../helpers/prosody.js';
+import { ejabberdMissing, startEjabberd } from '../helpers/ejabberd.js';
 import { AgentProc, CLI, cli } from '../helpers/agents.js';
 import { GIT_ENV, git, initRepo, read, tmpDir, write } from '../helpers/repos.js';
 import { waitFor } from '../helpers/wait.js';
@@ -100,9 +102,12 @@ const acceptArgs = (dir: string) => [
   server.service,
 ];
 
-test('same account, long form: the new device becomes a clone with the key, its agent runs, a change reaches the other side', async (t) => {
-  const a = offeringClone('a');
-  const dir = join(root.path, 'b');
+const SAME_ACCOUNT =
+  'same account, long form: the new device becomes a clone with the key, its agent runs, a change reaches the other side';
+/** `under`: a folder of the temp root for this server's clones (their names stay a, b, r, s). */
+async function sameAccountLongForm(t: TestContext, under = ''): Promise<void> {
+  const a = offeringClone(join(under, 'a'));
+  const dir = join(root.path, under, 'b');
   const o = await offer(a);
   // The long form, pasted: it names the account and the server, so no --jid or --service.
   const acc = run(['pair', '--accept', dir], { cwd: root.path, input: o.long + '\n' });
@@ -115,7 +120,7 @@ test('same account, long form: the new device becomes a clone with the key, its 
   assert.match(String(last.peer), / b$/);
   assert.match(acc.stdout, /paired with ".* a"/);
   // A clone of the same repository, with the same key, 0600, and the account.
-  assert.equal(read(dir, 'README'), 'hello from a\n');
+  assert.equal(read(dir, 'README'), `hello from ${join(under, 'a')}\n`);
   const keyB = join(dir, '.git/autosync/key');
   assert.equal(readFileSync(keyB, 'utf8'), readFileSync(join(a, '.git/autosync/key'), 'utf8'));
   assert.equal(statSync(keyB).mode & 0o777, 0o600);
@@ -132,7 +137,8 @@ test('same account, long form: the new device becomes a clone with the key, its 
     what: 'the change on the new device to reach the offering clone',
     timeoutMs: 60_000,
   });
-});
+}
+test(SAME_ACCOUNT, (t) => sameAccountLongForm(t));
 
 test('a wrong code: both sides fail with the wrong-code error, the offer is burned, nothing is left', async () => {
   const a = offeringClone('c');
@@ -209,11 +215,12 @@ test('accept into a directory that already holds the repository (code from the e
   );
 });
 
-test('different accounts: they meet in a room named after the number, from the long form', async (t) => {
-  const a = offeringClone('r');
+const ROOM = 'different accounts: they meet in a room named after the number, from the long form';
+async function differentAccountsRoom(t: TestContext, under = ''): Promise<void> {
+  const a = offeringClone(join(under, 'r'));
   const room = `sync-r@${server.muc}`;
   git(a, 'config', 'autosync.xmpp.room', room);
-  const dir = join(root.path, 's');
+  const dir = join(root.path, under, 's');
   const o = await offer(a);
   const long = JSON.parse(o.proc.stdout.split('\n')[0]!) as { long: string };
   const nameplate = o.code.split('-')[0]!;
@@ -231,7 +238,8 @@ test('different accounts: they meet in a room named after the number, from the l
   assert.equal(oc, 0, o.proc.stderr);
   assert.equal(git(dir, 'config', 'autosync.xmpp.jid').trim(), `bert@${server.domain}`);
   assert.equal(git(dir, 'config', 'autosync.xmpp.room').trim(), room);
-});
+}
+test(ROOM, (t) => differentAccountsRoom(t));
 
 test('in a terminal, pair asks which side this is, and the code typed is not echoed', async () => {
   const dir = join(root.path, 'tty');
@@ -256,4 +264,22 @@ test('in a terminal, pair asks which side this is, and the code typed is not ech
   assert.match(out, /a code has at least 3/);
   assert.doesNotMatch(out, /brave/);
   assert.equal(existsSync(dir), false);
+});
+
+// The two pairings again on ejabberd (the other cases test our code, not the server): runs last,
+// with `server` pointing at ejabberd meanwhile.
+describe('ejabberd', { skip: ejabberdMissing() ?? false }, () => {
+  let prosody: ProsodyServer;
+  before(async () => {
+    prosody = server;
+    server = await startEjabberd();
+    await server.register('anna', PASSWORD);
+    await server.register('bert', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+    server = prosody;
+  });
+  test(SAME_ACCOUNT, (t) => sameAccountLongForm(t, 'ejabberd'));
+  test(ROOM, (t) => differentAccountsRoom(t, 'ejabberd'));
 });
