@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   } finally {
     await agent?.stop().catch(() => agent?.kill9());
     if (mounted) spawnSync('umount', [media]);
-    // BENCH_KEEP=1 (the bench's --keep): the repositories and the agent's log stay, for debugging.
+    // BENCH_KEEP=1 in the environment (not the --keep flag): the repositories and the agent's log stay, for debugging.
     if (process.env.BENCH_KEEP === '1') process.stderr.write(`kept ${tmp.path}\n`);
     else tmp.cleanup();
   }
