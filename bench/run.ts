@@ -30,6 +30,8 @@ import { SCENARIOS } from './scenarios/index.js';
 import { run as runXmppSuite } from './suites/xmpp.js';
 import { run as runContentSuite } from './suites/annex.js';
 import { run as runMapSuite } from './suites/map.js';
+import { run as runSixSuite } from './suites/six.js';
+import { run as runDriveSuite } from './suites/drive.js';
 import { AssistantSystem } from './systems/assistant.js';
 import { AutosyncSystem } from './systems/autosync.js';
 import type { System } from './systems/types.js';
@@ -49,13 +51,16 @@ const log = (msg: string) =>
 
 /**
  * Suites measure what does not fit the two-clone pair: XMPP propagation and fan-out (a Prosody and up
- * to 10 agents), and annex content transfers (200 MB, 1,000 annexed files against the assistant).
- * They run after the pair scenarios; `--only xmpp` / `--only content` select them.
+ * to 10 agents), annex content transfers (200 MB, 1,000 annexed files against the assistant), the
+ * planner's own time, the expensive link on issue 11's six repositories (flood against tree), and
+ * a drive's mount to in sync. They run after the pair scenarios; `--only <name>` selects them.
  */
 const SUITES = [
   { name: 'xmpp', run: runXmppSuite },
   { name: 'content', run: runContentSuite },
   { name: 'planner', run: runMapSuite },
+  { name: 'six', run: runSixSuite },
+  { name: 'drive', run: runDriveSuite },
 ] as const;
 const SUITE_NAMES = new Set<string>(SUITES.map((s) => s.name));
 

@@ -122,6 +122,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--only <name>[,...]] [-
   scenarios: isolated, edit, relay, cloud, continuous, burst, burst-newdir, archive, idle, scale
              (scale: a 100,000-file repository, 20,000 with --quick)
   systems:   autosync, autosync-annex, assistant (the anchor); default: all three, --quick: no autosync-annex
+  suites:    xmpp, content, planner, six (flood against tree on issue 11's six repositories),
+             drive (mount to in sync; root and a loop device only); --only <suites> runs no scenario
 env: BENCH_QUICK=1, BENCH_ONLY=<scenarios>, BENCH_SYSTEMS=<ids>, BENCH_SKIP_ANCHOR=1, BENCH_KEEP=1,
      BENCH_AUTOSYNC_CLI=<path to another build's dist/src/cli/main.js>,
      BENCH_PARAMS='{"continuousWrites":30}' (override any parameter, see bench/lib/options.ts)`;

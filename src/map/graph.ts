@@ -57,6 +57,11 @@ export interface NetworkMap {
   self: string;
   nodes: MapNode[];
   edges: MapEdge[];
+  /**
+   * Repositories trust.log marks dead (sorted): left out of `nodes` and `edges`, and kept here so
+   * that a peer's word cannot bring one back (store.ts mergePeerEdges). Absent: none known.
+   */
+  dead?: string[];
 }
 
 /** The remotes of one repository, as read from its config. */
@@ -197,7 +202,13 @@ export function buildMap(f: MapFacts): NetworkMap {
             : a.remote < b.remote
               ? -1
               : 1;
-  return { self: f.self, nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].sort(edgeOrder) };
+  const deadIds = [...trust].filter(([, t]) => t === 'dead').map(([id]) => id);
+  return {
+    self: f.self,
+    nodes: [...nodes.values()].sort(byId),
+    edges: [...edges.values()].sort(edgeOrder),
+    dead: deadIds.sort(),
+  };
 }
 
 /** Ids of the repositories in the `transfer` group. */

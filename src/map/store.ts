@@ -116,7 +116,8 @@ const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id 
  * `from` and remote name, read from a config on this machine) stands; a peer's report adds the
  * rest, with source `peer`, and its nodes (a repository only a peer knows of is added unlabelled).
  * A stale report's edges are kept, marked stale; its repository's node loses `agent` and keeps
- * `lastSeen`. Nodes in `dead` (trust.log) are never added back.
+ * `lastSeen`. Repositories trust.log marks dead (the reading's `m.dead`, and any in `opts.dead`) are
+ * never added back, nor any edge to or from one.
  */
 export function mergePeerEdges(
   m: NetworkMap,
@@ -125,7 +126,7 @@ export function mergePeerEdges(
   opts: { staleMs?: number; dead?: ReadonlySet<string> } = {},
 ): NetworkMap {
   const staleMs = opts.staleMs ?? EDGE_STALE_MS;
-  const dead = opts.dead ?? new Set<string>();
+  const dead = new Set<string>([...(m.dead ?? []), ...(opts.dead ?? [])]);
   const nodes = new Map<string, MapNode>(m.nodes.map((n) => [n.id, { ...n }]));
   const edges = new Map<string, MapEdge>(m.edges.map((e) => [`${e.from}\0${e.remote}`, e]));
   const node = (id: string): MapNode | null => {
@@ -182,7 +183,12 @@ export function mergePeerEdges(
             : a.remote < b.remote
               ? -1
               : 1;
-  return { self: m.self, nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].sort(edgeOrder) };
+  return {
+    self: m.self,
+    nodes: [...nodes.values()].sort(byId),
+    edges: [...edges.values()].sort(edgeOrder),
+    dead: [...dead].sort(),
+  };
 }
 
 /** Our own edges as the wire carries them: annex UUID targets only, costs in integer thousandths. */

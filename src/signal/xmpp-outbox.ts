@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import { encodeSignal, MAX_PUSHED_TO, MAX_REFS, SequenceCounter } from './codec.js';
 import { encodeEdges } from './edges-codec.js';
 import { encodePlan } from './plan-codec.js';
+import { RecentPlans } from './plan-resend.js';
 import type { KeyPlan, OwnEdges, RefsAnnouncement, TransportKind } from './types.js';
 
 /**
@@ -87,6 +88,8 @@ export class Outbox {
   private readonly planSeq = new SequenceCounter();
   /** Plans not sent yet, oldest first. */
   private readonly plans: KeyPlan[] = [];
+  /** Plans sent lately, sent again when a peer joins or we reconnect (plan-resend.ts bounds it). */
+  private readonly recent = new RecentPlans();
 
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -110,24 +113,19 @@ export class Outbox {
     background(this.flush(), this.deps.log, 'sending our edges');
   }
 
-  /** A key's tree, sent once (not again after a reconnect: a late plan is worth little). */
+  /**
+   * A key's tree, sent now; sent again, within plan-resend.ts's bounds, when a peer joins or we
+   * reconnect, so a clone that was away does not flood the key for want of its plan.
+   */
   announcePlan(p: KeyPlan): void {
-    if (this.plans.length >= MAX_PENDING_PLANS) {
-      this.deps.log.warn(
-        { key: p.key.slice(0, 100) },
-        'too many plans waiting to be sent; this key is flooded',
-      );
-      return;
-    }
-    this.plans.push(p);
-    background(this.flush(), this.deps.log, 'sending a key plan');
+    if (this.queuePlan(p)) background(this.flush(), this.deps.log, 'sending a key plan');
   }
 
-  /** A peer we had not heard from: it may not know our edges yet. */
+  /** A peer we had not heard from: it may not know our edges, nor our recent plans, yet. */
   peerJoined(): void {
-    if (!this.edges) return;
-    this.edgesDue = true;
-    background(this.flush(), this.deps.log, 'sending our edges');
+    const resent = this.queueRecentPlans();
+    if (this.edges) this.edgesDue = true;
+    if (this.edges || resent) background(this.flush(), this.deps.log, 'sending our edges');
   }
 
   /** A new session: a batch the server never acknowledged may be lost, so it goes again. */
@@ -135,6 +133,28 @@ export class Outbox {
     if (this.unacked && !this.pending) this.pending = this.unacked.announcement;
     this.unacked = null;
     if (this.edges) this.edgesDue = true;
+    this.queueRecentPlans();
+  }
+
+  /** Queues a plan unless too many wait or it waits already; whether it was queued. */
+  private queuePlan(p: KeyPlan): boolean {
+    if (this.plans.some((q) => q.key === p.key)) return false;
+    if (this.plans.length >= MAX_PENDING_PLANS) {
+      this.deps.log.warn(
+        { key: p.key.slice(0, 100) },
+        'too many plans waiting to be sent; this key is flooded',
+      );
+      return false;
+    }
+    this.plans.push(p);
+    return true;
+  }
+
+  /** Queues the recent plans due again; whether any was. */
+  private queueRecentPlans(): boolean {
+    let any = false;
+    for (const p of this.recent.due(Date.now())) any = this.queuePlan(p) || any;
+    return any;
   }
 
   /** Stream management acknowledged `st`; the batch is safe once all of it is. */
@@ -188,6 +208,7 @@ export class Outbox {
     if (this.plans.length === 0) return false;
     const batch = this.plans.splice(0, this.plans.length);
     const els: XmlElement[] = [];
+    const encoded: KeyPlan[] = [];
     for (const plan of batch) {
       try {
         els.push(
@@ -202,6 +223,7 @@ export class Outbox {
             this.deps.key,
           ),
         );
+        encoded.push(plan);
       } catch (err) {
         this.deps.log.warn(
           { err: String(err), key: plan.key.slice(0, 100) },
@@ -211,6 +233,8 @@ export class Outbox {
     }
     try {
       if (els.length > 0) await this.wrapAndDeliver(conn, els);
+      const now = Date.now();
+      for (const plan of encoded) this.recent.noteSent(plan, now);
       return els.length > 0;
     } catch (err) {
       this.deps.log.warn({ err: String(err) }, 'sending key plans failed; those keys are flooded');

@@ -238,6 +238,7 @@ test('buildMap: nodes from uuid.log, edges from remotes, dead repositories left 
     m.edges.map((x) => `${x.from.slice(0, 1)}>${x.to.slice(0, 1)} ${x.remote} ${x.cost} ${x.reachable}`),
     ['a>b desk 100 false', 'a>c cloud 1000 true', 'b>a lap 100 true'],
   );
+  assert.deepEqual(m.dead, [D], 'the dead repository is kept aside, for the merge with peers');
 });
 
 test('buildMap in plain git: nodes by path or URL', () => {

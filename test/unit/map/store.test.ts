@@ -116,6 +116,55 @@ test('dead repositories are not brought back by a peer', () => {
   assert.ok(!m.edges.some((e) => e.to === D));
 });
 
+test("trust.log's dead repositories (the reading's `dead`) stay out whatever peers report", () => {
+  // B reports a link to D and C; D reports its own links. Which of them may come back as nodes?
+  const reports = [
+    report('b', B, [rep(D, 'old', 100), rep(C, 'cloud', 1000)]),
+    report('d', D, [rep(A, 'lap', 100), rep(C, 'cloud', 1000)]),
+  ];
+  const table: Array<{ name: string; dead?: string[]; opts?: string[]; nodes: string[]; edges: string[] }> = [
+    {
+      name: 'none dead: both reports merge',
+      nodes: [A, B, C, D],
+      edges: ['a>c cloud', 'b>c cloud', 'b>d old', 'd>a lap', 'd>c cloud'],
+    },
+    {
+      name: 'D dead in our reading: neither its node, its edges, nor edges to it',
+      dead: [D],
+      nodes: [A, B, C],
+      edges: ['a>c cloud', 'b>c cloud'],
+    },
+    {
+      name: 'B dead: its whole report is dropped',
+      dead: [B],
+      nodes: [A, C, D],
+      edges: ['a>c cloud', 'd>a lap', 'd>c cloud'],
+    },
+    {
+      name: 'the reading and the caller each name one: both stay out',
+      dead: [D],
+      opts: [B],
+      nodes: [A, C],
+      edges: ['a>c cloud'],
+    },
+  ];
+  for (const t of table) {
+    const reading: NetworkMap = t.dead ? { ...own, dead: t.dead } : own;
+    const m = mergePeerEdges(reading, reports, T0, t.opts ? { dead: new Set(t.opts) } : {});
+    assert.deepEqual(
+      m.nodes.map((n) => n.id),
+      t.nodes,
+      t.name,
+    );
+    assert.deepEqual(
+      m.edges.map((e) => `${e.from.slice(0, 1)}>${e.to.slice(0, 1)} ${e.remote}`),
+      t.edges,
+      t.name,
+    );
+    assert.deepEqual(m.dead, [...(t.dead ?? []), ...(t.opts ?? [])].sort(), `${t.name}: carried on`);
+  }
+});
+
 test('the store keeps one report per peer and per repository, bounded, oldest dropped first', () => {
   const s = new PeerEdgeStore(A, 3);
   s.put(report('b1', B, [rep(C, 'c', 1)], T0));

@@ -1,5 +1,5 @@
 // The outbox and inbox parts for edges and plans: when our edges go out (now, after a reconnect,
-// when a peer joins), that a plan goes out once, and that the inbox hands a verified <edges/> or
+// when a peer joins), that a plan goes out once and again (bounded) when a peer joins, and that the inbox hands a verified <edges/> or
 // <plan/> to its handler and counts a forged one. A fake connection records what is sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,8 @@ import { Outbox } from '../../../src/signal/xmpp-outbox.js';
 import { Inbox } from '../../../src/signal/xmpp-inbox.js';
 import { EDGES_NS } from '../../../src/signal/edges-codec.js';
 import { PLAN_NS } from '../../../src/signal/plan-codec.js';
+import { MAX_RESENDS } from '../../../src/signal/plan-resend.js';
+import { PlanStore } from '../../../src/map/plan-store.js';
 import type { Conn } from '../../../src/signal/xmpp-connection.js';
 import type { KeyPlan, OwnEdges, PeerEdges } from '../../../src/signal/types.js';
 
@@ -74,6 +76,37 @@ test('our edges go out when given, again after a reconnect and when a peer joins
   await settle();
   assert.deepEqual(kinds(sent), ['edges', 'edges', 'edges', 'plan']);
   assert.equal(o.sent, 4);
+});
+
+test('a plan goes out again when a peer joins or we reconnect, at most MAX_RESENDS times', async () => {
+  const { conn, sent } = fakeConn();
+  const o = outbox(() => conn);
+  o.announcePlan(plan);
+  await settle();
+  assert.deepEqual(kinds(sent), ['plan']);
+  // No edges given yet: a join sends only the plan again.
+  o.peerJoined();
+  await settle();
+  assert.deepEqual(kinds(sent), ['plan', 'plan'], 'a peer that was away gets the plan it missed');
+  o.reconnected();
+  await o.flush();
+  await settle();
+  assert.equal(kinds(sent).length, 3, 'after a reconnect, the plan goes again');
+  for (let i = 0; i < MAX_RESENDS + 2; i++) {
+    o.peerJoined();
+    await settle();
+  }
+  assert.equal(kinds(sent).filter((k) => k === 'plan').length, 1 + MAX_RESENDS, 'resends are bounded');
+  // The receiver keeps the first plan for a key: every resend after it changes nothing.
+  const got = { edges: [] as PeerEdges[], plans: [] as KeyPlan[], joined: [] as number[] };
+  const i = inbox(got);
+  for (const m of sent) i.receivePlan(m);
+  assert.equal(got.plans.length, 1 + MAX_RESENDS, 'each resend is a fresh, verified message');
+  const store = new PlanStore(U2);
+  assert.deepEqual(
+    got.plans.map((p) => store.put(p, 0)),
+    [true, false, false, false],
+  );
 });
 
 function inbox(handlers: { edges: PeerEdges[]; plans: KeyPlan[]; joined: number[] }) {
