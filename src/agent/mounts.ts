@@ -10,6 +10,7 @@
 // Produces: for each local remote whose availability changed, one call of its port:
 // `available(remote)` (the integrator syncs git with it at once, then content) or
 // `unavailable(remote)` (no retries, no failure shown; status says `available: false`).
+import { killChild } from '../core/kill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/log.js';
@@ -140,7 +141,7 @@ export class MountWatcher implements Service {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.child?.kill();
+    killChild(this.child);
     this.child = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -150,7 +151,7 @@ export class MountWatcher implements Service {
 
   private watch(): void {
     if (this.stopped) return;
-    this.child?.kill();
+    killChild(this.child);
     const bin = this.d.findmnt ?? 'findmnt';
     let child: ChildProcess;
     try {

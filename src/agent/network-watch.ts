@@ -7,6 +7,7 @@
 // wall clock with the monotonic one (sleep detection). The decisions are network-events.ts.
 // Produces: port.changed('network') once a burst of events is over (debounced), and
 // port.changed('wake') after a sleep; the integrator (app/network.ts) reconnects and resyncs.
+import { killChild } from '../core/kill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -84,9 +85,9 @@ export class NetworkWatch implements Service {
     this.monitor = null;
     if (m && m.exitCode === null && m.signalCode === null) {
       const exited = new Promise((r) => m.once('exit', r));
-      m.kill('SIGTERM');
+      killChild(m, 'SIGTERM');
       // ip exits on SIGTERM at once; one that does not is killed.
-      const t = setTimeout(() => m.kill('SIGKILL'), STOP_KILL_MS);
+      const t = setTimeout(() => killChild(m, 'SIGKILL'), STOP_KILL_MS);
       await exited;
       clearTimeout(t);
     }

@@ -4,6 +4,7 @@
 // It is also the one home of every child's environment: childEnv() below builds it for each
 // process the agent and the CLI start (git, git-annex and the ssh they run, the notifyCommand hook,
 // the background agent), and no secret the user handed us in the environment is ever in it.
+import { killChild } from '../core/kill.js';
 import { spawn } from 'node:child_process';
 import {
   classify,
@@ -263,18 +264,18 @@ export function runProcessBytes(
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killChild(child, 'SIGKILL');
     }, timeoutMs);
     let cut = opts.signal?.aborted === true;
     const onAbort = () => {
       cut = true;
-      child.kill('SIGKILL');
+      killChild(child, 'SIGKILL');
     };
-    if (cut) child.kill('SIGKILL');
+    if (cut) killChild(child, 'SIGKILL');
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (b: Buffer) => {
       outLen += b.length;
-      if (outLen > MAX_OUTPUT) child.kill('SIGKILL');
+      if (outLen > MAX_OUTPUT) killChild(child, 'SIGKILL');
       else out.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {

@@ -12,6 +12,7 @@
 // The process is spawned directly as `git-annex` (not `git annex`), in its own process group: `git
 // annex` is a wrapper that would survive a kill of the wrapper, and rsync/ssh children of git-annex
 // must die with it on cancel.
+import { killChild } from '../core/kill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { isValidBwLimit, isValidKey, isValidRemoteName } from '../annex/keys.js';
@@ -250,7 +251,7 @@ export class AnnexLane {
       process.kill(-pid, sig);
     } catch {
       try {
-        this.child?.kill(sig);
+        killChild(this.child, sig);
       } catch {
         // Already gone.
       }

@@ -2,6 +2,7 @@
 // bare "cloud" repository and three clones in a temp dir, runs a real agent on each clone (separate
 // processes), then changes files and shows each change arriving live on the other clones, ending
 // with a conflict that keeps both versions.
+import { killChild } from '../../core/kill.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { childEnv } from '../../git/runner.js';
 import {
@@ -174,7 +175,7 @@ export async function demo(opts: { keep: boolean; annex: boolean }): Promise<num
     );
     return heads.every((h) => h === heads[0]) ? 0 : 1;
   } finally {
-    for (const a of agents) if (a.exitCode === null) a.kill('SIGTERM');
+    for (const a of agents) if (a.exitCode === null) killChild(a, 'SIGTERM');
     if (opts.keep) say(`kept ${root}`);
     else rmSync(root, { recursive: true, force: true });
   }
