@@ -29,6 +29,26 @@ export const MIN_KEY_BYTES = 16;
 const MAX_TRACKED_SENDERS = 1024;
 
 const MAC_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * The <mac> child of a signal, an edges report or a plan: one hmac-sha256 attribute, 64 hex
+ * characters of text and nothing else. The MAC's text, or what is wrong with it.
+ */
+export function readMac(child: XmlElement): { mac: string } | { problem: string } {
+  if (child.attrs.alg !== 'hmac-sha256' || !onlyAttrs(child, ['alg', 'xmlns']))
+    return { problem: 'bad <mac> algorithm' };
+  if (child.children.some((c) => typeof c !== 'string')) return { problem: '<mac> holds elements' };
+  const text = child.text().trim();
+  return MAC_RE.test(text) ? { mac: text } : { problem: 'malformed MAC' };
+}
+
+/** Whether a received MAC is the one expected (both hex), compared in constant time. */
+export function macMatches(expectedHex: string, gotHex: string): boolean {
+  const expected = Buffer.from(expectedHex, 'hex');
+  const got = Buffer.from(gotHex, 'hex');
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}
+
 /** Decimal without leading zeros, at most 16 digits (below 2^53). */
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,15})$/;
 
@@ -172,12 +192,9 @@ export function parseSignal(el: XmlElement): ParseResult {
       }
       case 'mac': {
         if (mac !== null) return bad('more than one <mac>');
-        if (!onlyAttrs(child, ['alg', 'xmlns']) || child.attrs.alg !== 'hmac-sha256')
-          return bad('bad <mac> algorithm');
-        if (child.children.some((c) => typeof c !== 'string')) return bad('<mac> holds elements');
-        const text = child.text().trim();
-        if (!MAC_RE.test(text)) return bad('malformed MAC');
-        mac = text;
+        const m = readMac(child);
+        if ('problem' in m) return bad(m.problem);
+        mac = m.mac;
         break;
       }
       default:
@@ -232,10 +249,7 @@ export class SignalVerifier {
     if (!parsed.ok) return reject('malformed', parsed.detail);
     const f = parsed.fields;
     if (f.repo !== this.opts.repoId) return reject('foreign-repo', 'signal for another repository');
-    const expected = Buffer.from(signalMac(this.opts.key, f), 'hex');
-    const got = Buffer.from(parsed.mac, 'hex');
-    if (expected.length !== got.length || !timingSafeEqual(expected, got))
-      return reject('bad-mac', 'MAC mismatch');
+    if (!macMatches(signalMac(this.opts.key, f), parsed.mac)) return reject('bad-mac', 'MAC mismatch');
     if (f.node === this.opts.nodeId) return { kind: 'ignore', why: 'echo' };
     const skew = Math.abs(this.now() - f.ts);
     if (skew > this.windowMs) return reject('stale', `timestamp ${Math.round(skew / 1000)} s off`);

@@ -7,11 +7,11 @@
 // Every field is checked: the key by annex/keys.ts isValidKey, every id a git-annex UUID, `via`
 // one of two letters, the plan a bounded tree (tree-plan.ts planProblem). A key never becomes a
 // path: the transfer queue looks it up among the keys its own inventory found.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { xml, type XmlElement } from '@xmpp/client';
 import { isValidKey, isValidUuid } from '../annex/keys.js';
 import { MAX_PLAN_EDGES, planProblem, type KeyPlan, type PlanEdge } from '../map/tree-plan.js';
-import { CLOCK_WINDOW_MS, line, MIN_KEY_BYTES } from './codec.js';
+import { CLOCK_WINDOW_MS, line, macMatches, MIN_KEY_BYTES, readMac } from './codec.js';
 import { isId } from './validate.js';
 
 export const PLAN_NS = 'urn:git-autosync:plan:1';
@@ -24,7 +24,6 @@ export const MAX_PLAN_STANZA_BYTES = 16 * 1024;
 /** Senders whose last sequence number is remembered; only key holders can add one. */
 const MAX_TRACKED_SENDERS = 1024;
 
-const MAC_RE = /^[0-9a-f]{64}$/;
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,15})$/;
 
 export interface PlanFields {
@@ -121,15 +120,9 @@ export function parsePlan(el: XmlElement): PlanParse {
       edges.push({ from: child.attrs.from, to: child.attrs.to, via: via === 'u' ? 'upload' : 'download' });
     } else if (child.name === 'mac') {
       if (mac !== null) return bad('more than one <mac>');
-      if (
-        child.attrs.alg !== 'hmac-sha256' ||
-        !Object.keys(child.attrs).every((k) => k === 'alg' || k === 'xmlns')
-      )
-        return bad('bad <mac> algorithm');
-      if (child.children.some((c) => typeof c !== 'string')) return bad('<mac> holds elements');
-      const text = child.text().trim();
-      if (!MAC_RE.test(text)) return bad('malformed MAC');
-      mac = text;
+      const m = readMac(child);
+      if ('problem' in m) return bad(m.problem);
+      mac = m.mac;
     } else {
       return bad('unknown child element');
     }
@@ -183,9 +176,7 @@ export class PlanVerifier {
     const f = parsed.fields;
     if (f.repo !== this.opts.repoId)
       return { kind: 'reject', reason: 'foreign-repo', detail: 'plan for another repository' };
-    const expected = Buffer.from(planMac(this.opts.key, f), 'hex');
-    const got = Buffer.from(parsed.mac, 'hex');
-    if (expected.length !== got.length || !timingSafeEqual(expected, got))
+    if (!macMatches(planMac(this.opts.key, f), parsed.mac))
       return { kind: 'reject', reason: 'bad-mac', detail: 'MAC mismatch' };
     if (f.node === this.opts.nodeId) return { kind: 'ignore', why: 'echo' };
     const skew = Math.abs(this.now() - f.ts);
